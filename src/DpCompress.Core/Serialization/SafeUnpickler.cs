@@ -26,6 +26,9 @@ public sealed class SafeUnpickler
 
     private static readonly Dictionary<string, GlobalKind> Allowed = BuildAllowList();
 
+    /// <summary>Deepest container nesting accepted (keeps every recursive walk of the result safe).</summary>
+    public const int MaxDepth = 1000;
+
     private readonly byte[] _data;
     private readonly int _length;
     private readonly Func<object?, object?>? _persistentLoad;
@@ -466,7 +469,18 @@ public sealed class SafeUnpickler
     private object? Resolve(object? root)
     {
         var visited = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        int depth = 0;
         object? Fix(object? o)
+        {
+            if (o is PyDict or List<object?> or PyTuple)
+            {
+                if (++depth > MaxDepth) throw Corrupt($"containers are nested deeper than {MaxDepth} levels", _pos);
+                try { return FixContainer(o); }
+                finally { depth--; }
+            }
+            return FixContainer(o);
+        }
+        object? FixContainer(object? o)
         {
             switch (o)
             {

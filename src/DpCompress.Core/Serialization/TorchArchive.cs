@@ -16,6 +16,7 @@ namespace DpCompress.Core.Serialization;
 /// <c>CheckpointStorageMissing</c>, <c>CheckpointStorageTooShort</c>, <c>CheckpointCorrupt</c>
 /// (damaged records), the pickle errors of <see cref="SafeUnpickler"/> (all InvalidData), and
 /// <c>CheckpointReadFailed</c> (ReadError of the file system, ResourceUnavailable).
+/// Writing (<see cref="Write"/>) fails only with <c>ExportWriteFailed</c> (WriteError).
 /// </remarks>
 public static class TorchArchive
 {
@@ -184,6 +185,98 @@ public static class TorchArchive
         }
         return buffer;
     }
+
+    /// <summary>
+    /// Writes <paramref name="root"/> as a torch.save file that PyTorch ≥ 1.13 loads: records
+    /// <c>&lt;prefix&gt;/data.pkl</c> (pickle protocol 2), <c>&lt;prefix&gt;/byteorder</c>,
+    /// <c>&lt;prefix&gt;/data/&lt;key&gt;</c> per storage and <c>&lt;prefix&gt;/version</c> ("3\n"), all
+    /// STORED (uncompressed) with record data 64-byte aligned, as torch writes them. The file is
+    /// written to a temporary file in the target folder and moved over <paramref name="path"/>
+    /// only when complete; on failure the temporary file is deleted.
+    /// </summary>
+    /// <param name="path">target file (overwritten)</param>
+    /// <param name="root">object to save, usually a checkpoint <see cref="PyDict"/></param>
+    /// <param name="prefix">top folder of the archive; default: the file name without extension (torch's rule)</param>
+    /// <returns>the full path written</returns>
+    public static string Write(string path, object? root, string? prefix = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = Path.GetFullPath(path);
+        prefix ??= ArchiveName(full);
+        if (prefix.Length == 0 || prefix.Contains('/') || prefix.Contains('\\'))
+            throw new ArgumentException($"Invalid archive folder name '{prefix}'.", nameof(prefix));
+        string? dir = Path.GetDirectoryName(full);
+        if (Directory.Exists(full))
+            throw WriteFailed(full, $"'{full}' is a directory", null);
+        if (dir is null || !Directory.Exists(dir))
+            throw WriteFailed(full, $"the folder '{dir}' does not exist", null);
+
+        var pickler = new PickleWriter();
+        byte[] pkl;
+        try
+        {
+            pkl = pickler.Write(root);
+        }
+        catch (ArgumentException e)
+        {
+            throw WriteFailed(full, e.Message, e);
+        }
+
+        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                var zip = new StoredZipWriter(stream);
+                zip.Add(prefix + "/data.pkl", pkl);
+                zip.Add(prefix + "/byteorder", "little"u8.ToArray());
+                foreach (var (key, storage) in pickler.Storages)
+                {
+                    long n = checked(storage.ElementCount * storage.ElementSize);
+                    zip.Add(prefix + "/data/" + key, storage.Data.AsSpan(0, checked((int)n)));
+                }
+                zip.Add(prefix + "/version", "3\n"u8.ToArray());
+                zip.Finish();
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+            return full;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or OverflowException)
+        {
+            TryDelete(temp);
+            throw WriteFailed(full, e.Message, e);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>torch's archive folder name: the file name without its extension ("archive" if empty).</summary>
+    private static string ArchiveName(string full)
+    {
+        string name = Path.GetFileNameWithoutExtension(full);
+        return string.IsNullOrEmpty(name) ? "archive" : name;
+    }
+
+    private static void TryDelete(string file)
+    {
+        try
+        {
+            if (File.Exists(file)) File.Delete(file);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static DpCompressException WriteFailed(string full, string detail, Exception? inner) =>
+        new("ExportWriteFailed", ErrorKind.WriteError, $"Cannot write the checkpoint '{full}': {detail}", full, inner);
 
     private static DpCompressException Corrupt(string full, string detail, Exception? inner) =>
         new("CheckpointCorrupt", ErrorKind.InvalidData, $"The checkpoint '{full}' is corrupt: {detail}.", full, inner);
