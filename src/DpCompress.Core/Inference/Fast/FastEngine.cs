@@ -125,7 +125,7 @@ public sealed class FastEngine : IDpEngine
     }
 
     private NeighborList BuildNeighbors(Configuration configuration) =>
-        throw new DpCompressException("NeighborListRequired", ErrorKind.NotImplemented, "TEMP: pass a neighbour list until NeighborSearch lands.");
+        NeighborSearch.Build(configuration, Model.AtomTypes, Model.Rmax, Model.MaxNeighbors);
 
     private static double Lap(ref long stamp)
     {
