@@ -44,6 +44,7 @@ public sealed class FastEngine : IDpEngine
     private readonly TableKernel? _table;
     private readonly FittingKernel[] _fitting;
     private readonly ConcurrentBag<Workspace> _workspaces = new();
+    private readonly ConcurrentBag<Buffers> _buffers = new();
 
     /// <summary>Creates a fast engine for <paramref name="model"/>.</summary>
     /// <param name="model">An original or compressed DP model.</param>
@@ -65,6 +66,9 @@ public sealed class FastEngine : IDpEngine
         if (_m2 <= 0 || _m2 > _m)
             throw new DpCompressException("ModelInvalid", ErrorKind.InvalidData, $"M2 = {_m2} must lie in 1..m = {_m}.", model.SourcePath);
         _fitting = model.FittingNets.Select(f => new FittingKernel(f)).ToArray();
+        foreach (var f in _fitting)
+            if (!f.HiddenWidths.SequenceEqual(_fitting[0].HiddenWidths))
+                throw new DpCompressException("ModelInvalid", ErrorKind.InvalidData, "All fitting nets must have the same layer sizes.", model.SourcePath);
         foreach (var f in _fitting)
             if (f.InputWidth != _m * _m2)
                 throw new DpCompressException("ModelInvalid", ErrorKind.InvalidData, $"Fitting nets take {f.InputWidth} inputs, expected m·M2 = {_m * _m2}.", model.SourcePath);
@@ -120,8 +124,13 @@ public sealed class FastEngine : IDpEngine
         long stamp = Stopwatch.GetTimestamp();
         var nl = neighbors ?? BuildNeighbors(configuration);
         if (timings is not null) timings.NeighborSearch += Lap(ref stamp);
-        var run = new Evaluation(this, configuration, nl, cancellationToken);
-        return run.Execute(timings, stamp);
+        var buffers = _buffers.TryTake(out var b) ? b : new Buffers();
+        try
+        {
+            var run = new Evaluation(this, configuration, nl, buffers, cancellationToken);
+            return run.Execute(timings, stamp);
+        }
+        finally { _buffers.Add(buffers); }
     }
 
     private NeighborList BuildNeighbors(Configuration configuration) =>
@@ -185,6 +194,19 @@ public sealed class FastEngine : IDpEngine
         public double[] DA { get; }
     }
 
+    /// <summary>Large per-evaluation arrays, kept between evaluations (grown on demand, never shrunk).</summary>
+    private sealed class Buffers
+    {
+        public double[] R = [], Geo = [], G = [], Gp = [], A = [], D = [], DD = [], Grad = [], Fc = [], Wa = [], MaxS = [];
+        public double[][] Hidden = [];
+
+        public static double[] Ensure(ref double[] a, int size)
+        {
+            if (a.Length < size) a = new double[size];
+            return a;
+        }
+    }
+
     /// <summary>State of one Evaluate call.</summary>
     private sealed class Evaluation
     {
@@ -204,6 +226,7 @@ public sealed class FastEngine : IDpEngine
         private readonly int[] _pairEnd;
         private readonly int _real;         // number of real slots
         private double[] _r = [];           // [real, 4] normalised R
+        private double[] _geo = [];         // [real, 3] S′/r, f = S/r, f′/r (for the backward chain)
         private double[] _g = [];           // [real, m] G (original)
         private double[] _gp = [];          // [real, m] G′ (original)
         private double[] _a = [];           // [N, 4, m]
@@ -217,9 +240,11 @@ public sealed class FastEngine : IDpEngine
         private double[] _maxS = [];        // [N]
         private long _beyond, _outside;
 
-        public Evaluation(FastEngine e, Configuration config, NeighborList nl, CancellationToken ct)
+        private readonly Buffers _buf;
+
+        public Evaluation(FastEngine e, Configuration config, NeighborList nl, Buffers buffers, CancellationToken ct)
         {
-            _e = e; _config = config; _nl = nl; _ct = ct;
+            _e = e; _buf = buffers; _config = config; _nl = nl; _ct = ct;
             _n = config.AtomCount; _t = e._t; _k = e._k; _m = e._m; _m2 = e._m2;
             if (nl.AtomCount != _n || nl.TypeCount != _t || nl.MaxNeighbors != _k)
                 throw new DpCompressException("NeighborListMismatch", ErrorKind.InvalidArgument,
@@ -283,17 +308,18 @@ public sealed class FastEngine : IDpEngine
             bool compressed = _e._table is not null;
             if (_n > 0)
             {
-                _r = new double[_real * 4];
-                _maxS = new double[_n];
+                _r = Buffers.Ensure(ref _buf.R, _real * 4);
+                _geo = Buffers.Ensure(ref _buf.Geo, _real * 3);
+                _maxS = Buffers.Ensure(ref _buf.MaxS, _n);
                 _e.Run(Chunks(_n, AtomChunk), EnvironmentChunk, _ct);
                 if (timings is not null) timings.Environment += Lap(ref stamp);
 
-                _a = new double[_n * 4 * _m];
-                _d = new double[_n * _m * _m2];
+                _a = Buffers.Ensure(ref _buf.A, _n * 4 * _m);
+                _d = Buffers.Ensure(ref _buf.D, _n * _m * _m2);
                 if (!compressed)
                 {
-                    _g = new double[_real * _m];
-                    _gp = new double[_real * _m];
+                    _g = Buffers.Ensure(ref _buf.G, _real * _m);
+                    _gp = Buffers.Ensure(ref _buf.Gp, _real * _m);
                     var items = EmbeddingItems();
                     _e.Run(items.Count, (w, ws) => EmbeddingItem(items[w], ws), _ct);
                     if (timings is not null) timings.Embedding += Lap(ref stamp);
@@ -308,16 +334,30 @@ public sealed class FastEngine : IDpEngine
                 }
 
                 var fitItems = FittingItems();
-                _hidden = _e._fitting[0].HiddenWidths.Select(w => new double[_n * w]).ToArray();
-                _dd = new double[_n * _m * _m2];
+                var widths = _e._fitting[0].HiddenWidths;
+                if (_buf.Hidden.Length != widths.Length) _buf.Hidden = new double[widths.Length][];
+                for (int l = 0; l < widths.Length; l++)
+                {
+                    _buf.Hidden[l] ??= [];
+                    Buffers.Ensure(ref _buf.Hidden[l], _n * widths[l]);
+                }
+                _hidden = _buf.Hidden;
+                _dd = Buffers.Ensure(ref _buf.DD, _n * _m * _m2);
                 _e.Run(fitItems.Count, (w, ws) => FittingForward(fitItems[w], ws), _ct);
                 if (timings is not null) timings.Fitting += Lap(ref stamp);
 
                 _e.Run(fitItems.Count, (w, ws) => FittingBackward(fitItems[w], ws), _ct);
-                _grad = new double[_real * 3];
-                _fc = new double[_n * 3];
-                _wa = new double[_n * 9];
+                if (timings is not null) timings.Backward += Lap(ref stamp);
+                _grad = Buffers.Ensure(ref _buf.Grad, _real * 3);
+                _fc = Buffers.Ensure(ref _buf.Fc, _n * 3);
+                _wa = Buffers.Ensure(ref _buf.Wa, _n * 9);
                 _e.Run(Chunks(_n, AtomChunk), BackwardChunk, _ct);
+                if (timings is not null)
+                {
+                    double t = Lap(ref stamp);
+                    timings.Backward += t;
+                    timings.EmbeddingBackward += t;
+                }
             }
             // Fixed-order reductions: identical for any thread count.
             var forces = new double[_n * 3];
@@ -378,8 +418,13 @@ public sealed class FastEngine : IDpEngine
                         int d = (slot0 + s) * 3;
                         double x = delta[d], y = delta[d + 1], z = delta[d + 2];
                         double r = Math.Sqrt(x * x + y * y + z * z);
-                        double sw = Geometry.Switch(r, rmin, rmax, out _);
-                        double f = r > 0 ? sw / r : 0;
+                        double sw = Geometry.Switch(r, rmin, rmax, out double dsdr);
+                        double inv = r > 0 ? 1.0 / r : 0;
+                        double f = sw * inv;
+                        int gq = (idx0 + s) * 3;
+                        _geo[gq] = dsdr * inv;
+                        _geo[gq + 1] = f;
+                        _geo[gq + 2] = (dsdr - f) * inv * inv;
                         int q = (idx0 + s) * 4;
                         double sv = (sw - a0) / s0;
                         _r[q] = sv;
@@ -432,19 +477,20 @@ public sealed class FastEngine : IDpEngine
                     for (int s = 0; s < cnt; s++)
                     {
                         int idx = idx0 + s;
-                        ReadOnlySpan<double> gs;
-                        if (table is null) gs = _g.AsSpan(idx * m, m);
+                        if (table is null)
+                        {
+                            var gs = _g.AsSpan(idx * m, m);
+                            DenseKernels.Axpy(_r[idx * 4], gs, a0);
+                            DenseKernels.Axpy(_r[idx * 4 + 1], gs, a1);
+                            DenseKernels.Axpy(_r[idx * 4 + 2], gs, a2);
+                            DenseKernels.Axpy(_r[idx * 4 + 3], gs, a3);
+                        }
                         else
                         {
-                            var zone = table.Value(net, _r[idx * 4], g);
-                            if (zone == TableZone.BeyondTraining) beyond++;
-                            else if (zone == TableZone.OutOfTable) outside++;
-                            gs = g;
+                            var zone = table.Accumulate(net, _r[idx * 4], _r.AsSpan(idx * 4, 4), a, g);
+                            if ((zone & TableZone.BeyondTraining) != 0) beyond++;
+                            if ((zone & TableZone.OutOfTable) != 0) outside++;
                         }
-                        DenseKernels.Axpy(_r[idx * 4], gs, a0);
-                        DenseKernels.Axpy(_r[idx * 4 + 1], gs, a1);
-                        DenseKernels.Axpy(_r[idx * 4 + 2], gs, a2);
-                        DenseKernels.Axpy(_r[idx * 4 + 3], gs, a3);
                     }
                     int empty = _k - cnt;
                     if (empty > 0)
@@ -513,10 +559,10 @@ public sealed class FastEngine : IDpEngine
             int m = _m, m2 = _m2;
             var table = _e._table;
             var delta = _nl.Delta;
-            double rmin = _e._rmin, rmax = _e._rmax;
             var g = ws.G.AsSpan();
             var gpBuf = ws.Gp.AsSpan();
             var da = ws.DA.AsSpan();
+            Span<double> uv = stackalloc double[8];
             for (int i = chunk * AtomChunk; i < end; i++)
             {
                 int ti = _types[i];
@@ -532,7 +578,6 @@ public sealed class FastEngine : IDpEngine
                     for (int mu = 0; mu < m; mu++)
                         DenseKernels.Axpy(ac[mu], dd.Slice(mu * m2, m2), dac.Slice(0, m2));
                 }
-                var da0 = da.Slice(0, m); var da1 = da.Slice(m, m); var da2 = da.Slice(2 * m, m); var da3 = da.Slice(3 * m, m);
                 double inv0 = 1.0 / _e._dstd[ti * 4], inv1 = 1.0 / _e._dstd[ti * 4 + 1], inv2 = 1.0 / _e._dstd[ti * 4 + 2], inv3 = 1.0 / _e._dstd[ti * 4 + 3];
                 double fx = 0, fy = 0, fz = 0;
                 double wxx = 0, wxy = 0, wxz = 0, wyx = 0, wyy = 0, wyz = 0, wzx = 0, wzy = 0, wzz = 0;
@@ -545,18 +590,21 @@ public sealed class FastEngine : IDpEngine
                     for (int s = 0; s < cnt; s++)
                     {
                         int idx = idx0 + s;
-                        ReadOnlySpan<double> gs, gps;
-                        if (table is null) { gs = _g.AsSpan(idx * m, m); gps = _gp.AsSpan(idx * m, m); }
-                        else { table.ValueAndDerivative(net, _r[idx * 4], g, gpBuf); gs = g; gps = gpBuf; }
-                        double r0 = _r[idx * 4], r1 = _r[idx * 4 + 1], r2 = _r[idx * 4 + 2], r3 = _r[idx * 4 + 3];
                         // u_a = Σ_μ dA[a,μ] G_μ, v_a = Σ_μ dA[a,μ] G′_μ
-                        double u0 = DenseKernels.Dot(da0, gs), u1 = DenseKernels.Dot(da1, gs), u2 = DenseKernels.Dot(da2, gs), u3 = DenseKernels.Dot(da3, gs);
-                        double v = r0 * DenseKernels.Dot(da0, gps) + r1 * DenseKernels.Dot(da1, gps) + r2 * DenseKernels.Dot(da2, gps) + r3 * DenseKernels.Dot(da3, gps);
+                        if (table is null) DenseKernels.Contract(da, _g.AsSpan(idx * m, m), _gp.AsSpan(idx * m, m), uv);
+                        else table.Contract(net, _r[idx * 4], da, uv, g, gpBuf);
+                        double r0 = _r[idx * 4], r1 = _r[idx * 4 + 1], r2 = _r[idx * 4 + 2], r3 = _r[idx * 4 + 3];
+                        double u0 = uv[0], u1 = uv[1], u2 = uv[2], u3 = uv[3];
+                        double v = r0 * uv[4] + r1 * uv[5] + r2 * uv[6] + r3 * uv[7];
                         // dE/dR̃_a = c·(dE/dR_a)/dstd_a; the s = R_0 path enters component 0.
                         double g0 = _c * (u0 + v) * inv0, g1 = _c * u1 * inv1, g2 = _c * u2 * inv2, g3 = _c * u3 * inv3;
                         int dq = (slot0 + s) * 3;
                         double x = delta[dq], y = delta[dq + 1], z = delta[dq + 2];
-                        Geometry.Backward(x, y, z, rmin, rmax, g0, g1, g2, g3, out double gx, out double gy, out double gz);
+                        // dE/dd_b = d_b·(g0·S′/r + (f′/r)·(g·d)) + f·g_b, with f = S/r
+                        int gq = idx * 3;
+                        double radial = g0 * _geo[gq] + _geo[gq + 2] * (g1 * x + g2 * y + g3 * z);
+                        double f = _geo[gq + 1];
+                        double gx = radial * x + f * g1, gy = radial * y + f * g2, gz = radial * z + f * g3;
                         int q = idx * 3;
                         _grad[q] = gx; _grad[q + 1] = gy; _grad[q + 2] = gz;
                         fx += gx; fy += gy; fz += gz;
@@ -573,7 +621,7 @@ public sealed class FastEngine : IDpEngine
     }
 }
 
-/// <summary>Smooth weight S(r) and the chain rule through R̃ = (S, S·x/r, S·y/r, S·z/r) (SPEC §2.1–2.2).</summary>
+/// <summary>Smooth weight S(r) of SPEC §2.1.</summary>
 internal static class Geometry
 {
     /// <summary>S(r) with PWMLFF's strict inequalities, and dS/dr.</summary>
@@ -596,22 +644,5 @@ internal static class Geometry
         }
         dsdr = 0;
         return 0;
-    }
-
-    /// <summary>dE/d(dR) from dE/dR̃ (g0..g3): with f = S/r, f′ = (S′ − f)/r,
-    /// dE/dd_b = g0·S′·d_b/r + f·g_b + d_b·(f′/r)·(g·d).</summary>
-    public static void Backward(double x, double y, double z, double rmin, double rmax, double g0, double g1, double g2, double g3,
-        out double gx, out double gy, out double gz)
-    {
-        double r = Math.Sqrt(x * x + y * y + z * z);
-        if (!(r > 0)) { gx = gy = gz = 0; return; }
-        double sw = Switch(r, rmin, rmax, out double dsdr);
-        double f = sw / r;
-        double fp = (dsdr - f) / r;
-        double dot = g1 * x + g2 * y + g3 * z;
-        double radial = g0 * dsdr / r + fp / r * dot;
-        gx = radial * x + f * g1;
-        gy = radial * y + f * g2;
-        gz = radial * z + f * g3;
     }
 }

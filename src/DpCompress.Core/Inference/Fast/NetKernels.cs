@@ -45,26 +45,27 @@ internal sealed class EmbeddingKernel
         {
             int o = layer.Outputs;
             DenseKernels.MatMul(cur, 2 * n, width, layer.Weight, o, next);
-            var bias = layer.Bias;
             var idt = layer.ResnetDt;
             var skip = layer.Skip;
+            if (layer.Bias is { } bias) DenseKernels.AddBias(next, n, bias);
+            DenseKernels.Tanh(next.Slice(0, n * o), next);
             for (int r = 0; r < n; r++)
             {
-                var z = next.Slice(r * o, o);
+                var h = next.Slice(r * o, o);
                 var dz = next.Slice((n + r) * o, o);
                 var x = cur.Slice(r * width, width);
                 var dx = cur.Slice((n + r) * width, width);
                 for (int q = 0; q < o; q++)
                 {
-                    double h = Math.Tanh(bias is null ? z[q] : z[q] + bias[q]);
-                    double dh = (1.0 - h * h) * dz[q];
-                    if (skip != SkipKind.None && idt is not null) { h *= idt[q]; dh *= idt[q]; }
+                    double hq = h[q];
+                    double dh = (1.0 - hq * hq) * dz[q];
+                    if (skip != SkipKind.None && idt is not null) { hq *= idt[q]; dh *= idt[q]; }
                     switch (skip)
                     {
-                        case SkipKind.Identity: h += x[q]; dh += dx[q]; break;
-                        case SkipKind.Doubled: h += x[q % width]; dh += dx[q % width]; break;
+                        case SkipKind.Identity: hq += x[q]; dh += dx[q]; break;
+                        case SkipKind.Doubled: hq += x[q % width]; dh += dx[q % width]; break;
                     }
-                    z[q] = h;
+                    h[q] = hq;
                     dz[q] = dh;
                 }
             }
@@ -129,22 +130,23 @@ internal sealed class FittingKernel
             var idt = layer.ResnetDt;
             var skip = layer.Skip;
             var h = hidden[l].AsSpan(row0 * o, n * o);
-            for (int r = 0; r < n; r++)
+            if (bias is not null) DenseKernels.AddBias(b, n, bias);
+            DenseKernels.Tanh(b.Slice(0, n * o), h);
+            if (skip == SkipKind.None) h.CopyTo(b);
+            else
             {
-                var z = b.Slice(r * o, o);
-                var hr = h.Slice(r * o, o);
-                var x = cur.Slice(r * width, width);
-                for (int q = 0; q < o; q++)
+                for (int r = 0; r < n; r++)
                 {
-                    double t = Math.Tanh(bias is null ? z[q] : z[q] + bias[q]);
-                    hr[q] = t;
-                    if (skip != SkipKind.None && idt is not null) t *= idt[q];
-                    switch (skip)
+                    var z = b.Slice(r * o, o);
+                    var hr = h.Slice(r * o, o);
+                    var x = cur.Slice(r * width, width);
+                    for (int q = 0; q < o; q++)
                     {
-                        case SkipKind.Identity: t += x[q]; break;
-                        case SkipKind.Doubled: t += x[q % width]; break;
+                        double t = hr[q];
+                        if (idt is not null) t *= idt[q];
+                        t += skip == SkipKind.Identity ? x[q] : x[q % width];
+                        z[q] = t;
                     }
-                    z[q] = t;
                 }
             }
             cur = b;
