@@ -1,0 +1,85 @@
+<#
+.SYNOPSIS
+Builds, tests, demonstrates and benchmarks DpCompress.
+
+.DESCRIPTION
+Tasks:
+  Build  publish the module to out/DpCompress (TorchSharp + libtorch, ~480 MB, gitignored)
+  Test   Build, restore Pester 5.7.1 from NuGet, run every Pester test; prints
+         "Tests: N passed, N failed" and exits non-zero on any failure
+  Demo   Build, then compress the Ag-Au model shipped in tests/data and verify it
+  Bench  Build, then the benchmarks (compression speed, inference speed)
+  Clean  remove out/ and the restored packages
+
+.EXAMPLE
+dotnet tool restore; dotnet pwsh ./build.ps1 Test
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [string] $Task = 'Build',
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+    # Pester: run only test files whose name matches (e.g. 'Compression').
+    [string] $Filter = 'all'
+)
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$Root = $PSScriptRoot
+$ModuleDir = Join-Path $Root 'out/DpCompress'
+
+function Invoke-Native([string] $What, [scriptblock] $Command) {
+    & $Command | Out-Host
+    if ($LASTEXITCODE -ne 0) { throw "$What failed (exit code $LASTEXITCODE)." }
+}
+
+function Invoke-Build {
+    $sw = [Diagnostics.Stopwatch]::StartNew()
+    $project = Join-Path $Root 'src/DpCompress.PowerShell/DpCompress.PowerShell.csproj'
+    Invoke-Native 'dotnet publish' { dotnet publish $project -c $Configuration -r linux-x64 --self-contained false -o $ModuleDir --nologo -v minimal -clp:ErrorsOnly }
+    Copy-Item (Join-Path $Root 'DpCompress.psd1') $ModuleDir -Force
+    Copy-Item (Join-Path $Root 'src/DpCompress.PowerShell/Formats/*.ps1xml') $ModuleDir -Force
+    $help = Join-Path $Root 'src/DpCompress.PowerShell/Help'
+    if (Test-Path $help) { Copy-Item $help/* $ModuleDir -Recurse -Force }
+    & (Join-Path $Root 'build/Repair-LibTorchSharp.ps1') -LibraryPath (Join-Path $ModuleDir 'libLibTorchSharp.so')
+    Write-Host ("Built {0} in {1:N1} s" -f $ModuleDir, $sw.Elapsed.TotalSeconds)
+}
+
+function Get-PesterManifest {
+    $tools = Join-Path $Root 'build/Tools.csproj'
+    $manifest = Join-Path $Root '.packages/pester/5.7.1/tools/Pester.psd1'
+    if (-not (Test-Path $manifest)) {
+        Invoke-Native 'restore of Pester' { dotnet restore $tools --nologo -v quiet }
+    }
+    if (-not (Test-Path $manifest)) { throw "Pester 5.7.1 was not restored to $manifest." }
+    $manifest
+}
+
+function Invoke-Test {
+    Invoke-Build
+    $pester = Get-PesterManifest
+    $runner = Join-Path $Root 'tests/Invoke-PesterRun.ps1'
+    # A fresh process: the module under test is loaded once, from the publish folder.
+    dotnet pwsh -NoProfile -NonInteractive -File $runner -PesterManifest $pester -ModuleDir $ModuleDir -Filter $Filter
+    exit $LASTEXITCODE
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'tests/Demo.ps1') -ModuleDir $ModuleDir
+    exit $LASTEXITCODE
+}
+
+function Invoke-Bench {
+    Invoke-Build
+    dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'bench/Bench.ps1') -ModuleDir $ModuleDir
+    exit $LASTEXITCODE
+}
+
+switch ($Task) {
+    'Build' { Invoke-Build }
+    'Test' { Invoke-Test }
+    'Demo' { Invoke-Demo }
+    'Bench' { Invoke-Bench }
+    'Clean' { Remove-Item -Recurse -Force -ErrorAction SilentlyContinue (Join-Path $Root 'out'), (Join-Path $Root '.packages') }
+}

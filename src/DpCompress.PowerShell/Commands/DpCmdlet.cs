@@ -1,0 +1,121 @@
+using System.Management.Automation;
+using DpCompress.Core;
+
+namespace DpCompress.PowerShell.Commands;
+
+/// <summary>
+/// Base of every DpCompress cmdlet: turns <see cref="DpCompressException"/> into ErrorRecords
+/// with the exception's PascalCase id and category, cancels long work on Ctrl-C, and resolves paths.
+/// </summary>
+public abstract class DpCmdlet : PSCmdlet
+{
+    private readonly CancellationTokenSource _stop = new();
+
+    /// <summary>Cancelled when the user presses Ctrl-C (StopProcessing).</summary>
+    protected CancellationToken CancelToken => _stop.Token;
+
+    protected override void StopProcessing() => _stop.Cancel();
+
+    /// <summary>Maps a Core error kind onto PowerShell's ErrorCategory.</summary>
+    internal static ErrorCategory ToCategory(ErrorKind kind) => kind switch
+    {
+        ErrorKind.InvalidData => ErrorCategory.InvalidData,
+        ErrorKind.ObjectNotFound => ErrorCategory.ObjectNotFound,
+        ErrorKind.InvalidArgument => ErrorCategory.InvalidArgument,
+        ErrorKind.InvalidOperation => ErrorCategory.InvalidOperation,
+        ErrorKind.LimitsExceeded => ErrorCategory.LimitsExceeded,
+        ErrorKind.WriteError => ErrorCategory.WriteError,
+        ErrorKind.NotImplemented => ErrorCategory.NotImplemented,
+        ErrorKind.OperationStopped => ErrorCategory.OperationStopped,
+        ErrorKind.ResourceUnavailable => ErrorCategory.ResourceUnavailable,
+        _ => ErrorCategory.NotSpecified,
+    };
+
+    /// <summary>An ErrorRecord for a Core error; the target is the path when there is one.</summary>
+    protected static ErrorRecord ToErrorRecord(DpCompressException e, object? target = null) =>
+        new(e, e.ErrorId, ToCategory(e.Kind), target ?? e.Path);
+
+    protected static ErrorRecord NewError(string id, ErrorCategory category, string message, object? target, Exception? inner = null) =>
+        new(new DpCompressException(id, ErrorKind.InvalidArgument, message, target as string, inner), id, category, target);
+
+    /// <summary>Reports a non-terminating error (one bad item among many).</summary>
+    protected void WriteDpError(DpCompressException e, object? target = null) => WriteError(ToErrorRecord(e, target));
+
+    /// <summary>Stops the command with a terminating error.</summary>
+    protected void ThrowDpError(DpCompressException e, object? target = null) => ThrowTerminatingError(ToErrorRecord(e, target));
+
+    /// <summary>
+    /// Resolves -Path (wildcards) or -LiteralPath into provider paths of the FileSystem; a
+    /// path that matches nothing is reported as ObjectNotFound (<paramref name="notFoundId"/>).
+    /// </summary>
+    protected IEnumerable<string> ResolvePaths(string[]? paths, bool literal, string notFoundId)
+    {
+        foreach (string p in paths ?? Array.Empty<string>())
+        {
+            var resolved = new List<string>();
+            try
+            {
+                if (literal)
+                {
+                    resolved.Add(SessionState.Path.GetUnresolvedProviderPathFromPSPath(p));
+                }
+                else
+                {
+                    resolved.AddRange(GetResolvedProviderPathFromPSPath(p, out ProviderInfo provider));
+                    if (provider.Name != "FileSystem")
+                    {
+                        WriteError(NewError("PathNotFileSystem", ErrorCategory.InvalidArgument, $"'{p}' is not a file-system path.", p));
+                        continue;
+                    }
+                }
+            }
+            catch (ItemNotFoundException e)
+            {
+                WriteError(new ErrorRecord(new DpCompressException(notFoundId, ErrorKind.ObjectNotFound, $"Cannot find path '{p}' because it does not exist.", p, e), notFoundId, ErrorCategory.ObjectNotFound, p));
+                continue;
+            }
+            catch (Exception e) when (e is PSArgumentException or ArgumentException or ProviderNotFoundException or System.Management.Automation.DriveNotFoundException or System.Management.Automation.PSNotSupportedException)
+            {
+                WriteError(new ErrorRecord(new DpCompressException(notFoundId, ErrorKind.ObjectNotFound, $"Cannot resolve path '{p}': {e.Message}", p, e), notFoundId, ErrorCategory.ObjectNotFound, p));
+                continue;
+            }
+            foreach (string r in resolved) yield return r;
+        }
+    }
+
+    /// <summary>A file-system path relative to the current location, for output paths.</summary>
+    protected string ResolveOutputPath(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+
+    /// <summary>Write-Progress at most every 200 ms, and always for the final (completed) record.</summary>
+    protected sealed class ProgressThrottle
+    {
+        private readonly DpCmdlet _cmdlet;
+        private readonly int _activityId;
+        private readonly string _activity;
+        private long _lastTicks;
+
+        public ProgressThrottle(DpCmdlet cmdlet, int activityId, string activity)
+        {
+            _cmdlet = cmdlet;
+            _activityId = activityId;
+            _activity = activity;
+        }
+
+        public void Report(string status, int done, int total)
+        {
+            long now = Environment.TickCount64;
+            if (now - _lastTicks < 200 && done < total) return;
+            _lastTicks = now;
+            var record = new ProgressRecord(_activityId, _activity, status)
+            {
+                PercentComplete = total > 0 ? Math.Clamp(done * 100 / total, 0, 100) : -1,
+            };
+            _cmdlet.WriteProgress(record);
+        }
+
+        public void Complete()
+        {
+            _cmdlet.WriteProgress(new ProgressRecord(_activityId, _activity, "Done") { RecordType = ProgressRecordType.Completed });
+        }
+    }
+}
