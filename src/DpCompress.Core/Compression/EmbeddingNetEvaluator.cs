@@ -103,6 +103,18 @@ public sealed class EmbeddingNetEvaluator
     public void Evaluate(double s, Span<double> y, Span<double> dy, Span<double> d2y) =>
         Evaluate(MemoryMarshal.CreateReadOnlySpan(ref s, 1), y, dy, d2y);
 
+    /// <summary>
+    /// Array form (callable from PowerShell): y, y′ and y″ at every s, each [n, m] row-major.
+    /// </summary>
+    /// <param name="s">[n] inputs.</param>
+    public NetDerivatives Evaluate(double[] s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        var r = new NetDerivatives(new double[s.Length * Width], new double[s.Length * Width], new double[s.Length * Width], Width);
+        Evaluate(s.AsSpan(), r.Value, r.First, r.Second);
+        return r;
+    }
+
     /// <summary>Runs one block; the result is left in _v0/_d0/_s0 ([width, BlockSize]).</summary>
     private void RunBlock(ReadOnlySpan<double> s, bool wantD1, bool wantD2)
     {
@@ -299,3 +311,10 @@ public sealed class EmbeddingNetEvaluator
         }
     }
 }
+
+/// <summary>Embedding-net outputs and derivatives at n points, each [n, m] row-major.</summary>
+/// <param name="Value">[n, m] y.</param>
+/// <param name="First">[n, m] dy/ds.</param>
+/// <param name="Second">[n, m] d²y/ds².</param>
+/// <param name="Width">m.</param>
+public sealed record NetDerivatives(double[] Value, double[] First, double[] Second, int Width);

@@ -73,13 +73,15 @@ public static class GridBuilder
     /// <param name="width">m (memory guard).</param>
     /// <param name="order">3 or 5 (memory guard).</param>
     /// <param name="maxTableBytes">Limit for the table.</param>
-    public static SijGrid Build(ReadOnlySpan<double> davg0, ReadOnlySpan<double> dstd0, double rawSijMax, double dx,
+    public static SijGrid Build(double[] davg0, double[] dstd0, double rawSijMax, double dx,
         SijMaxSource source, int netCount, int width, int order, long maxTableBytes = DefaultMaxTableBytes)
     {
         ValidateDx(dx);
         if (!double.IsFinite(rawSijMax) || rawSijMax < 0)
             throw new DpCompressException("InvalidSijMax", ErrorKind.InvalidArgument,
                 $"sij_max must be a finite non-negative number (got {rawSijMax}).");
+        ArgumentNullException.ThrowIfNull(davg0);
+        ArgumentNullException.ThrowIfNull(dstd0);
         var (sMin, sMax) = NormalisedRange(davg0, dstd0, rawSijMax);
         var (inner, outer) = PwmlffCounts(sMin, sMax, dx, netCount, width, order, maxTableBytes);
         return new SijGrid(sMin, sMax, dx, inner, outer, rawSijMax, source);
@@ -88,7 +90,7 @@ public static class GridBuilder
     /// <summary>
     /// (s_min, s_max) with PWMLFF's running extremes started at 0 (see remarks of <see cref="GridBuilder"/>).
     /// </summary>
-    public static (double SMin, double SMax) NormalisedRange(ReadOnlySpan<double> davg0, ReadOnlySpan<double> dstd0, double rawSijMax)
+    public static (double SMin, double SMax) NormalisedRange(double[] davg0, double[] dstd0, double rawSijMax)
     {
         if (davg0.Length == 0 || davg0.Length != dstd0.Length)
             throw new DpCompressException("DegenerateSijRange", ErrorKind.InvalidData,

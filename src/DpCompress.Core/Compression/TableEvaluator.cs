@@ -164,6 +164,14 @@ public sealed class TableEvaluator
             Evaluate(net, s[i], values.Slice(i * _m, _m), derivatives.Slice(i * _m, _m));
     }
 
+    /// <summary>Array form of <see cref="Evaluate(int, double, Span{double}, Span{double})"/> (callable from PowerShell).</summary>
+    /// <param name="net">Net index.</param>
+    /// <param name="s">Normalised s.</param>
+    /// <param name="value">[m] receives g(s).</param>
+    /// <param name="derivative">[m] receives dg/ds.</param>
+    public TableRegion Evaluate(int net, double s, double[] value, double[] derivative) =>
+        Evaluate(net, s, value.AsSpan(), derivative.AsSpan());
+
     /// <summary>One output: g(s) and dg/ds.</summary>
     public double Evaluate(int net, int output, double s, out double derivative)
     {
