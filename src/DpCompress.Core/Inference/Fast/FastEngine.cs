@@ -49,8 +49,10 @@ public sealed class FastEngine : IDpEngine
     /// <summary>Creates a fast engine for <paramref name="model"/>.</summary>
     /// <param name="model">An original or compressed DP model.</param>
     /// <param name="maxDegreeOfParallelism">Threads to use; 0 or less: Environment.ProcessorCount; 1: single thread.</param>
-    public FastEngine(DpModel model, int maxDegreeOfParallelism = 0)
+    /// <param name="padding">Padding treatment; <see cref="PaddingEvaluation.SlotLoop"/> is a diagnostic for tests.</param>
+    public FastEngine(DpModel model, int maxDegreeOfParallelism = 0, PaddingEvaluation padding = PaddingEvaluation.ClosedForm)
     {
+        Padding = padding;
         Model = model ?? throw new ArgumentNullException(nameof(model));
         MaxDegreeOfParallelism = maxDegreeOfParallelism > 0 ? maxDegreeOfParallelism : Environment.ProcessorCount;
         _t = model.TypeCount;
@@ -111,7 +113,7 @@ public sealed class FastEngine : IDpEngine
     public int MaxDegreeOfParallelism { get; }
 
     /// <summary>Padding treatment; <see cref="PaddingEvaluation.SlotLoop"/> is a diagnostic for tests.</summary>
-    public PaddingEvaluation Padding { get; init; } = PaddingEvaluation.ClosedForm;
+    public PaddingEvaluation Padding { get; }
 
     private int NetIndex(int centreType, int neighborType) =>
         _table is not null && _table.NetCount == _t ? neighborType : centreType * _t + neighborType;
