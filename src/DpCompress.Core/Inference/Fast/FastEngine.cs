@@ -186,7 +186,10 @@ public sealed class FastEngine : IDpEngine
             G = new double[e._m];
             Gp = new double[e._m];
             DA = new double[4 * e._m];
+            Sym = new double[e._m * ((e._m + 3) & ~3)];
         }
+
+        public double[] Sym { get; }
 
         public double[] BufA { get; }
         public double[] BufB { get; }
@@ -571,15 +574,7 @@ public sealed class FastEngine : IDpEngine
                 var a = _a.AsSpan(i * 4 * m, 4 * m);
                 var dd = _dd.AsSpan(_position[i] * m * m2, m * m2);
                 // dA[a,κ] = Σ_{ν<M2} dD[κ,ν]·A[a,ν] + [κ<M2] Σ_μ dD[μ,κ]·A[a,μ]
-                for (int c = 0; c < 4; c++)
-                {
-                    var ac = a.Slice(c * m, m);
-                    var dac = da.Slice(c * m, m);
-                    for (int kappa = 0; kappa < m; kappa++)
-                        dac[kappa] = DenseKernels.Dot(dd.Slice(kappa * m2, m2), ac.Slice(0, m2));
-                    for (int mu = 0; mu < m; mu++)
-                        DenseKernels.Axpy(ac[mu], dd.Slice(mu * m2, m2), dac.Slice(0, m2));
-                }
+                DenseKernels.DescriptorBackward(a, dd, m, m2, da, ws.Sym);
                 double inv0 = 1.0 / _e._dstd[ti * 4], inv1 = 1.0 / _e._dstd[ti * 4 + 1], inv2 = 1.0 / _e._dstd[ti * 4 + 2], inv3 = 1.0 / _e._dstd[ti * 4 + 3];
                 double fx = 0, fy = 0, fz = 0;
                 double wxx = 0, wxy = 0, wxz = 0, wyx = 0, wyy = 0, wyz = 0, wzx = 0, wzy = 0, wzz = 0;
