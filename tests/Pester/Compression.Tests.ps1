@@ -233,6 +233,20 @@ Describe 'Compressor' {
         } | Should -Be 'OperationCanceled'
     }
 
+    It 'reports progress once per net' {
+        # Defined after the module import, so that the Core types resolve.
+        Invoke-Expression @'
+class CountingProgress : System.IProgress[DpCompress.Core.Compression.CompressionProgress] {
+    [System.Collections.Generic.List[int]] $Done = [System.Collections.Generic.List[int]]::new()
+    [void] Report([DpCompress.Core.Compression.CompressionProgress] $value) { $this.Done.Add($value.NetsDone) }
+}
+'@
+        $p = [CountingProgress]::new()
+        $null = [DpCompress.Core.Compression.Compressor]::Compress($script:Nets, 2, (New-Grid 0.04), 3, $p,
+            [Threading.CancellationToken]::None, 1, 0, [long]2GB)
+        $p.Done -join ',' | Should -Be '1,2,3,4'
+    }
+
     It 'gives identical tables in parallel and on one thread' {
         $a = [DpCompress.Core.Compression.Compressor]::Compress($script:Nets, 2, (New-Grid 0.02), 5, $null, [Threading.CancellationToken]::None, 1, 0, [long]2GB)
         $b = [DpCompress.Core.Compression.Compressor]::Compress($script:Nets, 2, (New-Grid 0.02), 5, $null, [Threading.CancellationToken]::None, -1, 0, [long]2GB)
@@ -329,6 +343,16 @@ Describe 'Ag-Au fixture against PWMLFF''s own compressed model' {
         $g.OuterPoints | Should -Be 544
         $g.Rows | Should -Be 1178
         $p.Rows | Should -Be $g.Rows
+    }
+
+    It 'stays within ~1e-9 of the nets inside the training range (order 3, dx 0.01)' {
+        if (-not $HaveFixture) { Set-ItResult -Skipped -Because 'the checkpoint reader or tests/data/agau is not available'; return }
+        foreach ($a in $Ours.Accuracy) {
+            $a.InnerMaxValueError | Should -BeLessThan 2e-9
+            $a.InnerMaxValueError | Should -BeGreaterThan 1e-11
+            $a.MaxValueError | Should -BeLessThan 2e-5
+            $a.OutputScale | Should -BeGreaterThan 2.5
+        }
     }
 
     It 'agrees with PWMLFF''s net-0 polynomials to 1e-10 of the output scale; nets 1-3 track the net, PWMLFF''s do not' {

@@ -1,7 +1,14 @@
 namespace DpCompress.Core.Compression;
 
 /// <summary>Measured accuracy of one net's table (max over a dense set of points inside every interval).</summary>
-public sealed record NetAccuracy(int Net, int CentreType, int NeighborType, double MaxValueError, double MaxDerivativeError, double OutputScale);
+public sealed record NetAccuracy(int Net, int CentreType, int NeighborType, double MaxValueError, double MaxDerivativeError, double OutputScale)
+{
+    /// <summary>Max |g − y| over the inner intervals only (s_min ≤ s &lt; x_L, the training range); NaN when not measured.</summary>
+    public double InnerMaxValueError { get; init; } = double.NaN;
+
+    /// <summary>Max |g′ − y′| over the inner intervals only; NaN when not measured.</summary>
+    public double InnerMaxDerivativeError { get; init; } = double.NaN;
+}
 
 /// <summary>
 /// Piecewise polynomials that replace the embedding nets (SPEC §3–§4). Coefficients are in

@@ -109,11 +109,15 @@ public static class Compressor
             long offset = (long)k * rows * m * (order + 1);
             var table = coefficients.AsSpan().Slice((int)offset, rows * m * (order + 1));
             BuildNet(work, nodes, order, table, cancellationToken);
-            var (ev, ed, scale) = accuracyPoints > 0
-                ? Measure(work, nodes, order, table, accuracyPoints, cancellationToken)
-                : (double.NaN, double.NaN, MaxAbs(work.Y));
+            (double Value, double Derivative, double InnerValue, double InnerDerivative, double Scale) acc = accuracyPoints > 0
+                ? Measure(work, nodes, grid.InnerIntervals, order, table, accuracyPoints, cancellationToken)
+                : (double.NaN, double.NaN, double.NaN, double.NaN, MaxAbs(work.Y));
             int tc = Math.Max(1, typeCount);
-            accuracy[k] = new NetAccuracy(k, k / tc, k % tc, ev, ed, scale);
+            accuracy[k] = new NetAccuracy(k, k / tc, k % tc, acc.Value, acc.Derivative, acc.Scale)
+            {
+                InnerMaxValueError = acc.InnerValue,
+                InnerMaxDerivativeError = acc.InnerDerivative,
+            };
             int d = Interlocked.Increment(ref done);
             progress?.Report(new CompressionProgress(d, nets.Count, k));
         }
@@ -220,9 +224,10 @@ public static class Compressor
 
     /// <summary>
     /// Max |g − y| and |g′ − y′| over P points strictly inside every interval (inner and outer),
-    /// and the output scale max |y| over the nodes.
+    /// the same over the inner intervals only, and the output scale max |y| over the nodes.
     /// </summary>
-    private static (double Value, double Derivative, double Scale) Measure(NetWork w, double[] nodes, int order, ReadOnlySpan<double> table, int points, CancellationToken ct)
+    private static (double Value, double Derivative, double InnerValue, double InnerDerivative, double Scale) Measure(
+        NetWork w, double[] nodes, int innerIntervals, int order, ReadOnlySpan<double> table, int points, CancellationToken ct)
     {
         int m = w.Evaluator.Width, rows = nodes.Length - 1, nc = order + 1;
         int intervalsPerChunk = Math.Max(1, NodeChunk / points);
@@ -232,7 +237,7 @@ public static class Compressor
         var rowOf = new int[chunkPoints];
         var y = new double[chunkPoints * m];
         var dy = new double[chunkPoints * m];
-        double maxV = 0, maxD = 0;
+        double maxV = 0, maxD = 0, innerV = 0, innerD = 0;
         for (int l0 = 0; l0 < rows; l0 += intervalsPerChunk)
         {
             ct.ThrowIfCancellationRequested();
@@ -253,6 +258,7 @@ public static class Compressor
             for (int p = 0; p < n; p++)
             {
                 double x = local[p];
+                bool inner = rowOf[p] < innerIntervals;
                 var row = table.Slice(rowOf[p] * m * nc, m * nc);
                 for (int o = 0; o < m; o++)
                 {
@@ -266,10 +272,15 @@ public static class Compressor
                     double ev = Math.Abs(v - y[p * m + o]), ed = Math.Abs(d - dy[p * m + o]);
                     if (!(ev <= maxV)) maxV = ev;   // NaN propagates
                     if (!(ed <= maxD)) maxD = ed;
+                    if (inner)
+                    {
+                        if (!(ev <= innerV)) innerV = ev;
+                        if (!(ed <= innerD)) innerD = ed;
+                    }
                 }
             }
         }
-        return (maxV, maxD, MaxAbs(w.Y));
+        return (maxV, maxD, innerV, innerD, MaxAbs(w.Y));
     }
 
     private static double MaxAbs(double[] a)
