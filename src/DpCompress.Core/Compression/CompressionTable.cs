@@ -49,7 +49,13 @@ public sealed class CompressionTable
     /// <summary>Per-net accuracy measured when the table was built (empty when read from a file).</summary>
     public IReadOnlyList<NetAccuracy> Accuracy { get; }
 
-    /// <summary>Largest measured |table − net| over all nets (NaN when not measured).</summary>
+    /// <summary>Largest measured |table − net| inside the training range (inner grid) over all nets (NaN when not measured).</summary>
+    public double InnerMaxValueError => Accuracy.Count == 0 ? double.NaN : Accuracy.Max(a => a.InnerMaxValueError);
+
+    /// <summary>Largest measured |table′ − net′| inside the training range over all nets (NaN when not measured).</summary>
+    public double InnerMaxDerivativeError => Accuracy.Count == 0 ? double.NaN : Accuracy.Max(a => a.InnerMaxDerivativeError);
+
+    /// <summary>Largest measured |table − net| over all nets and the whole table, outer grid included (NaN when not measured).</summary>
     public double MaxValueError => Accuracy.Count == 0 ? double.NaN : Accuracy.Max(a => a.MaxValueError);
 
     /// <summary>Largest measured |table′ − net′| over all nets (NaN when not measured).</summary>
