@@ -14,6 +14,12 @@ public sealed class PyDict
     /// <summary>True for collections.OrderedDict (written back as such).</summary>
     public bool IsOrdered { get; init; }
 
+    /// <summary>
+    /// Instance attributes set by pickle BUILD (Python <c>__dict__</c>), e.g. the <c>_metadata</c>
+    /// of a torch state_dict OrderedDict; null when there are none. Written back after the items.
+    /// </summary>
+    public PyDict? Attributes { get; set; }
+
     public int Count => _items.Count;
 
     public IEnumerable<object> Keys => _items.Select(p => p.Key);
@@ -56,7 +62,7 @@ public sealed class PyDict
     /// <summary>A shallow copy (same values, new key list).</summary>
     public PyDict ShallowCopy()
     {
-        var copy = new PyDict { IsOrdered = IsOrdered };
+        var copy = new PyDict { IsOrdered = IsOrdered, Attributes = Attributes };
         foreach (var kv in _items) copy._items.Add(kv);
         return copy;
     }
