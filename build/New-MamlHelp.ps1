@@ -167,7 +167,7 @@ foreach ($f in Get-ChildItem $SourceDir -Filter '*.psd1' -ErrorAction SilentlyCo
 $problems = [Collections.Generic.List[string]]::new()
 
 foreach ($name in $sources.Keys | Sort-Object) {
-    if ($name -notin $commands.Name) { Write-Warning "Help/$name.psd1: the module exports no cmdlet $name (yet); skipped." }
+    if ($name -notin @($commands | ForEach-Object Name)) { Write-Warning "Help/$name.psd1: the module exports no cmdlet $name (yet); skipped." }
 }
 if ($commands.Count -eq 0) { Write-Warning 'The module exports no cmdlets (check CmdletsToExport in DpCompress.psd1).' }
 
