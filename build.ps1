@@ -67,7 +67,7 @@ function Invoke-Test {
 
 function Invoke-Demo {
     Invoke-Build
-    dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'tests/Demo.ps1') -ModuleDir $ModuleDir
+    dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'examples/Demo.ps1') -ModuleDir $ModuleDir
     exit $LASTEXITCODE
 }
 

@@ -1,0 +1,31 @@
+<#
+.SYNOPSIS
+The main job on the model shipped in the repo: import, compress, export, verify.
+Run it with:  dotnet tool restore; dotnet pwsh ./build.ps1 Demo
+#>
+param(
+    [string] $ModuleDir = (Join-Path $PSScriptRoot '../out/DpCompress'),
+    [string] $OutDir = (Join-Path $PSScriptRoot '../out/demo')
+)
+$ErrorActionPreference = 'Stop'
+Import-Module (Join-Path $ModuleDir 'DpCompress.psd1') -Force
+$data = Join-Path $PSScriptRoot '../tests/data/agau'
+New-Item -ItemType Directory -Force -Path $OutDir | Out-Null
+
+Write-Host "`n== The original model" -ForegroundColor Cyan
+$model = Import-DpModel -Path (Join-Path $data 'dp_model.ckpt')
+$model | Format-Table | Out-Host
+
+Write-Host "== Compress it (order 3, dx 0.01) and write a PWMLFF checkpoint" -ForegroundColor Cyan
+$sw = [Diagnostics.Stopwatch]::StartNew()
+$compressed = $model | Invoke-DpCompression -Dx 0.01 -Order 3
+$compressSeconds = $sw.Elapsed.TotalSeconds
+$file = $compressed | Export-DpModel -Path (Join-Path $OutDir 'cmp_dp_model.ckpt') -Force -PassThru
+$compressed | Format-Table | Out-Host
+'Compressed in {0:N2} s; wrote {1} ({2:N1} MB)' -f $compressSeconds, $file.FullName, ($file.Length / 1MB) | Out-Host
+
+Write-Host "`n== Verify it against the original on all 160 DFT configurations" -ForegroundColor Cyan
+$configurations = Import-DpConfiguration -Path (Join-Path $data 'PWdata')
+$report = Test-CompressedModel -Model (Import-DpModel -Path $file.FullName) -Data $configurations -Detailed
+$report | Format-List | Out-Host
+if (-not $report.Passed) { Write-Error 'The compressed model does not reproduce the original.'; exit 1 }
