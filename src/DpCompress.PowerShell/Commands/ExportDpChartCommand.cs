@@ -12,14 +12,10 @@ namespace DpCompress.PowerShell.Commands;
 /// every input object, checks the properties the chart needs, then writes the PNG to a
 /// temporary file and renames it.
 /// </summary>
-[Cmdlet(VerbsData.Export, "DpChart", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsData.Export, "DpChart", SupportsShouldProcess = true, DefaultParameterSetName = ParameterSets.Path)]
 [OutputType(typeof(FileInfo))]
 public sealed class ExportDpChartCommand : DpCmdlet
 {
-    // Same names as the shared ParameterSets constants (switch to them once they are on main).
-    private const string PathSet = "Path";
-    private const string LiteralPathSet = "LiteralPath";
-
     private static readonly string[] PhaseProperties =
         { "NeighborSearchMs", "EnvironmentMs", "EmbeddingMs", "DescriptorMs", "FittingMs", "BackwardMs" };
 
@@ -31,12 +27,12 @@ public sealed class ExportDpChartCommand : DpCmdlet
     public PSObject InputObject { get; set; } = null!;
 
     /// <summary>The PNG file to write.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ParameterSets.Path)]
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = "";
 
     /// <summary>The PNG file to write, taken literally.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet)]
+    [Parameter(Mandatory = true, ParameterSetName = ParameterSets.LiteralPath)]
     [Alias("PSPath", "LP")]
     [ValidateNotNullOrEmpty]
     public string LiteralPath { get; set; } = "";
@@ -81,7 +77,7 @@ public sealed class ExportDpChartCommand : DpCmdlet
         {
             ThrowTerminatingError(NewError("ChartNoInput", ErrorCategory.InvalidArgument, "There are no objects to draw.", null));
         }
-        string target = ResolveOutputPath(ParameterSetName == LiteralPathSet ? LiteralPath : Path);
+        string target = ResolveOutputPath(ParameterSetName == ParameterSets.LiteralPath ? LiteralPath : Path);
         if (Directory.Exists(target))
         {
             ThrowTerminatingError(NewError("ChartPathIsDirectory", ErrorCategory.InvalidArgument, $"'{target}' is a directory; give a file name.", target));
