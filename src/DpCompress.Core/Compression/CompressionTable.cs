@@ -42,6 +42,12 @@ public sealed class CompressionTable
     /// <summary>Per-net accuracy measured when the table was built (empty when read from a file).</summary>
     public IReadOnlyList<NetAccuracy> Accuracy { get; }
 
+    /// <summary>Largest measured |table − net| over all nets (NaN when not measured).</summary>
+    public double MaxValueError => Accuracy.Count == 0 ? double.NaN : Accuracy.Max(a => a.MaxValueError);
+
+    /// <summary>Largest measured |table′ − net′| over all nets (NaN when not measured).</summary>
+    public double MaxDerivativeError => Accuracy.Count == 0 ? double.NaN : Accuracy.Max(a => a.MaxDerivativeError);
+
     /// <summary>Offset of coefficient c[0] of (net, row, output).</summary>
     public long Offset(int net, int row, int output) => (((long)net * Rows + row) * Width + output) * (Order + 1);
 

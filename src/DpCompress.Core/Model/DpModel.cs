@@ -109,6 +109,12 @@ public sealed class DpModel
 
     public double? Dx => Compression?.Grid.Dx;
 
+    /// <summary>Largest measured |table − G| over all nets (compressed models built here; else null).</summary>
+    public double? TableError => Compression is { Accuracy.Count: > 0 } c ? c.MaxValueError : null;
+
+    /// <summary>Largest measured |table′ − G′| over all nets (compressed models built here; else null).</summary>
+    public double? TableDerivativeError => Compression is { Accuracy.Count: > 0 } c ? c.MaxDerivativeError : null;
+
     /// <summary>The checkpoint dictionary as read (every key, in order); exporting writes it back.</summary>
     public PyDict Checkpoint { get; }
 
