@@ -9,9 +9,9 @@ Use it to inspect the table size before compressing, or to compress several time
 '@
     Parameters  = @{
         Model        = 'The (uncompressed) model whose normalisation statistics and cutoffs define the grid.'
-        Dx           = 'The step of the inner grid in normalised s. Smaller steps give more accurate and larger tables (rows grow as 1/dx).'
+        Dx           = 'Default 0.01. The step of the inner grid in normalised s. Smaller steps give more accurate and larger tables (rows grow as 1/dx).'
         SijMax       = 'The largest raw S(r) (before normalisation) to cover with the inner grid. Overrides the checkpoint''s sij_max.'
-        TrainingData = 'Configurations (from Import-DpConfiguration) to scan for the largest S(r), instead of the checkpoint''s sij_max.'
+        TrainingData = 'Configurations to scan for the largest S(r), instead of the checkpoint''s sij_max: Configuration objects from Import-DpConfiguration, or paths of PWdata folders, MOVEMENT or extended XYZ files. The verbose stream reports the closest pair of atoms found.'
     }
     Outputs     = @{
         'DpCompress.Core.Compression.SijGrid' = 'The grid: SMin, SMax, Dx, InnerIntervals, OuterPoints, Rows and the source of sij_max.'
@@ -26,7 +26,7 @@ Use it to inspect the table size before compressing, or to compress several time
             Title   = 'A grid from the training data, reused for two orders'
             Code    = @'
 $model = Import-DpModel ./tests/data/agau/dp_model.ckpt
-$grid = $model | New-SijGrid -Dx 0.01 -TrainingData (Import-DpConfiguration ./tests/data/agau/PWdata)
+$grid = $model | New-SijGrid -Dx 0.01 -TrainingData ./tests/data/agau/PWdata -Verbose
 $o3 = $model | Invoke-DpCompression -Grid $grid -Order 3
 $o5 = $model | Invoke-DpCompression -Grid $grid -Order 5
 '@
