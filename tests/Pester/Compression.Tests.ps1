@@ -108,6 +108,16 @@ Describe 'GridBuilder' {
         [math]::Abs($g.SMax - 1.2) | Should -BeLessThan 1e-12
     }
 
+    It 'counts intervals like PWMLFF''s accumulating loop at an exact multiple of dx' {
+        # s in [0, 1], dx = 0.1: ceil(1/0.1) = 10, but PWMLFF's accumulated 0.1+0.1+... reaches
+        # 0.9999999999999999 < 1 after 10 steps and appends an 11th node; the table shape follows it.
+        $g = [DpCompress.Core.Compression.GridBuilder]::Build([double[]]@(0.0), [double[]]@(1.0), 1.0, 0.1,
+            [DpCompress.Core.Compression.SijMaxSource]::User, 1, 16, 3, [long]2GB)
+        $g.InnerIntervals | Should -Be 11
+        $g.Node(11) | Should -Be 1.1
+        $g.Node(10) | Should -Be 1.0
+    }
+
     It 'refuses <Case>' -ForEach @(
         @{ Case = 'dx = 0'; Dx = 0.0; SijMax = 0.9; Davg = 0.5; Limit = 2GB; Id = 'InvalidDx' }
         @{ Case = 'dx < 0'; Dx = -0.01; SijMax = 0.9; Davg = 0.5; Limit = 2GB; Id = 'InvalidDx' }

@@ -193,13 +193,14 @@ public static class Compressor
             var row = table.Slice(l * m * nc, m * nc);
             if (order == 3)
             {
-                double dt2 = dt * dt, dt3 = dt2 * dt;
+                // 1/Δt³ · (…) as PWMLFF writes it: one reciprocal per row instead of a division per output.
+                double dt2 = dt * dt, dt3 = dt2 * dt, r2 = 1 / dt2, r3 = 1 / dt3;
                 for (int o = 0; o < m; o++)
                 {
                     double y0 = y[a + o], y1 = y[b + o], p0 = d1[a + o], p1 = d1[b + o], h = y1 - y0;
                     var c = row.Slice(o * 4, 4);
-                    c[0] = ((p1 + p0) * dt - 2 * h) / dt3;
-                    c[1] = (-(p1 + 2 * p0) * dt + 3 * h) / dt2;
+                    c[0] = r3 * ((p1 + p0) * dt - 2 * h);
+                    c[1] = r2 * (-(p1 + 2 * p0) * dt + 3 * h);
                     c[2] = p0;
                     c[3] = y0;
                 }
@@ -207,13 +208,14 @@ public static class Compressor
             else
             {
                 double dt2 = dt * dt, dt3 = dt2 * dt, dt4 = dt3 * dt, dt5 = dt4 * dt;
+                double r3 = 1 / (2 * dt3), r4 = 1 / (2 * dt4), r5 = 1 / (2 * dt5);
                 for (int o = 0; o < m; o++)
                 {
                     double y0 = y[a + o], y1 = y[b + o], p0 = d1[a + o], p1 = d1[b + o], q0 = d2[a + o], q1 = d2[b + o], h = y1 - y0;
                     var c = row.Slice(o * 6, 6);
-                    c[0] = (12 * h - 6 * (p1 + p0) * dt + (q1 - q0) * dt2) / (2 * dt5);
-                    c[1] = (-30 * h + (14 * p1 + 16 * p0) * dt + (-2 * q1 + 3 * q0) * dt2) / (2 * dt4);
-                    c[2] = (20 * h - (8 * p1 + 12 * p0) * dt + (q1 - 3 * q0) * dt2) / (2 * dt3);
+                    c[0] = r5 * (12 * h - 6 * (p1 + p0) * dt + (q1 - q0) * dt2);
+                    c[1] = r4 * (-30 * h + (14 * p1 + 16 * p0) * dt + (-2 * q1 + 3 * q0) * dt2);
+                    c[2] = r3 * (20 * h - (8 * p1 + 12 * p0) * dt + (q1 - 3 * q0) * dt2);
                     c[3] = q0 / 2;
                     c[4] = p0;
                     c[5] = y0;
