@@ -33,7 +33,7 @@ public sealed class ReferenceEngine : IDpEngine
 {
     private readonly TorchEmbeddingNet[]? _embedding;
     private readonly TorchFittingNet[] _fitting;
-    private readonly int[] _atomTypes;
+    private readonly TableEvaluator? _table;
     private int _disposed;
 
     /// <summary>Creates an engine for <paramref name="model"/>: original when it has no compression table, compressed otherwise.</summary>
@@ -51,7 +51,7 @@ public sealed class ReferenceEngine : IDpEngine
                 $"The compression table holds {table.NetCount} nets of width {table.Width}; the model needs {model.TypeCount * model.TypeCount} of width {model.EmbeddingWidth}.",
                 model.SourcePath);
         Model = model;
-        _atomTypes = model.AtomTypes;
+        _table = model.Compression is { } t ? new TableEvaluator(t) : null;
         using (torch.NewDisposeScope())
         {
             _embedding = model.Compression is null ? model.EmbeddingNets.Select(n => new TorchEmbeddingNet(n)).ToArray() : null;
@@ -75,13 +75,13 @@ public sealed class ReferenceEngine : IDpEngine
             throw new DpCompressException("EmptyConfiguration", ErrorKind.InvalidArgument, $"Configuration {configuration} has no atoms.", configuration.Source);
         if (m2 > m)
             throw new DpCompressException("InvalidModel", ErrorKind.InvalidData, $"M2 ({m2}) exceeds the embedding width ({m}).", model.SourcePath);
-        int[] types = ModelTypesOf(configuration);
+        int[] types = NeighborSearch.MapTypes(configuration, model.AtomTypes);
         cancellationToken.ThrowIfCancellationRequested();
 
         var sw = Stopwatch.StartNew();
         if (neighbors is null)
         {
-            neighbors = NeighborListProvider.Build(configuration, model);
+            neighbors = NeighborSearch.Build(configuration, model.AtomTypes, model.Rmax, model.MaxNeighbors);
             if (timings is not null) timings.NeighborSearch += sw.Elapsed.TotalSeconds;
         }
         CheckNeighborList(neighbors, configuration, types);
@@ -137,9 +137,13 @@ public sealed class ReferenceEngine : IDpEngine
                         Array.Copy(sAll, (atoms[a] * nt + tj) * k, sBlock, a * k, k);
                     var g = new double[ni * k * m];
                     var dg = new double[ni * k * m];
-                    var counts = TableLookup.Evaluate(table, net, sBlock, g, dg);
-                    outOfTable += counts.OutOfTable;
-                    beyondTraining += counts.BeyondTraining;
+                    for (int q = 0; q < sBlock.Length; q++)
+                    {
+                        double sv = sBlock[q];
+                        if (_table!.Locate(sv, out _, out _) == TableRegion.BeyondTable) outOfTable++;
+                        if (sv > table.Grid.SMax) beyondTraining++;
+                        _table.Evaluate(net, sv, g.AsSpan(q * m, m), dg.AsSpan(q * m, m));
+                    }
                     G = torch.tensor(g, new long[] { ni, k, m }, ScalarType.Float64).requires_grad_(true);
                     dG = torch.tensor(dg, new long[] { ni, k, m }, ScalarType.Float64);
                 }
@@ -272,22 +276,6 @@ public sealed class ReferenceEngine : IDpEngine
         var davg = torch.tensor(avg, new long[] { n, 1, 1, 4 }, ScalarType.Float64);
         var dstd = torch.tensor(std, new long[] { n, 1, 1, 4 }, ScalarType.Float64);
         return (Rt - davg) / dstd;
-    }
-
-    private int[] ModelTypesOf(Configuration configuration)
-    {
-        var types = new int[configuration.AtomCount];
-        for (int a = 0; a < types.Length; a++)
-        {
-            int z = configuration.AtomicNumbers[a];
-            int t = Array.IndexOf(_atomTypes, z);
-            if (t < 0)
-                throw new DpCompressException("ElementNotInModel", ErrorKind.InvalidArgument,
-                    $"Atom {a} of {configuration} is {Elements.Symbol(z)} (Z = {z}), which is not a type of the model [{string.Join(", ", _atomTypes.Select(Elements.Symbol))}].",
-                    configuration.Source);
-            types[a] = t;
-        }
-        return types;
     }
 
     private void CheckNeighborList(NeighborList nl, Configuration configuration, int[] types)
