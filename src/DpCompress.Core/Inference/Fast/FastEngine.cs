@@ -468,8 +468,9 @@ public sealed class FastEngine : IDpEngine
             var table = _e._table;
             long beyond = 0, outside = 0;
             var g = ws.G.AsSpan();
-            for (int i = chunk * AtomChunk; i < end; i++)
+            for (int p = chunk * AtomChunk; p < end; p++)
             {
+                int i = _order[p];  // type-sorted: one centre type's nets (table rows) stay hot in cache
                 int ti = _types[i];
                 var a = _a.AsSpan(i * 4 * m, 4 * m);
                 a.Clear();
@@ -568,8 +569,9 @@ public sealed class FastEngine : IDpEngine
             var gpBuf = ws.Gp.AsSpan();
             var da = ws.DA.AsSpan();
             Span<double> uv = stackalloc double[8];
-            for (int i = chunk * AtomChunk; i < end; i++)
+            for (int p = chunk * AtomChunk; p < end; p++)
             {
+                int i = _order[p];  // type-sorted: one centre type's nets (table rows) stay hot in cache
                 int ti = _types[i];
                 var a = _a.AsSpan(i * 4 * m, 4 * m);
                 var dd = _dd.AsSpan(_position[i] * m * m2, m * m2);
