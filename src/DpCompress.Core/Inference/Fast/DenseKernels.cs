@@ -219,6 +219,36 @@ internal static class DenseKernels
         for (int r = 0; r < n; r++) Axpy(1.0, bias, z.Slice(r * o, o));
     }
 
+    /// <summary>D[μ, ν] = Σ_a A[a, μ]·A[a, ν] for ν &lt; M2 (D = Aᵀ A[:, :M2]).</summary>
+    /// <param name="a">[4, m] A_i.</param>
+    /// <param name="m">m.</param>
+    /// <param name="m2">M2.</param>
+    /// <param name="d">[m, M2] receives D_i.</param>
+    public static void Descriptor(ReadOnlySpan<double> a, int m, int m2, Span<double> d)
+    {
+        if (a.Length < 4 * m || d.Length < m * m2 || m2 > m) throw new ArgumentException("Descriptor operand too short.");
+        ref double ar = ref MemoryMarshal.GetReference(a);
+        ref double dr = ref MemoryMarshal.GetReference(d);
+        for (int mu = 0; mu < m; mu++)
+        {
+            var b0 = Vector256.Create(Unsafe.Add(ref ar, mu));
+            var b1 = Vector256.Create(Unsafe.Add(ref ar, m + mu));
+            var b2 = Vector256.Create(Unsafe.Add(ref ar, 2 * m + mu));
+            var b3 = Vector256.Create(Unsafe.Add(ref ar, 3 * m + mu));
+            int nu = 0;
+            for (; nu + 4 <= m2; nu += 4)
+            {
+                var v = b0 * Vector256.LoadUnsafe(ref ar, (nuint)nu);
+                v = Vector256.FusedMultiplyAdd(b1, Vector256.LoadUnsafe(ref ar, (nuint)(m + nu)), v);
+                v = Vector256.FusedMultiplyAdd(b2, Vector256.LoadUnsafe(ref ar, (nuint)(2 * m + nu)), v);
+                v = Vector256.FusedMultiplyAdd(b3, Vector256.LoadUnsafe(ref ar, (nuint)(3 * m + nu)), v);
+                v.StoreUnsafe(ref dr, (nuint)(mu * m2 + nu));
+            }
+            for (; nu < m2; nu++)
+                d[mu * m2 + nu] = a[mu] * a[nu] + a[m + mu] * a[m + nu] + a[2 * m + mu] * a[2 * m + nu] + a[3 * m + mu] * a[3 * m + nu];
+        }
+    }
+
     /// <summary>
     /// Backward of D = Aᵀ A[:, :M2]: dA = A·S with S = P + Pᵀ, P [m, m] = dD padded with zero
     /// columns ν ≥ M2 (equivalently dA[a,κ] = Σ_ν dD[κ,ν] A[a,ν] + [κ&lt;M2] Σ_μ dD[μ,κ] A[a,μ]).

@@ -405,12 +405,12 @@ public sealed class FastEngine : IDpEngine
         {
             int end = Math.Min(_n, (chunk + 1) * AtomChunk);
             var delta = _nl.Delta;
-            double rmin = _e._rmin, rmax = _e._rmax;
+            double rmin = _e._rmin, rmax = _e._rmax, invWidth = 1.0 / (rmax - rmin);
             for (int i = chunk * AtomChunk; i < end; i++)
             {
                 int ti = _types[i];
                 double a0 = _e._davg[ti * 4], a1 = _e._davg[ti * 4 + 1], a2 = _e._davg[ti * 4 + 2], a3 = _e._davg[ti * 4 + 3];
-                double s0 = _e._dstd[ti * 4], s1 = _e._dstd[ti * 4 + 1], s2 = _e._dstd[ti * 4 + 2], s3 = _e._dstd[ti * 4 + 3];
+                double s0 = 1.0 / _e._dstd[ti * 4], s1 = 1.0 / _e._dstd[ti * 4 + 1], s2 = 1.0 / _e._dstd[ti * 4 + 2], s3 = 1.0 / _e._dstd[ti * 4 + 3];
                 double maxS = 0;
                 bool any = false;
                 foreach (int t in _present)
@@ -423,19 +423,19 @@ public sealed class FastEngine : IDpEngine
                         int d = (slot0 + s) * 3;
                         double x = delta[d], y = delta[d + 1], z = delta[d + 2];
                         double r = Math.Sqrt(x * x + y * y + z * z);
-                        double sw = Geometry.Switch(r, rmin, rmax, out double dsdr);
                         double inv = r > 0 ? 1.0 / r : 0;
+                        double sw = Geometry.Switch(r, inv, rmin, rmax, invWidth, out double dsdr);
                         double f = sw * inv;
                         int gq = (idx0 + s) * 3;
                         _geo[gq] = dsdr * inv;
                         _geo[gq + 1] = f;
                         _geo[gq + 2] = (dsdr - f) * inv * inv;
                         int q = (idx0 + s) * 4;
-                        double sv = (sw - a0) / s0;
+                        double sv = (sw - a0) * s0;
                         _r[q] = sv;
-                        _r[q + 1] = (f * x - a1) / s1;
-                        _r[q + 2] = (f * y - a2) / s2;
-                        _r[q + 3] = (f * z - a3) / s3;
+                        _r[q + 1] = (f * x - a1) * s1;
+                        _r[q + 2] = (f * y - a2) * s2;
+                        _r[q + 3] = (f * z - a3) * s3;
                         if (!any || sv > maxS) { maxS = sv; any = true; }
                     }
                 }
@@ -526,10 +526,7 @@ public sealed class FastEngine : IDpEngine
                     }
                 }
                 for (int q = 0; q < 4 * m; q++) a[q] *= _c;
-                var d = _d.AsSpan(_position[i] * m * _m2, m * _m2);
-                for (int mu = 0; mu < m; mu++)
-                    for (int nu = 0; nu < _m2; nu++)
-                        d[mu * _m2 + nu] = a0[mu] * a0[nu] + a1[mu] * a1[nu] + a2[mu] * a2[nu] + a3[mu] * a3[nu];
+                DenseKernels.Descriptor(a, m, _m2, _d.AsSpan(_position[i] * m * _m2, m * _m2));
             }
             if (beyond != 0) Interlocked.Add(ref _beyond, beyond);
             if (outside != 0) Interlocked.Add(ref _outside, outside);
@@ -623,23 +620,30 @@ public sealed class FastEngine : IDpEngine
 /// <summary>Smooth weight S(r) of SPEC §2.1.</summary>
 internal static class Geometry
 {
-    /// <summary>S(r) with PWMLFF's strict inequalities, and dS/dr.</summary>
-    public static double Switch(double r, double rmin, double rmax, out double dsdr)
+    /// <summary>S(r) with PWMLFF's strict inequalities (SPEC §2.1), and dS/dr.</summary>
+    /// <param name="r">|dR|.</param>
+    /// <param name="inv">1/r.</param>
+    /// <param name="rmin">Rmin.</param>
+    /// <param name="rmax">Rmax.</param>
+    /// <param name="invWidth">1/(Rmax − Rmin).</param>
+    /// <param name="dsdr">dS/dr.</param>
+    public static double Switch(double r, double inv, double rmin, double rmax, double invWidth, out double dsdr)
     {
         if (r > 0 && r < rmin)
         {
-            dsdr = -1.0 / (r * r);
-            return 1.0 / r;
+            dsdr = -inv * inv;
+            return inv;
         }
         if (r > rmin && r < rmax)
         {
-            double w = rmax - rmin;
-            double u = (r - rmin) / w;
+            // S = p(u)/r, p = u³(−6u² + 15u − 10) + 1, dp/du = −30u²(u − 1)², u = (r − Rmin)/(Rmax − Rmin)
+            double u = (r - rmin) * invWidth;
             double u2 = u * u, u3 = u2 * u;
             double p = u3 * (-6 * u2 + 15 * u - 10) + 1;
             double dp = -30 * u2 * (u - 1) * (u - 1);
-            dsdr = dp / (w * r) - p / (r * r);
-            return p / r;
+            double sw = p * inv;
+            dsdr = (dp * invWidth - sw) * inv;
+            return sw;
         }
         dsdr = 0;
         return 0;
