@@ -28,6 +28,15 @@ public enum PaddingEvaluation
 /// dE/dR_a = c·Σ_μ dA_{aμ} G_μ, dE/ds = c·Σ_a R_a·Σ_μ dA_{aμ} G′_μ; then R = (R̃ − davg)/dstd
 /// and R̃(dR) give dE/d(dR); F_j −= dE/d(dR), F_i += dE/d(dR), W_ab −= dR_a·dE/d(dR)_b.
 /// Padding slots (dR ≡ 0) contribute to A_i but carry no force.
+/// <para>Phases (<see cref="PhaseTimings"/>): Environment = R and S′ of real slots; Embedding =
+/// G and G′ by forward mode through the nets (original) or the fused table lookup with the
+/// accumulation of A_i and D_i (compressed); Descriptor = A_i, D_i (original only); Fitting =
+/// fitting nets forward; Backward = fitting backward, per-slot chain rule and the force/virial
+/// reduction, of which EmbeddingBackward is the per-slot part (G′/table contraction + geometry).</para>
+/// <para>Determinism: work is split into fixed chunks (atoms, slot batches) that do not depend on
+/// the thread count, each result is written by exactly one chunk, and the cross-atom sums
+/// (energy, forces on neighbours, virial) run serially in atom order, so 1 and n threads give
+/// bit-identical results.</para>
 /// </remarks>
 public sealed class FastEngine : IDpEngine
 {
