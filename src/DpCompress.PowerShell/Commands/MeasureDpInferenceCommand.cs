@@ -81,15 +81,16 @@ public sealed class MeasureDpInferenceCommand : DpCmdlet
                 }
             }
         }
-        // Speedup over the slowest uncompressed run of the same engine, else over the first timing.
+        // Speedup (model time, neighbour search excluded) over the uncompressed run of the same
+        // engine, else over any uncompressed run, else over the first timing.
         foreach (var t in timings)
         {
-            var baseline = timings.Where(b => !b.Compressed && b.Engine == t.Engine).OrderByDescending(b => b.TotalMs).FirstOrDefault()
-                ?? timings.Where(b => !b.Compressed).OrderByDescending(b => b.TotalMs).FirstOrDefault()
+            var baseline = timings.Where(b => !b.Compressed && b.Engine == t.Engine).OrderByDescending(b => b.ModelMs).FirstOrDefault()
+                ?? timings.Where(b => !b.Compressed).OrderByDescending(b => b.ModelMs).FirstOrDefault()
                 ?? timings[0];
-            if (!ReferenceEquals(baseline, t) && t.TotalMs > 0)
+            if (!ReferenceEquals(baseline, t) && t.ModelMs > 0)
             {
-                t.Speedup = baseline.TotalMs / t.TotalMs;
+                t.Speedup = baseline.ModelMs / t.ModelMs;
                 t.SpeedupOver = baseline.Label;
             }
         }
