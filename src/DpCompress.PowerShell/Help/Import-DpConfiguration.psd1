@@ -12,6 +12,7 @@ It returns one Configuration per image, in file order, with Source, Name and Ind
     Parameters  = @{
         Path        = 'One or more files or folders. Wildcard characters are expanded.'
         LiteralPath = 'One or more files or folders, used exactly as typed. FileInfo and DirectoryInfo objects from Get-ChildItem bind here by their PSPath property.'
+        Format      = 'Reads every path as this format (PwData, Movement or ExtendedXyz) instead of detecting it from the name and content.'
     }
     Inputs      = @{
         'System.String[]' = 'Paths (to -Path by value, or to -LiteralPath by the PSPath property).'
