@@ -28,6 +28,17 @@ namespace DpCompress.Core.Inference;
 /// (3) ∂E/∂dR += (∂s/∂dR)ᵀ·∂E/∂s. This equals one backward through G_eff = G + (s − s.detach())·dG.
 /// Then F_i += ∂E/∂dR_ij, F_j −= ∂E/∂dR_ij (F = −∂E/∂r, dR = r_j − r_i, periodic images fold
 /// onto atom j) and W_ab = −Σ_{i, slots} dR_a·∂E/∂dR_b.</para>
+/// <para>Networks follow PWMLFF's modules: embedding layers h = tanh(x·W + b) with the shape's skip
+/// rule (x = h·idt + x, concat(x, x) + h·idt, or h); fitting hidden layers likewise except the
+/// first, which is always x = h (PWMLFF's FittingNet never adds a skip there — this differs from
+/// "the same skip rules" only when m·M2 equals the first hidden width or half of it); the last
+/// fitting layer is linear.</para>
+/// <para>Errors (<see cref="DpCompressException"/>): UnknownElement (an element the model lacks),
+/// NeighborListMismatch (a list built for another configuration or model), EmptyConfiguration;
+/// the neighbour search's own errors (e.g. more neighbours than max_neigh_num) pass through.
+/// Cancellation is honoured between phases and centre types (OperationCanceledException).</para>
+/// <para>Verified against PWMLFF's own outputs (fixtures/agau/reference_original.json, 8 images):
+/// max deviation 1.1e-13 eV (E), 2.1e-13 eV/Å (F), 9.3e-13 eV (W).</para>
 /// </remarks>
 public sealed class ReferenceEngine : IDpEngine
 {
