@@ -39,9 +39,10 @@ function Invoke-Build {
     Invoke-Native 'dotnet publish' { dotnet publish $project -c $Configuration -r linux-x64 --self-contained false -o $ModuleDir --nologo -v minimal -clp:ErrorsOnly }
     Copy-Item (Join-Path $Root 'DpCompress.psd1') $ModuleDir -Force
     Copy-Item (Join-Path $Root 'src/DpCompress.PowerShell/Formats/*.ps1xml') $ModuleDir -Force
-    $help = Join-Path $Root 'src/DpCompress.PowerShell/Help'
-    if (Test-Path $help) { Copy-Item $help/* $ModuleDir -Recurse -Force }
     & (Join-Path $Root 'build/Repair-LibTorchSharp.ps1') -LibraryPath (Join-Path $ModuleDir 'libLibTorchSharp.so')
+    # MAML help (en-US/DpCompress.dll-Help.xml) from the cmdlets + src/DpCompress.PowerShell/Help/*.psd1;
+    # fails the build when an exported cmdlet or one of its parameters is undocumented.
+    & (Join-Path $Root 'build/New-MamlHelp.ps1') -ModuleDir $ModuleDir -SourceDir (Join-Path $Root 'src/DpCompress.PowerShell/Help')
     Write-Host ("Built {0} in {1:N1} s" -f $ModuleDir, $sw.Elapsed.TotalSeconds)
 }
 
@@ -72,6 +73,9 @@ function Invoke-Demo {
 
 function Invoke-Bench {
     Invoke-Build
+    # Steady-state code from the first call: tiered JIT would otherwise time unoptimised
+    # (tier-0) kernels during the first passes and distort small-cell figures.
+    $env:DOTNET_TieredCompilation = '0'
     dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'bench/Bench.ps1') -ModuleDir $ModuleDir
     exit $LASTEXITCODE
 }

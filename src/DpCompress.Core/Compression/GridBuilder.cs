@@ -143,9 +143,9 @@ public static class GridBuilder
         double xl = sMin + innerEst * dx;
         double outerEst = Math.Max(2, Math.Ceiling((10 * sMax - xl) / (10 * dx)));
         double rowsEst = innerEst + outerEst; // one more than rows: conservative by one row
+        EnsureTableFits((long)Math.Min(rowsEst, 1e15), netCount, width, order, maxTableBytes);
         if (!(rowsEst < int.MaxValue / 2))
-            EnsureTableFits(long.MaxValue / 64, netCount, width, order, maxTableBytes);
-        EnsureTableFits((long)rowsEst, netCount, width, order, maxTableBytes);
+            throw new DpCompressException("TableTooLarge", ErrorKind.LimitsExceeded, $"dx {dx} would need {rowsEst:G3} table rows: use a larger dx.");
 
         // Replay of set_sij_range's loops (float64, accumulated) for the counts only.
         int inner = 0;

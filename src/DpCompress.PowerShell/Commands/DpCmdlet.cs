@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using DpCompress.Core;
+using DpCompress.Core.Structures;
 
 namespace DpCompress.PowerShell.Commands;
 
@@ -85,6 +86,82 @@ public abstract class DpCmdlet : PSCmdlet
 
     /// <summary>A file-system path relative to the current location, for output paths.</summary>
     protected string ResolveOutputPath(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on a worker task while this (pipeline) thread writes its
+    /// progress — cmdlet output is only allowed from the pipeline thread. Ctrl-C cancels the
+    /// token given to the work and stops the pipeline.
+    /// </summary>
+    protected T RunWithProgress<T>(string activity, Func<Action<int, int, string>, CancellationToken, T> work, int activityId = 1)
+    {
+        int done = 0, total = 0;
+        string status = "Starting";
+        var gate = new object();
+        var task = Task.Run(() => work((d, t, s) => { lock (gate) { done = d; total = t; status = s; } }, CancelToken));
+        var throttle = new ProgressThrottle(this, activityId, activity);
+        while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(100))
+        {
+            int d, t; string s;
+            lock (gate) { d = done; t = total; s = status; }
+            throttle.Report(s, d, t);
+        }
+        throttle.Complete();
+        try
+        {
+            return task.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
+    /// <summary>
+    /// Turns -Data items into configurations: Configuration objects pass through; strings
+    /// (wildcards allowed), FileInfo and DirectoryInfo are read with the format detected from the
+    /// path (PWdata folder, MOVEMENT, extended XYZ). Unreadable items are reported and skipped.
+    /// </summary>
+    protected List<Configuration> ResolveConfigurations(IEnumerable<object> data)
+    {
+        var result = new List<Configuration>();
+        foreach (object raw in data)
+        {
+            object item = raw is PSObject pso ? pso.BaseObject : raw;
+            switch (item)
+            {
+                case Configuration c:
+                    result.Add(c);
+                    break;
+                case Configuration[] cs:
+                    result.AddRange(cs);
+                    break;
+                case FileSystemInfo fsi:
+                    ReadConfigurations(fsi.FullName, result);
+                    break;
+                case string path:
+                    foreach (string p in ResolvePaths(new[] { path }, false, "ConfigurationNotFound")) ReadConfigurations(p, result);
+                    break;
+                default:
+                    WriteError(new ErrorRecord(new DpCompressException("InvalidConfigurationInput", ErrorKind.InvalidArgument,
+                        $"Cannot use an object of type {item?.GetType().Name ?? "null"} as configuration data: give Configuration objects (Import-DpConfiguration) or paths."),
+                        "InvalidConfigurationInput", ErrorCategory.InvalidArgument, item));
+                    break;
+            }
+        }
+        return result;
+    }
+
+    private void ReadConfigurations(string path, List<Configuration> into)
+    {
+        try
+        {
+            into.AddRange(ConfigurationReader.Read(path));
+        }
+        catch (DpCompressException e)
+        {
+            WriteDpError(e, path);
+        }
+    }
 
     /// <summary>Write-Progress at most every 200 ms, and always for the final (completed) record.</summary>
     protected sealed class ProgressThrottle

@@ -1,0 +1,211 @@
+using System.Globalization;
+using System.Text;
+using ScottPlot;
+using ScottPlot.TickGenerators;
+
+namespace DpCompress.PowerShell.Charts;
+
+/// <summary>
+/// Draws the DpCompress charts with ScottPlot and encodes them as PNG. Knows nothing about
+/// PowerShell: the cmdlet turns pipeline objects into the typed rows of <see cref="ChartData"/>.
+/// </summary>
+public static class ChartRenderer
+{
+    private const string Font = "DejaVu Sans";
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>Phase names and the colours of their stack segments (bottom to top).</summary>
+    private static readonly (string Name, Color Color)[] Phases =
+    {
+        ("neighbour search", Color.FromHex("#7f7f7f")),
+        ("environment", Color.FromHex("#bcbd22")),
+        ("embedding", Color.FromHex("#d62728")),
+        ("descriptor", Color.FromHex("#2ca02c")),
+        ("fitting", Color.FromHex("#1f77b4")),
+        ("backward (forces, virial)", Color.FromHex("#ff7f0e")),
+    };
+
+    /// <summary>The unit of an error property, guessed from its name (eV/Å for forces, eV/atom for energies).</summary>
+    public static string ErrorUnit(string property)
+    {
+        if (property.Contains("Force", StringComparison.OrdinalIgnoreCase)) return "eV/Å";
+        if (property.Contains("Energy", StringComparison.OrdinalIgnoreCase)) return "eV/atom";
+        if (property.Contains("Virial", StringComparison.OrdinalIgnoreCase)) return "eV";
+        return "";
+    }
+
+    /// <summary>
+    /// Log–log chart of <paramref name="points"/>' error against dx, one series (markers and
+    /// lines, sorted by dx) per order. Points with a non-positive error or dx cannot be drawn
+    /// on log axes and are left out (the caller warns about them).
+    /// </summary>
+    public static byte[] ErrorVsDx(IReadOnlyList<ErrorPoint> points, string errorProperty, ChartOptions options)
+    {
+        var plot = NewPlot();
+        var drawable = points.Where(p => p.Dx > 0 && p.Error > 0 && double.IsFinite(p.Error) && double.IsFinite(p.Dx)).ToList();
+        MarkerShape[] shapes = { MarkerShape.FilledCircle, MarkerShape.FilledSquare, MarkerShape.FilledTriangleUp, MarkerShape.FilledDiamond };
+        int series = 0;
+        foreach (var group in drawable.GroupBy(p => p.Order).OrderBy(g => g.Key))
+        {
+            var sorted = group.OrderBy(p => p.Dx).ToArray();
+            var scatter = plot.Add.Scatter(sorted.Select(p => Math.Log10(p.Dx)).ToArray(), sorted.Select(p => Math.Log10(p.Error)).ToArray());
+            scatter.LegendText = $"order {group.Key}";
+            scatter.LineWidth = 2;
+            scatter.MarkerSize = 9;
+            scatter.MarkerShape = shapes[series % shapes.Length];
+            series++;
+        }
+        plot.Axes.Bottom.TickGenerator = LogTicks();
+        plot.Axes.Left.TickGenerator = LogTicks();
+        string unit = ErrorUnit(errorProperty);
+        plot.XLabel("dx (normalised s)");
+        plot.YLabel(unit.Length > 0 ? $"{errorProperty} ({unit})" : errorProperty);
+        plot.Title(options.Title ?? $"Compressed vs original: {errorProperty} against grid step dx");
+        if (drawable.Count > 0)
+        {
+            var (xl, xh) = LogRange(drawable.Min(p => Math.Log10(p.Dx)), drawable.Max(p => Math.Log10(p.Dx)));
+            var (yl, yh) = LogRange(drawable.Min(p => Math.Log10(p.Error)), drawable.Max(p => Math.Log10(p.Error)));
+            plot.Axes.SetLimits(xl, xh, yl, yh);
+        }
+        plot.ShowLegend(Alignment.UpperLeft);
+        return Png(plot, options);
+    }
+
+    /// <summary>
+    /// Stacked bars of per-phase time, one bar per row labelled by its <see cref="PhaseRow.Label"/>,
+    /// with the share of embedding + backward printed above each bar.
+    /// </summary>
+    public static byte[] PhaseBreakdown(IReadOnlyList<PhaseRow> rows, ChartOptions options)
+    {
+        var plot = NewPlot();
+        var bars = new List<Bar>();
+        double top = 0;
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var r = rows[i];
+            double[] values = { r.NeighborSearchMs, r.EnvironmentMs, r.EmbeddingMs, r.DescriptorMs, r.FittingMs, r.BackwardMs };
+            double baseValue = 0;
+            for (int k = 0; k < values.Length; k++)
+            {
+                double v = Math.Max(0, values[k]);
+                bars.Add(new Bar
+                {
+                    Position = i,
+                    ValueBase = baseValue,
+                    Value = baseValue + v,
+                    FillColor = Phases[k].Color,
+                    LineWidth = 0,
+                    Size = 0.6,
+                });
+                baseValue += v;
+            }
+            top = Math.Max(top, baseValue);
+            var text = plot.Add.Text($"{FormatMs(baseValue)}\nembedding + backward {r.EmbeddingBackwardShare * 100:0.#} %", i, baseValue);
+            StyleAnnotation(text);
+        }
+        plot.Add.Bars(bars);
+        for (int k = Phases.Length - 1; k >= 0; k--)
+        {
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = Phases[k].Name, FillColor = Phases[k].Color });
+        }
+        BarAxes(plot, rows.Select(r => r.Label).ToArray(), top);
+        plot.YLabel("time per pass (ms)");
+        plot.Title(options.Title ?? "Inference time per phase");
+        plot.ShowLegend(Alignment.UpperRight);
+        return Png(plot, options);
+    }
+
+    /// <summary>
+    /// Bars of total time per timing; each bar is annotated with its time and its speedup over
+    /// the first bar (the baseline).
+    /// </summary>
+    public static byte[] Speedup(IReadOnlyList<TimingBar> rows, ChartOptions options)
+    {
+        var plot = NewPlot();
+        var palette = new ScottPlot.Palettes.Category10();
+        var bars = new List<Bar>();
+        double top = 0;
+        double baseline = rows.Count > 0 ? rows[0].TotalMs : 0;
+        for (int i = 0; i < rows.Count; i++)
+        {
+            double v = Math.Max(0, rows[i].TotalMs);
+            bars.Add(new Bar { Position = i, Value = v, FillColor = palette.GetColor(i), LineWidth = 0, Size = 0.6 });
+            top = Math.Max(top, v);
+            string factor = i == 0 ? "baseline" : v > 0 ? $"× {(baseline / v).ToString(baseline / v >= 10 ? "0.0" : "0.0#", Inv)}" : "× ∞";
+            StyleAnnotation(plot.Add.Text($"{FormatMs(v)}\n{factor}", i, v));
+        }
+        plot.Add.Bars(bars);
+        BarAxes(plot, rows.Select(r => r.Label).ToArray(), top);
+        plot.YLabel("total time per pass (ms)");
+        string baseLabel = rows.Count > 0 ? rows[0].Label : "";
+        plot.Title(options.Title ?? $"Inference time and speedup over {baseLabel}");
+        return Png(plot, options);
+    }
+
+    private static Plot NewPlot()
+    {
+        var plot = new Plot();
+        plot.Font.Set(Font);
+        plot.Axes.Title.Label.FontSize = 18;
+        plot.Axes.Bottom.Label.FontSize = 15;
+        plot.Axes.Left.Label.FontSize = 15;
+        plot.Axes.Bottom.TickLabelStyle.FontSize = 13;
+        plot.Axes.Left.TickLabelStyle.FontSize = 13;
+        plot.Legend.FontSize = 13;
+        return plot;
+    }
+
+    /// <summary>Padded limits of a log10 axis; widened to whole decades when no decade tick would show.</summary>
+    private static (double Low, double High) LogRange(double min, double max)
+    {
+        double pad = Math.Max(0.1, 0.05 * (max - min));
+        double lo = min - pad, hi = max + pad;
+        if (Math.Floor(hi) < lo) { lo = Math.Floor(lo); hi = Math.Ceiling(hi); }
+        return (lo, hi);
+    }
+
+    private static void BarAxes(Plot plot, string[] labels, double top)
+    {
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, labels.Length).Select(i => (double)i).ToArray(), labels);
+        plot.Axes.Bottom.MajorTickStyle.Length = 0;
+        plot.HideGrid();
+        plot.Grid.YAxisStyle.IsVisible = true;
+        // Room above the tallest bar for the two-line annotation and the legend.
+        plot.Axes.SetLimits(-0.6, labels.Length - 0.4, 0, top > 0 ? top * 1.3 : 1);
+    }
+
+    private static void StyleAnnotation(ScottPlot.Plottables.Text text)
+    {
+        text.LabelFontName = Font;
+        text.LabelFontSize = 12;
+        text.LabelAlignment = Alignment.LowerCenter;
+        text.LabelFontColor = Colors.Black;
+        text.OffsetY = -4;
+    }
+
+    private static string FormatMs(double ms) => ms switch
+    {
+        >= 100 => ms.ToString("0", Inv) + " ms",
+        >= 10 => ms.ToString("0.0", Inv) + " ms",
+        _ => ms.ToString("0.0##", Inv) + " ms",
+    };
+
+    /// <summary>Ticks for an axis that holds log10 of the data: labels 10ⁿ on whole decades, minor ticks at 2..9.</summary>
+    private static NumericAutomatic LogTicks() => new()
+    {
+        MinorTickGenerator = new LogMinorTickGenerator(),
+        IntegerTicksOnly = true,
+        LabelFormatter = v => "10" + Superscript((int)Math.Round(v)),
+    };
+
+    private static string Superscript(int n)
+    {
+        const string digits = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+        var sb = new StringBuilder();
+        if (n < 0) sb.Append('⁻');
+        foreach (char c in Math.Abs(n).ToString(Inv)) sb.Append(digits[c - '0']);
+        return sb.ToString();
+    }
+
+    private static byte[] Png(Plot plot, ChartOptions options) => plot.GetImageBytes(options.Width, options.Height, ImageFormat.Png);
+}

@@ -1,0 +1,71 @@
+using System.Management.Automation;
+using DpCompress.Core;
+using DpCompress.Core.Compression;
+using DpCompress.Core.Model;
+
+namespace DpCompress.PowerShell.Commands;
+
+/// <summary>
+/// Replaces every embedding net of a model by piecewise polynomials of order 3 (Hermite) or 5
+/// on a uniform s grid (SPEC §3) and returns the compressed model; the input is unchanged.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Invoke, "DpCompression")]
+[OutputType(typeof(DpModel))]
+public sealed class InvokeDpCompressionCommand : DpCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public DpModel Model { get; set; } = null!;
+
+    /// <summary>Inner grid step in normalised s (default 0.01; the outer grid uses 10·dx).</summary>
+    [Parameter]
+    public double Dx { get; set; } = 0.01;
+
+    /// <summary>Polynomial order: 3 (Hermite, matches y and y′) or 5 (also y″).</summary>
+    [Parameter]
+    [ValidateSet("3", "5")]
+    public int Order { get; set; } = 3;
+
+    /// <summary>A grid from New-SijGrid (e.g. from a training-data scan); its dx is used.</summary>
+    [Parameter]
+    public SijGrid? Grid { get; set; }
+
+    /// <summary>Compress an already compressed model again (from the nets it keeps).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>Threads used (default: all cores).</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int ThrottleLimit { get; set; } = Environment.ProcessorCount;
+
+    protected override void ProcessRecord()
+    {
+        if (Model.IsCompressed && !Force)
+        {
+            WriteDpError(new DpCompressException("ModelAlreadyCompressed", ErrorKind.InvalidOperation,
+                $"The model is already compressed (order {Model.Order}, dx {Model.Dx}). Use -Force to compress it again from its embedding nets.", Model.SourcePath));
+            return;
+        }
+        double dx = Dx;
+        if (Grid is not null)
+        {
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(Dx)) && Dx != Grid.Dx)
+                ThrowDpError(new DpCompressException("GridDxMismatch", ErrorKind.InvalidArgument, $"-Dx {Dx} differs from the grid's dx {Grid.Dx}; give one of them."));
+            dx = Grid.Dx;
+        }
+        try
+        {
+            var table = RunWithProgress($"Compressing {Model.EmbeddingNets.Length} embedding nets (order {Order}, dx {dx})", (report, ct) =>
+                Compressor.Compress(Model, dx, Order, Grid,
+                    new Progress<CompressionProgress>(p => report(p.NetsDone, p.NetCount, $"net {p.NetsDone}/{p.NetCount}")),
+                    ct, ThrottleLimit));
+            WriteVerbose($"Table: {table.NetCount} nets x {table.Rows} rows x {table.Width} x {table.Order + 1} ({table.SizeInBytes / 1048576.0:F1} MB); max |table − net| {table.InnerMaxValueError:E2} in the training range ({table.MaxValueError:E2} over the whole table), derivative {table.InnerMaxDerivativeError:E2}.");
+            WriteObject(Model.WithCompression(table));
+        }
+        catch (DpCompressException e)
+        {
+            ThrowDpError(e, Model.SourcePath);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+using System.Management.Automation;
+using DpCompress.Core;
+using DpCompress.Core.Compression;
+using DpCompress.Core.Model;
+
+namespace DpCompress.PowerShell.Commands;
+
+/// <summary>
+/// Builds the grid of normalised s values a compression table is laid on (SPEC §3), from the
+/// checkpoint's sij_max, a user value, or a scan of training configurations.
+/// </summary>
+[Cmdlet(VerbsCommon.New, "SijGrid", DefaultParameterSetName = CheckpointSet)]
+[OutputType(typeof(SijGrid))]
+public sealed class NewSijGridCommand : DpCmdlet
+{
+    private const string CheckpointSet = "Checkpoint";
+    private const string UserSet = "User";
+    private const string ScanSet = "TrainingData";
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public DpModel Model { get; set; } = null!;
+
+    /// <summary>Inner grid step in normalised s (default 0.01).</summary>
+    [Parameter]
+    public double Dx { get; set; } = 0.01;
+
+    /// <summary>The raw (unnormalised) S maximum to cover; replaces the checkpoint's sij_max.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = UserSet)]
+    public double SijMax { get; set; }
+
+    /// <summary>Training configurations (Configuration objects or paths) scanned for the largest raw S.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ScanSet)]
+    [ValidateNotNullOrEmpty]
+    public object[] TrainingData { get; set; } = Array.Empty<object>();
+
+    protected override void ProcessRecord()
+    {
+        try
+        {
+            SijGrid grid = ParameterSetName switch
+            {
+                UserSet => GridBuilder.Build(Model, Dx, 3, SijMaxSource.User, SijMax),
+                ScanSet => FromScan(),
+                _ => GridBuilder.Build(Model, Dx),
+            };
+            WriteObject(grid);
+        }
+        catch (DpCompressException e)
+        {
+            ThrowDpError(e, Model.SourcePath);
+        }
+    }
+
+    private SijGrid FromScan()
+    {
+        var configurations = ResolveConfigurations(TrainingData);
+        if (configurations.Count == 0)
+            throw new DpCompressException("NoTrainingData", ErrorKind.InvalidArgument, "-TrainingData gave no configurations.");
+        var scan = RunWithProgress("Scanning training data for the largest S(r)", (report, ct) =>
+            TrainingDataScan.Scan(Model, configurations, new Progress<int>(n => report(n, configurations.Count, $"{n}/{configurations.Count} configurations")), ct));
+        WriteVerbose($"Closest pair: {scan.MinDistance:F6} Å in {scan.ClosestConfiguration}; raw S max {scan.RawSijMax:G10} over {scan.Configurations} configurations.");
+        return GridBuilder.Build(Model, Dx, 3, SijMaxSource.TrainingData, scan.RawSijMax);
+    }
+}

@@ -1,0 +1,43 @@
+@{
+    Synopsis    = 'Writes a DpModel as a PWMLFF-compatible checkpoint (cmp_dp_model.ckpt for a compressed model).'
+    Description = @'
+Export-DpModel writes the model with every key of the original checkpoint; a compressed model also gets the "compress" entry PWMLFF writes (table, dx, order, davg, dstd, sij_min, sij_max, sij_out_max), so PWMLFF and torch.load read the file as one of their own.
+
+".ckpt" is appended to a file name without it. The cmdlet behaves like Export-Csv: it refuses to overwrite an existing file unless -Force is given (error id ExportFileExists), supports -WhatIf and -Confirm, writes to a temporary file and renames it (a failure never leaves a half-written checkpoint), and returns the written file with -PassThru.
+'@
+    Parameters  = @{
+        Model       = 'The model to write, usually piped from Invoke-DpCompression or Import-DpModel.'
+        Path        = 'The checkpoint file to write. Default cmp_dp_model.ckpt in the current directory (PWMLFF''s name); ".ckpt" is appended when missing.'
+        LiteralPath = 'The checkpoint file to write, used exactly as typed (brackets and other wildcard characters are not interpreted); ".ckpt" is appended when missing.'
+        Force       = 'Overwrites an existing file.'
+        PassThru    = 'Returns the written file as a FileInfo object. By default the cmdlet writes nothing to the pipeline.'
+    }
+    Inputs      = @{
+        'DpCompress.Core.Model.DpModel' = 'A model, from Import-DpModel or Invoke-DpCompression.'
+    }
+    Outputs     = @{
+        'System.IO.FileInfo' = 'With -PassThru, the written checkpoint.'
+    }
+    Examples    = @(
+        @{
+            Title   = 'Compress and write under PWMLFF''s default name'
+            Code    = 'Import-DpModel ./tests/data/agau/dp_model.ckpt | Invoke-DpCompression -Dx 0.01 -Order 3 | Export-DpModel'
+            Remarks = 'Writes cmp_dp_model.ckpt in the current directory.'
+        }
+        @{
+            Title   = 'Choose the name, overwrite, and get the file back'
+            Code    = @'
+$model = Import-DpModel ./tests/data/agau/dp_model.ckpt
+$file = $model | Invoke-DpCompression -Dx 0.001 -Order 5 | Export-DpModel cmp_o5 -Force -PassThru
+'{0}: {1:N1} MB' -f $file.Name, ($file.Length / 1MB)
+'@
+            Remarks = 'Writes cmp_o5.ckpt (the extension is added), replacing an older file of that name, and prints its size.'
+        }
+        @{
+            Title   = 'See what would be written'
+            Code    = 'Import-DpModel ./tests/data/agau/dp_model.ckpt | Export-DpModel -LiteralPath ''copy [1].ckpt'' -WhatIf'
+            Remarks = 'Reports the target without writing it. -LiteralPath keeps the brackets of the name.'
+        }
+    )
+    Links       = @('Import-DpModel', 'Invoke-DpCompression')
+}

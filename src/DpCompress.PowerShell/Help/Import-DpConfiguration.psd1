@@ -1,0 +1,41 @@
+@{
+    Synopsis    = 'Reads atomic configurations (PWMLFF PWdata, PWmat MOVEMENT, extended XYZ) for inference and checks.'
+    Description = @'
+Import-DpConfiguration reads structures with their cell, positions and atomic numbers, and the DFT labels (energy, forces, virial, atomic energies) when the file has them. The format is detected from the content:
+
+- a PWdata folder (position.npy, lattice.npy, image_type.npy, ...), or a parent folder of such folders (every system below it is read);
+- a PWmat MOVEMENT file;
+- an extended XYZ file (Lattice="..." Properties=species:S:1:pos:R:3...).
+
+It returns one Configuration per image, in file order, with Source, Name and Index set so you can tell where each came from. A file that cannot be read is a non-terminating error with its own error id, and the other files are still read.
+'@
+    Parameters  = @{
+        Path        = 'One or more files or folders. Wildcard characters are expanded.'
+        LiteralPath = 'One or more files or folders, used exactly as typed. FileInfo and DirectoryInfo objects from Get-ChildItem bind here by their PSPath property.'
+        Format      = 'Reads every path as this format (PwData, Movement or ExtendedXyz) instead of detecting it from the name and content.'
+    }
+    Inputs      = @{
+        'System.String[]' = 'Paths (to -Path by value, or to -LiteralPath by the PSPath property).'
+    }
+    Outputs     = @{
+        'DpCompress.Core.Structures.Configuration' = 'One configuration per image.'
+    }
+    Examples    = @(
+        @{
+            Title   = 'All 160 Ag-Au training configurations'
+            Code    = '$data = Import-DpConfiguration ./tests/data/agau/PWdata; $data.Count'
+            Remarks = 'Reads every system folder below PWdata.'
+        }
+        @{
+            Title   = 'Other formats'
+            Code    = 'Import-DpConfiguration ./tests/data/formats/Au32_first10.xyz, ./tests/data/formats/Au32_first10.MOVEMENT | Group-Object Source'
+            Remarks = 'Reads the same ten Au32 images from an extended XYZ and a MOVEMENT file.'
+        }
+        @{
+            Title   = 'Predict with a model'
+            Code    = 'Import-DpConfiguration ./tests/data/agau/PWdata/Ag10Au14 | Invoke-DpModel -Model (Import-DpModel ./tests/data/agau/dp_model.ckpt)'
+            Remarks = 'Energies, forces and virials of the five Ag10Au14 images.'
+        }
+    )
+    Links       = @('Invoke-DpModel', 'Test-CompressedModel', 'Measure-DpInference')
+}

@@ -1,0 +1,38 @@
+@{
+    Synopsis    = 'Reads PWMLFF Deep Potential checkpoints (dp_model.ckpt, compressed or not) into DpModel objects.'
+    Description = @'
+Import-DpModel reads a checkpoint written by PWMLFF (torch.save of a dict with json_file, state_dict, davg, dstd, energy_shift, atom_type_order and sij_max) without Python, and returns one typed DpModel per file: its atom types, cutoffs, embedding and fitting nets, normalisation statistics and, for a compressed checkpoint (key "compress"), the polynomial table with its order and grid step.
+
+Each file that cannot be read (missing, not a zip/pickle, not a DP model, such as a NEP checkpoint) is reported as a non-terminating error with its own error id (for example CheckpointNotFound or NotDpModel), and the remaining files are still read.
+
+Pipe file names or FileInfo objects (Get-ChildItem *.ckpt | Import-DpModel); a FileInfo binds to -LiteralPath by its PSPath property.
+'@
+    Parameters  = @{
+        Path        = 'One or more checkpoint files. Wildcard characters are expanded (./models/*.ckpt).'
+        LiteralPath = 'One or more checkpoint files, used exactly as typed: no wildcard expansion. FileInfo objects from Get-ChildItem bind here by their PSPath property.'
+    }
+    Inputs      = @{
+        'System.String[]' = 'File names (to -Path by value, or to -LiteralPath by the PSPath property, as FileInfo objects carry it).'
+    }
+    Outputs     = @{
+        'DpCompress.Core.Model.DpModel' = 'One model per checkpoint read.'
+    }
+    Examples    = @(
+        @{
+            Title   = 'Read the Ag-Au model'
+            Code    = 'Import-DpModel ./tests/data/agau/dp_model.ckpt'
+            Remarks = 'Returns the model; the default table view shows its types, cutoffs, net sizes and whether it is compressed.'
+        }
+        @{
+            Title   = 'Compress a model read from disk and save it'
+            Code    = 'Import-DpModel ./tests/data/agau/dp_model.ckpt | Invoke-DpCompression -Dx 0.01 -Order 3 | Export-DpModel cmp_dp_model.ckpt -PassThru'
+            Remarks = 'The typical pipeline: read, compress with third-order (Hermite) polynomials on a grid of step 0.01, and write a PWMLFF-compatible compressed checkpoint.'
+        }
+        @{
+            Title   = 'Read every checkpoint of a folder, including the compressed one'
+            Code    = 'Get-ChildItem ./tests/data/agau -Filter *.ckpt | Import-DpModel -ErrorAction SilentlyContinue -ErrorVariable bad | Format-List'
+            Remarks = 'FileInfo objects bind to -LiteralPath. The NEP checkpoint in that folder is not a DP model: it lands in $bad as an error, the two DP checkpoints are read.'
+        }
+    )
+    Links       = @('Export-DpModel', 'Invoke-DpCompression', 'Test-CompressedModel')
+}

@@ -1,0 +1,37 @@
+@{
+    Synopsis    = 'Computes the grid of normalised s values on which a model''s embedding nets are tabulated.'
+    Description = @'
+New-SijGrid builds the SijGrid that Invoke-DpCompression tabulates on (SPEC §3). From the largest raw S(r) the model will meet (sij_max) it computes the normalised range over all centre types, s_min = min_t (0 - davg[t]) / dstd[t] and s_max = max_t (sij_max - davg[t]) / dstd[t], an inner grid x_k = s_min + k·dx up to s_max, and PWMLFF's coarse outer grid (step 10·dx, up to 10·s_max) for configurations beyond the training set.
+
+sij_max comes, in order of preference, from -SijMax (a value you give), from a scan of -TrainingData (the largest S(r) over those configurations), or from the checkpoint's own sij_max. The grid records which one it used (Source).
+
+Use it to inspect the table size before compressing, or to compress several times on the same grid.
+'@
+    Parameters  = @{
+        Model        = 'The (uncompressed) model whose normalisation statistics and cutoffs define the grid.'
+        Dx           = 'Default 0.01. The step of the inner grid in normalised s. Smaller steps give more accurate and larger tables (rows grow as 1/dx).'
+        SijMax       = 'The largest raw S(r) (before normalisation) to cover with the inner grid. Overrides the checkpoint''s sij_max.'
+        TrainingData = 'Configurations to scan for the largest S(r), instead of the checkpoint''s sij_max: Configuration objects from Import-DpConfiguration, or paths of PWdata folders, MOVEMENT or extended XYZ files. The verbose stream reports the closest pair of atoms found.'
+    }
+    Outputs     = @{
+        'DpCompress.Core.Compression.SijGrid' = 'The grid: SMin, SMax, Dx, InnerIntervals, OuterPoints, Rows and the source of sij_max.'
+    }
+    Examples    = @(
+        @{
+            Title   = 'The grid PWMLFF would use'
+            Code    = 'Import-DpModel ./tests/data/agau/dp_model.ckpt | New-SijGrid -Dx 0.01'
+            Remarks = 'Shows the normalised range and the number of inner and outer intervals for dx 0.01, from the checkpoint''s sij_max.'
+        }
+        @{
+            Title   = 'A grid from the training data, reused for two orders'
+            Code    = @'
+$model = Import-DpModel ./tests/data/agau/dp_model.ckpt
+$grid = $model | New-SijGrid -Dx 0.01 -TrainingData ./tests/data/agau/PWdata -Verbose
+$o3 = $model | Invoke-DpCompression -Grid $grid -Order 3
+$o5 = $model | Invoke-DpCompression -Grid $grid -Order 5
+'@
+            Remarks = 'Scans the 160 Ag-Au configurations for the largest S(r), then compresses twice on that grid.'
+        }
+    )
+    Links       = @('Invoke-DpCompression', 'Import-DpConfiguration')
+}

@@ -1,0 +1,104 @@
+# The MAML help that build/New-MamlHelp.ps1 generates: complete for every cmdlet, and the
+# examples of the cmdlets users start with actually run (on the data in tests/data).
+BeforeDiscovery {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-DpCompressUnderTest
+    $script:cmdlets = @(Get-Command -Module DpCompress -CommandType Cmdlet | Sort-Object Name | ForEach-Object { @{ Name = $_.Name } })
+
+    # Cmdlets whose examples are executed. Each example runs in its own folder under $TestDrive,
+    # with ./tests/data/ pointing at the repository's test data.
+    $runnable = 'Import-DpModel', 'Export-DpModel', 'Invoke-DpCompression', 'New-SijGrid', 'Import-DpConfiguration', 'Export-DpChart'
+    $script:examples = @(foreach ($name in $runnable) {
+        if (-not (Get-Command $name -Module DpCompress -ErrorAction SilentlyContinue)) { continue }
+        $i = 0
+        foreach ($ex in @((Get-Help $name -Examples).Examples.Example)) {
+            $i++
+            @{ Name = $name; Number = $i; Title = ($ex.title -replace '^-+\s*|\s*-+$', ''); Code = $ex.code }
+        }
+    })
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-DpCompressUnderTest
+    $script:documentedCommon = 'WhatIf', 'Confirm'
+    $script:common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+}
+
+Describe 'Help file' {
+    It 'is generated next to the module as well-formed MAML' {
+        $file = Join-Path (Get-Module DpCompress).ModuleBase 'en-US/DpCompress.dll-Help.xml'
+        Test-Path $file | Should -BeTrue
+        $xml = [xml](Get-Content -Raw $file)
+        $xml.helpItems.schema | Should -Be 'maml'
+        @($xml.helpItems.command).Count | Should -Be @(Get-Command -Module DpCompress -CommandType Cmdlet).Count
+    }
+}
+
+Describe 'Help of <Name>' -ForEach $cmdlets {
+    BeforeAll {
+        $script:cmd = Get-Command $Name
+        $script:help = Get-Help $Name -Full
+    }
+
+    It 'has a written synopsis, not the one Get-Help makes from the syntax' {
+        $help.Synopsis.Trim() | Should -Not -BeNullOrEmpty
+        $help.Synopsis.Trim() | Should -Not -BeLike "$Name *"
+        $help.Synopsis.Trim() | Should -Not -Match '\[-\w+\]|<\w+>'
+    }
+
+    It 'has a description' {
+        ($help.Description.Text -join "`n").Trim().Length | Should -BeGreaterThan 40
+    }
+
+    It 'describes every parameter' {
+        $names = $cmd.Parameters.Keys | Where-Object { $_ -notin $common -or $_ -in $documentedCommon }
+        foreach ($p in $names) {
+            $entry = $help.Parameters.Parameter | Where-Object Name -EQ $p
+            $entry | Should -Not -BeNullOrEmpty -Because "-$p must be in the help"
+            ($entry.Description.Text -join ' ').Trim() | Should -Not -BeNullOrEmpty -Because "-$p needs a description"
+        }
+    }
+
+    It 'shows the syntax of every parameter set' {
+        @($help.Syntax.SyntaxItem).Count | Should -Be @($cmd.ParameterSets).Count
+    }
+
+    It 'has at least one example with code and remarks' {
+        $ex = @($help.Examples.Example)
+        $ex.Count | Should -BeGreaterThan 0
+        foreach ($e in $ex) {
+            $e.Code | Should -Not -BeNullOrEmpty
+            $e.Code | Should -Match ([regex]::Escape($Name)) -Because 'an example shows the cmdlet itself'
+            ($e.Remarks.Text -join ' ').Trim() | Should -Not -BeNullOrEmpty
+        }
+    }
+
+    It 'describes its output types' {
+        $outputs = @($help.ReturnValues.ReturnValue.Type.Name)
+        foreach ($t in $cmd.OutputType) { $outputs | Should -Contain $t.Name }
+    }
+}
+
+Describe 'Examples run' {
+    It '<Name> example <Number>: <Title>' -ForEach $examples {
+        # Skip examples that use cmdlets the module does not have yet.
+        $tokens = $null; $parseErrors = $null
+        $ast = [System.Management.Automation.Language.Parser]::ParseInput($Code, [ref] $tokens, [ref] $parseErrors)
+        $parseErrors | Should -BeNullOrEmpty
+        $used = $ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.CommandAst] }, $true) |
+            ForEach-Object { $_.GetCommandName() } | Where-Object { $_ -like '*-Dp*' -or $_ -like '*-SijGrid' -or $_ -like '*-CompressedModel' } | Select-Object -Unique
+        $missing = @($used | Where-Object { -not (Get-Command $_ -Module DpCompress -ErrorAction SilentlyContinue) })
+        if ($missing.Count -gt 0) { Set-ItResult -Skipped -Because "it uses $($missing -join ', '), not in the module yet"; return }
+
+        $data = (Get-TestDataPath '') -replace '[\\/]$', ''
+        $script = $Code -replace '\./tests/data(?=/)', $data
+        $dir = New-Item -ItemType Directory -Force -Path (Join-Path $TestDrive "$Name-$Number")
+        Push-Location $dir
+        try {
+            $ErrorActionPreference = 'Stop'
+            $null = & ([scriptblock]::Create($script)) 6>&1
+        }
+        finally { Pop-Location }
+    }
+}
