@@ -43,7 +43,8 @@ public static class TorchRuntime
         EnsureLoaded();
         using var scope = torch.NewDisposeScope();
         var x = torch.tensor(new[] { 0.1, 0.2, 0.3 }, dtype: ScalarType.Float64, requires_grad: true);
-        var y = x.tanh().pow(2).sum();
+        var t = x.tanh();
+        var y = t.mul(t).sum(); // no implicit Scalar temporaries (TorchSharp may free them early)
         var g = torch.autograd.grad(new[] { y }, new[] { x })[0];
         return g.data<double>().ToArray();
     }

@@ -7,7 +7,7 @@ namespace DpCompress.Core.Model;
 /// </summary>
 public sealed class DenseLayer
 {
-    public DenseLayer(int inputs, int outputs, double[] weight, double[]? bias, double[]? resnetDt)
+    public DenseLayer(int inputs, int outputs, double[] weight, double[]? bias, double[]? resnetDt, bool allowSkip = true)
     {
         if (inputs <= 0 || outputs <= 0)
             throw new ArgumentOutOfRangeException(nameof(inputs), "Layer sizes must be positive.");
@@ -22,7 +22,14 @@ public sealed class DenseLayer
         Weight = weight;
         Bias = bias;
         ResnetDt = resnetDt;
+        AllowSkip = allowSkip;
     }
+
+    /// <summary>False when the network never adds a skip connection after this layer (PWMLFF's first fitting layer).</summary>
+    public bool AllowSkip { get; }
+
+    /// <summary>This layer with skip connections switched off.</summary>
+    public DenseLayer WithoutSkip() => AllowSkip ? new DenseLayer(Inputs, Outputs, Weight, Bias, ResnetDt, allowSkip: false) : this;
 
     /// <summary>Input width.</summary>
     public int Inputs { get; }
@@ -43,7 +50,7 @@ public sealed class DenseLayer
     public int ParameterCount => Weight.Length + (Bias?.Length ?? 0) + (ResnetDt?.Length ?? 0);
 
     /// <summary>How the layer output combines with its input (SPEC §2 skip rules).</summary>
-    public SkipKind Skip => Outputs == Inputs ? SkipKind.Identity : Outputs == 2 * Inputs ? SkipKind.Doubled : SkipKind.None;
+    public SkipKind Skip => !AllowSkip ? SkipKind.None : Outputs == Inputs ? SkipKind.Identity : Outputs == 2 * Inputs ? SkipKind.Doubled : SkipKind.None;
 }
 
 /// <summary>Skip connection of a hidden layer, decided by its shape (SPEC §2).</summary>

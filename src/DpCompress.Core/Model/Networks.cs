@@ -28,7 +28,9 @@ public sealed class EmbeddingNet
 
 /// <summary>
 /// Fitting net E_i = F(D_i): sizes [m·M2] + network_size; hidden layers tanh with the skip
-/// rules (resnet_dt only from the second hidden layer on), last layer linear.
+/// rules (resnet_dt only from the second hidden layer on), last layer linear. As in PWMLFF's
+/// FittingNet.forward, the first layer never adds a skip connection (x = h), whatever its shape,
+/// so the constructor switches it off (<see cref="DenseLayer.AllowSkip"/>) and every engine agrees.
 /// </summary>
 public sealed class FittingNet
 {
@@ -39,7 +41,9 @@ public sealed class FittingNet
         for (int l = 1; l < layers.Count; l++)
             if (layers[l].Inputs != layers[l - 1].Outputs)
                 throw new ArgumentException($"Layer {l} takes {layers[l].Inputs} inputs but layer {l - 1} gives {layers[l - 1].Outputs}.");
-        Layers = layers;
+        var list = layers.ToArray();
+        list[0] = list[0].WithoutSkip();
+        Layers = list;
     }
 
     public IReadOnlyList<DenseLayer> Layers { get; }

@@ -38,7 +38,7 @@ public sealed class TestCompressedModelCommand : DpCmdlet
     [ValidateRange(0.0, double.MaxValue)]
     public double ForceTolerance { get; set; } = VerificationTolerances.Default.Force;
 
-    /// <summary>Largest allowed |ΔW| per component and atom, eV (default 1e-5).</summary>
+    /// <summary>Largest allowed |ΔW| per component and atom, eV (default 1e-4).</summary>
     [Parameter]
     [ValidateRange(0.0, double.MaxValue)]
     public double VirialTolerance { get; set; } = VerificationTolerances.Default.VirialPerAtom;
