@@ -71,6 +71,23 @@ $threads = foreach ($th in 1, [Environment]::ProcessorCount) {
 }
 $threads | Format-Table -AutoSize | Out-Host
 
+Write-Host "== 5. Peak memory (working set growth, managed + native), each model in its own process" -ForegroundColor Cyan
+$memory = @{}
+$modulePsd1 = Join-Path $ModuleDir 'DpCompress.psd1'
+foreach ($which in 'original', 'compressed') {
+    foreach ($eng in 'Reference', 'Fast') {
+        $script = @"
+Import-Module '$modulePsd1'
+`$m = Import-DpModel '$(Join-Path $alloy 'dp5_model.ckpt')'
+`$c = Import-DpConfiguration '$(Join-Path $alloy 'PWdata')' | Where-Object AtomCount -eq 500 | Select-Object -First 1
+if ('$which' -eq 'compressed') { `$m = `$m | Invoke-DpCompression -Dx 0.01 -Order 3 }
+(Measure-DpInference -Model `$m -Data `$c -Engine $eng -Repeat 2 -Warmup 1 -ThrottleLimit 1).PeakWorkingSetMB
+"@
+        $memory["$which/$eng"] = [double](& dotnet pwsh -NoProfile -NonInteractive -Command $script | Select-Object -Last 1)
+    }
+}
+$memory.GetEnumerator() | Sort-Object Name | Format-Table @{ n = 'Model/engine'; e = { $_.Name } }, @{ n = 'Peak working set growth (MB)'; e = { '{0:F1}' -f $_.Value } } -AutoSize | Out-Host
+
 Write-Host "== Summary (ratios from this run)" -ForegroundColor Cyan
 $per = $scaling | Where-Object Label -like 'compressed*' | Sort-Object Atoms
 $summary = [ordered]@{
@@ -81,8 +98,8 @@ $summary = [ordered]@{
     'Reference compressed vs reference original (x)'              = [math]::Round($refOrig.ModelMs / $refCmp.ModelMs, 1)
     'Reference original: embedding + its gradient share'          = '{0:P1}' -f $refOrig.EmbeddingShare
     'Scaling, compressed: time(64x)/time(1x) (64 = linear)'       = [math]::Round($per[-1].ModelMs / $per[0].ModelMs, 1)
-    'Allocated per pass, fast compressed vs fast original (MB)'   = '{0:F2} vs {1:F2}' -f $fastCmp.AllocatedMB, $fastOrig.AllocatedMB
-    'Allocated per pass, reference compressed vs original (MB)'   = '{0:F2} vs {1:F2}' -f $refCmp.AllocatedMB, $refOrig.AllocatedMB
+    'Peak memory, fast: compressed vs original (MB, separate processes)'      = '{0:F1} vs {1:F1}' -f $memory['compressed/Fast'], $memory['original/Fast']
+    'Peak memory, reference: compressed vs original (MB, separate processes)' = '{0:F1} vs {1:F1}' -f $memory['compressed/Reference'], $memory['original/Reference']
 }
 [pscustomobject]$summary | Format-List | Out-Host
 [pscustomobject]$summary | Export-Csv (Join-Path $OutDir 'summary.csv') -NoTypeInformation

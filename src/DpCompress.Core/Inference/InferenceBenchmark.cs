@@ -43,6 +43,13 @@ public sealed class InferenceTiming
     public double EmbeddingShare { get; init; }
     /// <summary>Peak managed heap growth during the timed passes, MB.</summary>
     public double PeakManagedMB { get; init; }
+    /// <summary>
+    /// Peak growth of the process working set (managed and native memory, e.g. libtorch tensors)
+    /// over its value before the first (warm-up) pass, MB; sampled every 2 ms. Memory a previous
+    /// measurement in the same process left mapped is not seen again, so compare models in
+    /// separate processes or in the order smallest first.
+    /// </summary>
+    public double PeakWorkingSetMB { get; init; }
     /// <summary>Managed bytes allocated per pass, MB (GC.GetTotalAllocatedBytes).</summary>
     public double AllocatedMB { get; init; }
     /// <summary>Baseline ModelMs / this ModelMs (the model alone, same neighbour lists) when compared against a baseline (else null).</summary>
@@ -67,43 +74,72 @@ public static class InferenceBenchmark
         if (warmup < 0) throw new DpCompressException("InvalidWarmup", ErrorKind.InvalidArgument, "Warmup must not be negative.");
         if (configurations.Count == 0) throw new DpCompressException("NoConfigurations", ErrorKind.InvalidArgument, "No configurations to time.");
         int atoms = configurations.Sum(c => c.AtomCount);
-        for (int w = 0; w < warmup; w++) Pass(null);
-
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        GC.Collect();
-        long baseline = GC.GetTotalMemory(false);
-        long peak = baseline;
-        long allocated0 = GC.GetTotalAllocatedBytes(true);
-        var phases = new PhaseTimings();
-        var times = new double[repeat];
-        var modelTimes = new double[repeat];
-        for (int r = 0; r < repeat; r++)
+        long workingSet0 = Environment.WorkingSet;
+        long workingSetPeak = workingSet0;
+        using var stopSampling = new CancellationTokenSource();
+        var sampler = Task.Run(() =>
         {
-            double neighborBefore = phases.NeighborSearch;
-            var sw = Stopwatch.StartNew();
-            Pass(phases, () => peak = Math.Max(peak, GC.GetTotalMemory(false)));
-            times[r] = sw.Elapsed.TotalMilliseconds;
-            modelTimes[r] = times[r] - (phases.NeighborSearch - neighborBefore) * 1000;
-            progress?.Report(r + 1);
+            while (!stopSampling.IsCancellationRequested)
+            {
+                long ws = Environment.WorkingSet;
+                if (ws > Interlocked.Read(ref workingSetPeak)) Interlocked.Exchange(ref workingSetPeak, ws);
+                Thread.Sleep(2);
+            }
+        });
+        try
+        {
+            return Run();
         }
-        long allocated = GC.GetTotalAllocatedBytes(true) - allocated0;
-        double median = Median(times);
-        double modelMedian = Median(modelTimes);
-        double f = 1000.0 / repeat;
-        double total = phases.Total - phases.NeighborSearch; // the model's own phases
-        return new InferenceTiming
+        finally
         {
-            Label = label, Engine = engine.Kind, Compressed = compressed, Order = order, Dx = dx, Threads = threads,
-            Configurations = configurations.Count, Atoms = atoms, Repeat = repeat, Warmup = warmup,
-            TotalMs = median, ModelMs = modelMedian, MinMs = times.Min(),
-            NeighborSearchMs = phases.NeighborSearch * f, EnvironmentMs = phases.Environment * f, EmbeddingMs = phases.Embedding * f,
-            DescriptorMs = phases.Descriptor * f, FittingMs = phases.Fitting * f, BackwardMs = phases.Backward * f,
-            EmbeddingBackwardMs = phases.EmbeddingBackward * f,
-            EmbeddingShare = total > 0 ? (phases.Embedding + phases.EmbeddingBackward) / total : 0,
-            PeakManagedMB = (peak - baseline) / (1024.0 * 1024.0),
-            AllocatedMB = allocated / (1024.0 * 1024.0) / repeat,
-        };
+            stopSampling.Cancel();
+            sampler.Wait();
+        }
+
+        InferenceTiming Run()
+        {
+            for (int w = 0; w < warmup; w++) Pass(null);
+
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            long baseline = GC.GetTotalMemory(false);
+            long peak = baseline;
+            long allocated0 = GC.GetTotalAllocatedBytes(true);
+            var phases = new PhaseTimings();
+            var times = new double[repeat];
+            var modelTimes = new double[repeat];
+            for (int r = 0; r < repeat; r++)
+            {
+                double neighborBefore = phases.NeighborSearch;
+                var sw = Stopwatch.StartNew();
+                Pass(phases, () => peak = Math.Max(peak, GC.GetTotalMemory(false)));
+                times[r] = sw.Elapsed.TotalMilliseconds;
+                modelTimes[r] = times[r] - (phases.NeighborSearch - neighborBefore) * 1000;
+                progress?.Report(r + 1);
+            }
+            long allocated = GC.GetTotalAllocatedBytes(true) - allocated0;
+            double median = Median(times);
+            double modelMedian = Median(modelTimes);
+            double f = 1000.0 / repeat;
+            double total = phases.Total - phases.NeighborSearch; // the model's own phases
+            return new InferenceTiming
+            {
+                Label = label, Engine = engine.Kind, Compressed = compressed, Order = order, Dx = dx, Threads = threads,
+                Configurations = configurations.Count, Atoms = atoms, Repeat = repeat, Warmup = warmup,
+                TotalMs = median, ModelMs = modelMedian, MinMs = times.Min(),
+                NeighborSearchMs = phases.NeighborSearch * f, EnvironmentMs = phases.Environment * f, EmbeddingMs = phases.Embedding * f,
+                DescriptorMs = phases.Descriptor * f, FittingMs = phases.Fitting * f, BackwardMs = phases.Backward * f,
+                EmbeddingBackwardMs = phases.EmbeddingBackward * f,
+                EmbeddingShare = total > 0 ? (phases.Embedding + phases.EmbeddingBackward) / total : 0,
+                PeakManagedMB = (peak - baseline) / (1024.0 * 1024.0),
+                AllocatedMB = allocated / (1024.0 * 1024.0) / repeat,
+                PeakWorkingSetMB = Math.Max(0, workingSetPeak - workingSet0) / (1024.0 * 1024.0),
+            };
+
+        }
 
         static double Median(double[] v)
         {
