@@ -55,18 +55,15 @@ public static class ChartRenderer
             scatter.MarkerShape = shapes[series % shapes.Length];
             series++;
         }
-        plot.Axes.Bottom.TickGenerator = LogTicks();
-        plot.Axes.Left.TickGenerator = LogTicks();
         string unit = ErrorUnit(errorProperty);
         plot.XLabel("dx (normalised s)");
         plot.YLabel(unit.Length > 0 ? $"{errorProperty} ({unit})" : errorProperty);
         plot.Title(options.Title ?? $"Compressed vs original: {errorProperty} against grid step dx");
-        if (drawable.Count > 0)
-        {
-            var (xl, xh) = LogRange(drawable.Min(p => Math.Log10(p.Dx)), drawable.Max(p => Math.Log10(p.Dx)));
-            var (yl, yh) = LogRange(drawable.Min(p => Math.Log10(p.Error)), drawable.Max(p => Math.Log10(p.Error)));
-            plot.Axes.SetLimits(xl, xh, yl, yh);
-        }
+        var (xl, xh) = drawable.Count > 0 ? LogRange(drawable.Min(p => Math.Log10(p.Dx)), drawable.Max(p => Math.Log10(p.Dx))) : (-3.0, 0.0);
+        var (yl, yh) = drawable.Count > 0 ? LogRange(drawable.Min(p => Math.Log10(p.Error)), drawable.Max(p => Math.Log10(p.Error))) : (-12.0, 0.0);
+        plot.Axes.SetLimits(xl, xh, yl, yh);
+        plot.Axes.Bottom.TickGenerator = LogTicks(xl, xh);
+        plot.Axes.Left.TickGenerator = LogTicks(yl, yh);
         plot.ShowLegend(Alignment.UpperLeft);
         return Png(plot, options);
     }
@@ -155,13 +152,11 @@ public static class ChartRenderer
         return plot;
     }
 
-    /// <summary>Padded limits of a log10 axis; widened to whole decades when no decade tick would show.</summary>
+    /// <summary>Padded limits of a log10 axis: at least 0.4 decades wide, so some m×10ⁿ tick always shows.</summary>
     private static (double Low, double High) LogRange(double min, double max)
     {
-        double pad = Math.Max(0.1, 0.05 * (max - min));
-        double lo = min - pad, hi = max + pad;
-        if (Math.Floor(hi) < lo) { lo = Math.Floor(lo); hi = Math.Ceiling(hi); }
-        return (lo, hi);
+        double pad = Math.Max(0.2, 0.05 * (max - min));
+        return (min - pad, max + pad);
     }
 
     private static void BarAxes(Plot plot, string[] labels, double top)
@@ -190,13 +185,29 @@ public static class ChartRenderer
         _ => ms.ToString("0.0##", Inv) + " ms",
     };
 
-    /// <summary>Ticks for an axis that holds log10 of the data: labels 10ⁿ on whole decades, minor ticks at 2..9.</summary>
-    private static NumericAutomatic LogTicks() => new()
+    /// <summary>
+    /// Ticks for an axis that holds log10 of the data, between <paramref name="lo"/> and <paramref name="hi"/>:
+    /// labels 10ⁿ on decades (every other one beyond 12 decades), also 2×10ⁿ and 5×10ⁿ when the axis
+    /// spans less than 2.5 decades and every m×10ⁿ below 0.8 decades; minor ticks at the other m×10ⁿ.
+    /// </summary>
+    private static NumericManual LogTicks(double lo, double hi)
     {
-        MinorTickGenerator = new LogMinorTickGenerator(),
-        IntegerTicksOnly = true,
-        LabelFormatter = v => "10" + Superscript((int)Math.Round(v)),
-    };
+        var ticks = new NumericManual();
+        double span = hi - lo;
+        int decadeStep = span > 12 ? 2 : 1;
+        for (int n = (int)Math.Floor(lo); n <= (int)Math.Ceiling(hi); n++)
+        {
+            for (int m = 1; m <= 9; m++)
+            {
+                double position = n + Math.Log10(m);
+                if (position < lo - 1e-9 || position > hi + 1e-9) continue;
+                bool label = m == 1 ? n % decadeStep == 0 : span < 0.8 || (span < 2.5 && (m == 2 || m == 5));
+                if (label) ticks.AddMajor(position, m == 1 ? "10" + Superscript(n) : $"{m}×10{Superscript(n)}");
+                else ticks.AddMinor(position);
+            }
+        }
+        return ticks;
+    }
 
     private static string Superscript(int n)
     {

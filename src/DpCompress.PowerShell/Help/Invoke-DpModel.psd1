@@ -13,6 +13,7 @@ A prediction counts the s values beyond the table (OutOfTableCount) and beyond t
         Engine        = 'Reference (TorchSharp autograd) or Fast (analytic, default).'
         ThrottleLimit = 'The largest number of configurations evaluated at the same time. Default: the number of processors.'
     }
+    Defaults    = @{ ThrottleLimit = 'the number of processors' }
     Inputs      = @{
         'DpCompress.Core.Structures.Configuration' = 'Configurations, from Import-DpConfiguration.'
     }

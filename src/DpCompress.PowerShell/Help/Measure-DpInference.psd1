@@ -13,6 +13,7 @@ Pipe several models (original and compressed) or run it per engine: the timings 
         Engine        = 'Reference (TorchSharp autograd) or Fast (analytic).'
         ThrottleLimit = 'The largest number of configurations evaluated at the same time. Default: the number of processors.'
     }
+    Defaults    = @{ ThrottleLimit = 'the number of processors' }
     Inputs      = @{
         'DpCompress.Core.Model.DpModel' = 'Models to time.'
     }
