@@ -108,6 +108,16 @@ Describe 'GridBuilder' {
         [math]::Abs($g.SMax - 1.2) | Should -BeLessThan 1e-12
     }
 
+    It 'counts intervals like PWMLFF''s accumulating loop at an exact multiple of dx' {
+        # s in [0, 1], dx = 0.1: ceil(1/0.1) = 10, but PWMLFF's accumulated 0.1+0.1+... reaches
+        # 0.9999999999999999 < 1 after 10 steps and appends an 11th node; the table shape follows it.
+        $g = [DpCompress.Core.Compression.GridBuilder]::Build([double[]]@(0.0), [double[]]@(1.0), 1.0, 0.1,
+            [DpCompress.Core.Compression.SijMaxSource]::User, 1, 16, 3, [long]2GB)
+        $g.InnerIntervals | Should -Be 11
+        $g.Node(11) | Should -Be 1.1
+        $g.Node(10) | Should -Be 1.0
+    }
+
     It 'refuses <Case>' -ForEach @(
         @{ Case = 'dx = 0'; Dx = 0.0; SijMax = 0.9; Davg = 0.5; Limit = 2GB; Id = 'InvalidDx' }
         @{ Case = 'dx < 0'; Dx = -0.01; SijMax = 0.9; Davg = 0.5; Limit = 2GB; Id = 'InvalidDx' }
@@ -233,6 +243,20 @@ Describe 'Compressor' {
         } | Should -Be 'OperationCanceled'
     }
 
+    It 'reports progress once per net' {
+        # Defined after the module import, so that the Core types resolve.
+        Invoke-Expression @'
+class CountingProgress : System.IProgress[DpCompress.Core.Compression.CompressionProgress] {
+    [System.Collections.Generic.List[int]] $Done = [System.Collections.Generic.List[int]]::new()
+    [void] Report([DpCompress.Core.Compression.CompressionProgress] $value) { $this.Done.Add($value.NetsDone) }
+}
+'@
+        $p = [CountingProgress]::new()
+        $null = [DpCompress.Core.Compression.Compressor]::Compress($script:Nets, 2, (New-Grid 0.04), 3, $p,
+            [Threading.CancellationToken]::None, 1, 0, [long]2GB)
+        $p.Done -join ',' | Should -Be '1,2,3,4'
+    }
+
     It 'gives identical tables in parallel and on one thread' {
         $a = [DpCompress.Core.Compression.Compressor]::Compress($script:Nets, 2, (New-Grid 0.02), 5, $null, [Threading.CancellationToken]::None, 1, 0, [long]2GB)
         $b = [DpCompress.Core.Compression.Compressor]::Compress($script:Nets, 2, (New-Grid 0.02), 5, $null, [Threading.CancellationToken]::None, -1, 0, [long]2GB)
@@ -329,6 +353,16 @@ Describe 'Ag-Au fixture against PWMLFF''s own compressed model' {
         $g.OuterPoints | Should -Be 544
         $g.Rows | Should -Be 1178
         $p.Rows | Should -Be $g.Rows
+    }
+
+    It 'stays within ~1e-9 of the nets inside the training range (order 3, dx 0.01)' {
+        if (-not $HaveFixture) { Set-ItResult -Skipped -Because 'the checkpoint reader or tests/data/agau is not available'; return }
+        foreach ($a in $Ours.Accuracy) {
+            $a.InnerMaxValueError | Should -BeLessThan 2e-9
+            $a.InnerMaxValueError | Should -BeGreaterThan 1e-11
+            $a.MaxValueError | Should -BeLessThan 2e-5
+            $a.OutputScale | Should -BeGreaterThan 2.5
+        }
     }
 
     It 'agrees with PWMLFF''s net-0 polynomials to 1e-10 of the output scale; nets 1-3 track the net, PWMLFF''s do not' {

@@ -1,7 +1,14 @@
 namespace DpCompress.Core.Compression;
 
 /// <summary>Measured accuracy of one net's table (max over a dense set of points inside every interval).</summary>
-public sealed record NetAccuracy(int Net, int CentreType, int NeighborType, double MaxValueError, double MaxDerivativeError, double OutputScale);
+public sealed record NetAccuracy(int Net, int CentreType, int NeighborType, double MaxValueError, double MaxDerivativeError, double OutputScale)
+{
+    /// <summary>Max |g − y| over the inner intervals only (s_min ≤ s &lt; x_L, the training range); NaN when not measured.</summary>
+    public double InnerMaxValueError { get; init; } = double.NaN;
+
+    /// <summary>Max |g′ − y′| over the inner intervals only; NaN when not measured.</summary>
+    public double InnerMaxDerivativeError { get; init; } = double.NaN;
+}
 
 /// <summary>
 /// Piecewise polynomials that replace the embedding nets (SPEC §3–§4). Coefficients are in
@@ -42,7 +49,13 @@ public sealed class CompressionTable
     /// <summary>Per-net accuracy measured when the table was built (empty when read from a file).</summary>
     public IReadOnlyList<NetAccuracy> Accuracy { get; }
 
-    /// <summary>Largest measured |table − net| over all nets (NaN when not measured).</summary>
+    /// <summary>Largest measured |table − net| inside the training range (inner grid) over all nets (NaN when not measured).</summary>
+    public double InnerMaxValueError => Accuracy.Count == 0 ? double.NaN : Accuracy.Max(a => a.InnerMaxValueError);
+
+    /// <summary>Largest measured |table′ − net′| inside the training range over all nets (NaN when not measured).</summary>
+    public double InnerMaxDerivativeError => Accuracy.Count == 0 ? double.NaN : Accuracy.Max(a => a.InnerMaxDerivativeError);
+
+    /// <summary>Largest measured |table − net| over all nets and the whole table, outer grid included (NaN when not measured).</summary>
     public double MaxValueError => Accuracy.Count == 0 ? double.NaN : Accuracy.Max(a => a.MaxValueError);
 
     /// <summary>Largest measured |table′ − net′| over all nets (NaN when not measured).</summary>

@@ -109,11 +109,15 @@ public static class Compressor
             long offset = (long)k * rows * m * (order + 1);
             var table = coefficients.AsSpan().Slice((int)offset, rows * m * (order + 1));
             BuildNet(work, nodes, order, table, cancellationToken);
-            var (ev, ed, scale) = accuracyPoints > 0
-                ? Measure(work, nodes, order, table, accuracyPoints, cancellationToken)
-                : (double.NaN, double.NaN, MaxAbs(work.Y));
+            (double Value, double Derivative, double InnerValue, double InnerDerivative, double Scale) acc = accuracyPoints > 0
+                ? Measure(work, nodes, grid.InnerIntervals, order, table, accuracyPoints, cancellationToken)
+                : (double.NaN, double.NaN, double.NaN, double.NaN, MaxAbs(work.Y));
             int tc = Math.Max(1, typeCount);
-            accuracy[k] = new NetAccuracy(k, k / tc, k % tc, ev, ed, scale);
+            accuracy[k] = new NetAccuracy(k, k / tc, k % tc, acc.Value, acc.Derivative, acc.Scale)
+            {
+                InnerMaxValueError = acc.InnerValue,
+                InnerMaxDerivativeError = acc.InnerDerivative,
+            };
             int d = Interlocked.Increment(ref done);
             progress?.Report(new CompressionProgress(d, nets.Count, k));
         }
@@ -189,13 +193,14 @@ public static class Compressor
             var row = table.Slice(l * m * nc, m * nc);
             if (order == 3)
             {
-                double dt2 = dt * dt, dt3 = dt2 * dt;
+                // 1/Δt³ · (…) as PWMLFF writes it: one reciprocal per row instead of a division per output.
+                double dt2 = dt * dt, dt3 = dt2 * dt, r2 = 1 / dt2, r3 = 1 / dt3;
                 for (int o = 0; o < m; o++)
                 {
                     double y0 = y[a + o], y1 = y[b + o], p0 = d1[a + o], p1 = d1[b + o], h = y1 - y0;
                     var c = row.Slice(o * 4, 4);
-                    c[0] = ((p1 + p0) * dt - 2 * h) / dt3;
-                    c[1] = (-(p1 + 2 * p0) * dt + 3 * h) / dt2;
+                    c[0] = r3 * ((p1 + p0) * dt - 2 * h);
+                    c[1] = r2 * (-(p1 + 2 * p0) * dt + 3 * h);
                     c[2] = p0;
                     c[3] = y0;
                 }
@@ -203,13 +208,14 @@ public static class Compressor
             else
             {
                 double dt2 = dt * dt, dt3 = dt2 * dt, dt4 = dt3 * dt, dt5 = dt4 * dt;
+                double r3 = 1 / (2 * dt3), r4 = 1 / (2 * dt4), r5 = 1 / (2 * dt5);
                 for (int o = 0; o < m; o++)
                 {
                     double y0 = y[a + o], y1 = y[b + o], p0 = d1[a + o], p1 = d1[b + o], q0 = d2[a + o], q1 = d2[b + o], h = y1 - y0;
                     var c = row.Slice(o * 6, 6);
-                    c[0] = (12 * h - 6 * (p1 + p0) * dt + (q1 - q0) * dt2) / (2 * dt5);
-                    c[1] = (-30 * h + (14 * p1 + 16 * p0) * dt + (-2 * q1 + 3 * q0) * dt2) / (2 * dt4);
-                    c[2] = (20 * h - (8 * p1 + 12 * p0) * dt + (q1 - 3 * q0) * dt2) / (2 * dt3);
+                    c[0] = r5 * (12 * h - 6 * (p1 + p0) * dt + (q1 - q0) * dt2);
+                    c[1] = r4 * (-30 * h + (14 * p1 + 16 * p0) * dt + (-2 * q1 + 3 * q0) * dt2);
+                    c[2] = r3 * (20 * h - (8 * p1 + 12 * p0) * dt + (q1 - 3 * q0) * dt2);
                     c[3] = q0 / 2;
                     c[4] = p0;
                     c[5] = y0;
@@ -220,9 +226,10 @@ public static class Compressor
 
     /// <summary>
     /// Max |g − y| and |g′ − y′| over P points strictly inside every interval (inner and outer),
-    /// and the output scale max |y| over the nodes.
+    /// the same over the inner intervals only, and the output scale max |y| over the nodes.
     /// </summary>
-    private static (double Value, double Derivative, double Scale) Measure(NetWork w, double[] nodes, int order, ReadOnlySpan<double> table, int points, CancellationToken ct)
+    private static (double Value, double Derivative, double InnerValue, double InnerDerivative, double Scale) Measure(
+        NetWork w, double[] nodes, int innerIntervals, int order, ReadOnlySpan<double> table, int points, CancellationToken ct)
     {
         int m = w.Evaluator.Width, rows = nodes.Length - 1, nc = order + 1;
         int intervalsPerChunk = Math.Max(1, NodeChunk / points);
@@ -232,7 +239,7 @@ public static class Compressor
         var rowOf = new int[chunkPoints];
         var y = new double[chunkPoints * m];
         var dy = new double[chunkPoints * m];
-        double maxV = 0, maxD = 0;
+        double maxV = 0, maxD = 0, innerV = 0, innerD = 0;
         for (int l0 = 0; l0 < rows; l0 += intervalsPerChunk)
         {
             ct.ThrowIfCancellationRequested();
@@ -253,6 +260,7 @@ public static class Compressor
             for (int p = 0; p < n; p++)
             {
                 double x = local[p];
+                bool inner = rowOf[p] < innerIntervals;
                 var row = table.Slice(rowOf[p] * m * nc, m * nc);
                 for (int o = 0; o < m; o++)
                 {
@@ -266,10 +274,15 @@ public static class Compressor
                     double ev = Math.Abs(v - y[p * m + o]), ed = Math.Abs(d - dy[p * m + o]);
                     if (!(ev <= maxV)) maxV = ev;   // NaN propagates
                     if (!(ed <= maxD)) maxD = ed;
+                    if (inner)
+                    {
+                        if (!(ev <= innerV)) innerV = ev;
+                        if (!(ed <= innerD)) innerD = ed;
+                    }
                 }
             }
         }
-        return (maxV, maxD, MaxAbs(w.Y));
+        return (maxV, maxD, innerV, innerD, MaxAbs(w.Y));
     }
 
     private static double MaxAbs(double[] a)

@@ -109,11 +109,14 @@ public sealed class DpModel
 
     public double? Dx => Compression?.Grid.Dx;
 
-    /// <summary>Largest measured |table − G| over all nets (compressed models built here; else null).</summary>
-    public double? TableError => Compression is { Accuracy.Count: > 0 } c ? c.MaxValueError : null;
+    /// <summary>Largest measured |table − G| inside the training range, over all nets (models compressed here; else null).</summary>
+    public double? TableError => Compression is { Accuracy.Count: > 0 } c ? c.InnerMaxValueError : null;
 
-    /// <summary>Largest measured |table′ − G′| over all nets (compressed models built here; else null).</summary>
-    public double? TableDerivativeError => Compression is { Accuracy.Count: > 0 } c ? c.MaxDerivativeError : null;
+    /// <summary>Largest measured |table′ − G′| inside the training range, over all nets (models compressed here; else null).</summary>
+    public double? TableDerivativeError => Compression is { Accuracy.Count: > 0 } c ? c.InnerMaxDerivativeError : null;
+
+    /// <summary>Largest measured |table − G| over the whole table, extrapolation grid included (models compressed here; else null).</summary>
+    public double? OuterTableError => Compression is { Accuracy.Count: > 0 } c ? c.MaxValueError : null;
 
     /// <summary>The checkpoint dictionary as read (every key, in order); exporting writes it back.</summary>
     public PyDict Checkpoint { get; }

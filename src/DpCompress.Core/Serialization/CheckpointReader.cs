@@ -140,6 +140,18 @@ public static partial class CheckpointReader
     /// <summary>Every net key must belong to a net and layer that json_file's sizes define.</summary>
     private static void CheckNetKeys(PyDict stateDict, Context ctx, int embNets, int embLayers, int fitNets, int fitLayers)
     {
+        var embFound = new HashSet<string>();
+        var fitFound = new HashSet<string>();
+        foreach (var key in stateDict.Keys)
+        {
+            if (key is not string s) continue;
+            var match = NetKey().Match(s);
+            if (match.Success) (match.Groups[1].Value == "embedding_net" ? embFound : fitFound).Add(match.Groups[2].Value);
+        }
+        if (embFound.Count != embNets)
+            throw ctx.Shape($"state_dict holds {embFound.Count} embedding nets but json_file.atom_type ({fitNets} types) requires {embNets}");
+        if (fitFound.Count != fitNets)
+            throw ctx.Shape($"state_dict holds {fitFound.Count} fitting nets but json_file.atom_type requires {fitNets}");
         foreach (var key in stateDict.Keys)
         {
             if (key is not string s) continue;
@@ -252,6 +264,7 @@ public static partial class CheckpointReader
         public int Int(object? o, string key) => o switch
         {
             long l and >= int.MinValue and <= int.MaxValue => (int)l,
+            int i => i,
             double d when d == Math.Floor(d) && Math.Abs(d) < int.MaxValue => (int)d,
             NdArray { ElementCount: 1, Kind: 'i' or 'u' } a => (int)Math.Clamp(a.ToLongArray()[0], int.MinValue, int.MaxValue),
             _ => throw Invalid(key, "an integer", o),
@@ -261,6 +274,7 @@ public static partial class CheckpointReader
         {
             double d => d,
             long l => l,
+            int i => i,
             _ => throw Invalid(key, "a number", o),
         };
 
@@ -293,10 +307,10 @@ public static partial class CheckpointReader
                 case TorchTensor t when t.StorageType != "ComplexFloatStorage" && t.StorageType != "ComplexDoubleStorage":
                     shape = t.Shape;
                     return t.ToDoubleArray();
-                case double or long:
+                case double or long or int:
                     shape = Array.Empty<long>();
                     return new[] { Double(o, key) };
-                case List<object?> l when l.All(x => x is double or long):
+                case List<object?> l when l.All(x => x is double or long or int):
                     shape = new long[] { l.Count };
                     return l.Select(x => Double(x, key)).ToArray();
                 default:

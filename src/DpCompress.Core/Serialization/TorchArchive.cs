@@ -162,6 +162,9 @@ public static class TorchArchive
     private static byte[] ReadRecord(ZipArchiveEntry entry, string full, long limit, long count = -1)
     {
         long length = count >= 0 ? count : entry.Length;
+        // Deflate cannot expand more than ~1032:1; a larger declared size is a forged header (zip bomb).
+        if (entry.Length > Math.Max(entry.CompressedLength, 1) * 1100)
+            throw Corrupt(full, $"record '{entry.FullName}' declares {entry.Length} bytes from {entry.CompressedLength} compressed bytes", null);
         if (length > limit)
             throw new DpCompressException("CheckpointTooLarge", ErrorKind.LimitsExceeded, $"Record '{entry.FullName}' of '{full}' is too large ({entry.Length} bytes).", full);
         var buffer = new byte[length];

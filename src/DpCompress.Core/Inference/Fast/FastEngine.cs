@@ -1,0 +1,650 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using DpCompress.Core.Model;
+using DpCompress.Core.Neighbors;
+using DpCompress.Core.Structures;
+
+namespace DpCompress.Core.Inference.Fast;
+
+/// <summary>How the fast engine treats padding slots (SPEC §2.3).</summary>
+public enum PaddingEvaluation
+{
+    /// <summary>(K − count)·R_padᵀ·G(s_pad), G(s_pad) cached per (centre type, neighbour type).</summary>
+    ClosedForm,
+    /// <summary>Diagnostic: every empty slot evaluated on its own, as PWMLFF does (slow).</summary>
+    SlotLoop,
+}
+
+/// <summary>
+/// Hand-written float64 evaluator of a DP model, original or compressed (SPEC §2–§3), with an
+/// analytic backward pass for forces and virial. Pure C#; multi-threaded over atoms with
+/// results independent of the thread count (every sum runs in a fixed order).
+/// </summary>
+/// <remarks>
+/// Glossary: N atoms, T model types, Tp types present in the configuration, K = max_neigh_num
+/// slots per type block, m embedding width, M2 descriptor sub-width, c = 1/(K·Tp).
+/// Per centre atom i: A_i = c·Σ_slots R_sᵀ G(s_s) [4, m]; D_i = A_iᵀ A_i[:, :M2] [m, M2];
+/// E_i = F_{t_i}(D_i). Backward: dE/dA = A&lt;·dDᵀ + [A·dD | 0]; per real slot
+/// dE/dR_a = c·Σ_μ dA_{aμ} G_μ, dE/ds = c·Σ_a R_a·Σ_μ dA_{aμ} G′_μ; then R = (R̃ − davg)/dstd
+/// and R̃(dR) give dE/d(dR); F_j −= dE/d(dR), F_i += dE/d(dR), W_ab −= dR_a·dE/d(dR)_b.
+/// Padding slots (dR ≡ 0) contribute to A_i but carry no force.
+/// </remarks>
+public sealed class FastEngine : IDpEngine
+{
+    private const int EmbeddingChunk = 128;
+    private const int FittingChunk = 32;
+    private const int AtomChunk = 8;
+
+    private readonly int _t, _k, _m, _m2;
+    private readonly double _rmin, _rmax;
+    private readonly double[] _davg, _dstd;
+    private readonly double[] _rPad;            // [T, 4] R_pad = −davg/dstd
+    private readonly double[] _gPad;            // [T·T, m] G(s_pad[t_i]) of net (t_i, t)
+    private readonly EmbeddingKernel[]? _embedding;
+    private readonly TableKernel? _table;
+    private readonly FittingKernel[] _fitting;
+    private readonly ConcurrentBag<Workspace> _workspaces = new();
+    private readonly ConcurrentBag<Buffers> _buffers = new();
+
+    /// <summary>Creates a fast engine for <paramref name="model"/>.</summary>
+    /// <param name="model">An original or compressed DP model.</param>
+    /// <param name="maxDegreeOfParallelism">Threads to use; 0 or less: Environment.ProcessorCount; 1: single thread.</param>
+    /// <param name="padding">Padding treatment; <see cref="PaddingEvaluation.SlotLoop"/> is a diagnostic for tests.</param>
+    public FastEngine(DpModel model, int maxDegreeOfParallelism = 0, PaddingEvaluation padding = PaddingEvaluation.ClosedForm)
+    {
+        Padding = padding;
+        Model = model ?? throw new ArgumentNullException(nameof(model));
+        MaxDegreeOfParallelism = maxDegreeOfParallelism > 0 ? maxDegreeOfParallelism : Environment.ProcessorCount;
+        _t = model.TypeCount;
+        _k = model.MaxNeighbors;
+        _m = model.EmbeddingWidth;
+        _m2 = model.M2;
+        _rmin = model.Rmin;
+        _rmax = model.Rmax;
+        _davg = model.Davg;
+        _dstd = model.Dstd;
+        if (_k <= 0)
+            throw new DpCompressException("ModelInvalid", ErrorKind.InvalidData, $"max_neigh_num must be positive, got {_k}.", model.SourcePath);
+        if (_m2 <= 0 || _m2 > _m)
+            throw new DpCompressException("ModelInvalid", ErrorKind.InvalidData, $"M2 = {_m2} must lie in 1..m = {_m}.", model.SourcePath);
+        _fitting = model.FittingNets.Select(f => new FittingKernel(f)).ToArray();
+        foreach (var f in _fitting)
+            if (!f.HiddenWidths.SequenceEqual(_fitting[0].HiddenWidths))
+                throw new DpCompressException("ModelInvalid", ErrorKind.InvalidData, "All fitting nets must have the same layer sizes.", model.SourcePath);
+        foreach (var f in _fitting)
+            if (f.InputWidth != _m * _m2)
+                throw new DpCompressException("ModelInvalid", ErrorKind.InvalidData, $"Fitting nets take {f.InputWidth} inputs, expected m·M2 = {_m * _m2}.", model.SourcePath);
+        for (int q = 0; q < _dstd.Length; q++)
+            if (!(_dstd[q] != 0))
+                throw new DpCompressException("ModelInvalid", ErrorKind.InvalidData, "dstd contains zero.", model.SourcePath);
+
+        _rPad = new double[_t * 4];
+        for (int q = 0; q < _t * 4; q++) _rPad[q] = (0.0 - _davg[q]) / _dstd[q];
+
+        _gPad = new double[_t * _t * _m];
+        if (model.Compression is { } table)
+        {
+            if (table.Width != _m)
+                throw new DpCompressException("CompressionTableMismatch", ErrorKind.InvalidData, $"The table has {table.Width} outputs per net, the model m = {_m}.", model.SourcePath);
+            if (table.NetCount != _t * _t && table.NetCount != _t)
+                throw new DpCompressException("CompressionTableMismatch", ErrorKind.InvalidData, $"The table has {table.NetCount} nets, expected {_t * _t} (or {_t} for type embedding).", model.SourcePath);
+            _table = new TableKernel(table);
+            for (int ti = 0; ti < _t; ti++)
+                for (int t = 0; t < _t; t++)
+                    _table.Value(NetIndex(ti, t), _rPad[ti * 4], _gPad.AsSpan((ti * _t + t) * _m, _m));
+        }
+        else
+        {
+            _embedding = model.EmbeddingNets.Select(n => new EmbeddingKernel(n)).ToArray();
+            int maxW = _embedding.Max(e => e.MaxWidth);
+            var a = new double[2 * maxW];
+            var b = new double[2 * maxW];
+            var gp = new double[_m];
+            for (int ti = 0; ti < _t; ti++)
+                for (int t = 0; t < _t; t++)
+                    _embedding[ti * _t + t].Forward(new[] { _rPad[ti * 4] }, _gPad.AsSpan((ti * _t + t) * _m, _m), gp, a, b);
+        }
+    }
+
+    public EngineKind Kind => EngineKind.Fast;
+
+    public DpModel Model { get; }
+
+    public int MaxDegreeOfParallelism { get; }
+
+    /// <summary>Padding treatment; <see cref="PaddingEvaluation.SlotLoop"/> is a diagnostic for tests.</summary>
+    public PaddingEvaluation Padding { get; }
+
+    private int NetIndex(int centreType, int neighborType) =>
+        _table is not null && _table.NetCount == _t ? neighborType : centreType * _t + neighborType;
+
+    public void Dispose() { }
+
+    public Prediction Evaluate(Configuration configuration, NeighborList? neighbors = null, PhaseTimings? timings = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        long stamp = Stopwatch.GetTimestamp();
+        var nl = neighbors ?? BuildNeighbors(configuration);
+        if (timings is not null) timings.NeighborSearch += Lap(ref stamp);
+        var buffers = _buffers.TryTake(out var b) ? b : new Buffers();
+        try
+        {
+            var run = new Evaluation(this, configuration, nl, buffers, cancellationToken);
+            return run.Execute(timings, stamp);
+        }
+        finally { _buffers.Add(buffers); }
+    }
+
+    private NeighborList BuildNeighbors(Configuration configuration) =>
+        NeighborSearch.Build(configuration, Model.AtomTypes, Model.Rmax, Model.MaxNeighbors);
+
+    private static double Lap(ref long stamp)
+    {
+        long now = Stopwatch.GetTimestamp();
+        double s = (now - stamp) / (double)Stopwatch.Frequency;
+        stamp = now;
+        return s;
+    }
+
+    private Workspace RentWorkspace() => _workspaces.TryTake(out var w) ? w : new Workspace(this);
+
+    private void ReturnWorkspace(Workspace w) => _workspaces.Add(w);
+
+    /// <summary>Runs body(0..count−1) on up to MaxDegreeOfParallelism threads with per-thread scratch.</summary>
+    private void Run(int count, Action<int, Workspace> body, CancellationToken ct)
+    {
+        if (count <= 0) return;
+        if (MaxDegreeOfParallelism == 1 || count == 1)
+        {
+            var ws = RentWorkspace();
+            try
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    body(i, ws);
+                }
+            }
+            finally { ReturnWorkspace(ws); }
+            return;
+        }
+        var options = new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism, CancellationToken = ct };
+        Parallel.For(0, count, options, RentWorkspace, (i, _, ws) => { body(i, ws); return ws; }, ReturnWorkspace);
+    }
+
+    /// <summary>Per-thread scratch buffers (reused across evaluations).</summary>
+    private sealed class Workspace
+    {
+        public Workspace(FastEngine e)
+        {
+            int embW = e._embedding?.Max(k => k.MaxWidth) ?? 1;
+            int fitW = e._fitting.Max(f => f.MaxWidth);
+            int size = Math.Max(2 * EmbeddingChunk * embW, FittingChunk * fitW);
+            BufA = new double[size];
+            BufB = new double[size];
+            S = new double[EmbeddingChunk];
+            G = new double[e._m];
+            Gp = new double[e._m];
+            DA = new double[4 * e._m];
+        }
+
+        public double[] BufA { get; }
+        public double[] BufB { get; }
+        public double[] S { get; }
+        public double[] G { get; }
+        public double[] Gp { get; }
+        public double[] DA { get; }
+    }
+
+    /// <summary>Large per-evaluation arrays, kept between evaluations (grown on demand, never shrunk).</summary>
+    private sealed class Buffers
+    {
+        public double[] R = [], Geo = [], G = [], Gp = [], A = [], D = [], DD = [], Grad = [], Fc = [], Wa = [], MaxS = [];
+        public double[][] Hidden = [];
+
+        public static double[] Ensure(ref double[] a, int size)
+        {
+            if (a.Length < size) a = new double[size];
+            return a;
+        }
+    }
+
+    /// <summary>State of one Evaluate call.</summary>
+    private sealed class Evaluation
+    {
+        private readonly FastEngine _e;
+        private readonly Configuration _config;
+        private readonly NeighborList _nl;
+        private readonly CancellationToken _ct;
+        private readonly int _n, _t, _k, _m, _m2, _tp;
+        private readonly double _c;
+        private readonly int[] _types;      // [N] model type of atom i
+        private readonly int[] _present;    // present model types
+        private readonly int[] _order;      // atoms sorted by type (stable)
+        private readonly int[] _position;   // [N] row of atom i in type-sorted order
+        private readonly int[] _typeStart;  // [T+1] ranges of _order per type
+        private readonly int[] _blockStart; // [N, T] first compact real slot of block (i, t)
+        private readonly int[] _pairStart;  // [T·T + 1]... ranges of compact slots per (t_i, t)
+        private readonly int[] _pairEnd;
+        private readonly int _real;         // number of real slots
+        private double[] _r = [];           // [real, 4] normalised R
+        private double[] _geo = [];         // [real, 3] S′/r, f = S/r, f′/r (for the backward chain)
+        private double[] _g = [];           // [real, m] G (original)
+        private double[] _gp = [];          // [real, m] G′ (original)
+        private double[] _a = [];           // [N, 4, m]
+        private double[] _d = [];           // [N (type-sorted), m·M2]
+        private double[] _dd = [];          // [N (type-sorted), m·M2]
+        private double[][] _hidden = [];    // per hidden layer [N (type-sorted), width]
+        private readonly double[] _ei;      // [N] atom order
+        private double[] _grad = [];        // [real, 3] dE/d(dR)
+        private double[] _fc = [];          // [N, 3] centre-side forces
+        private double[] _wa = [];          // [N, 9] per-atom virial
+        private double[] _maxS = [];        // [N]
+        private long _beyond, _outside;
+
+        private readonly Buffers _buf;
+
+        public Evaluation(FastEngine e, Configuration config, NeighborList nl, Buffers buffers, CancellationToken ct)
+        {
+            _e = e; _buf = buffers; _config = config; _nl = nl; _ct = ct;
+            _n = config.AtomCount; _t = e._t; _k = e._k; _m = e._m; _m2 = e._m2;
+            if (nl.AtomCount != _n || nl.TypeCount != _t || nl.MaxNeighbors != _k)
+                throw new DpCompressException("NeighborListMismatch", ErrorKind.InvalidArgument,
+                    $"The neighbour list ({nl.AtomCount} atoms, {nl.TypeCount} types, {nl.MaxNeighbors} slots) does not fit the configuration ({_n} atoms) and model ({_t} types, {_k} slots).");
+            if (nl.AtomTypes.Length != _n || nl.Counts.Length != _n * _t || nl.Neighbor.Length < _n * _t * _k || nl.Delta.Length < _n * _t * _k * 3)
+                throw new DpCompressException("NeighborListMismatch", ErrorKind.InvalidArgument, "The neighbour list arrays have inconsistent lengths.");
+            _types = nl.AtomTypes;
+            for (int i = 0; i < _n; i++)
+            {
+                int ti = _types[i];
+                if ((uint)ti >= (uint)_t)
+                    throw new DpCompressException("NeighborListMismatch", ErrorKind.InvalidArgument, $"Atom {i} has type index {ti}, the model has {_t} types.");
+                if (e.Model.AtomTypes[ti] != config.AtomicNumbers[i])
+                    throw new DpCompressException("NeighborListMismatch", ErrorKind.InvalidArgument, $"Atom {i} is Z = {config.AtomicNumbers[i]} but the neighbour list gives model type {ti} (Z = {e.Model.AtomTypes[ti]}).");
+            }
+            var isPresent = new bool[_t];
+            foreach (int ti in _types) isPresent[ti] = true;
+            _present = Enumerable.Range(0, _t).Where(t => isPresent[t]).ToArray();
+            _tp = _present.Length;
+            _c = _tp == 0 ? 0 : 1.0 / ((double)_k * _tp);
+
+            _typeStart = new int[_t + 1];
+            foreach (int ti in _types) _typeStart[ti + 1]++;
+            for (int t = 0; t < _t; t++) _typeStart[t + 1] += _typeStart[t];
+            _order = new int[_n];
+            _position = new int[_n];
+            var fill = (int[])_typeStart.Clone();
+            for (int i = 0; i < _n; i++) { int p = fill[_types[i]]++; _order[p] = i; _position[i] = p; }
+
+            // Compact real slots grouped by (centre type, neighbour type), atoms in order inside.
+            _blockStart = new int[_n * _t];
+            _pairStart = new int[_t * _t];
+            _pairEnd = new int[_t * _t];
+            int cursor = 0;
+            for (int ti = 0; ti < _t; ti++)
+                foreach (int t in _present)
+                {
+                    _pairStart[ti * _t + t] = cursor;
+                    for (int p = _typeStart[ti]; p < _typeStart[ti + 1]; p++)
+                    {
+                        int i = _order[p];
+                        int cnt = nl.Counts[i * _t + t];
+                        if ((uint)cnt > (uint)_k)
+                            throw new DpCompressException("TooManyNeighbors", ErrorKind.LimitsExceeded,
+                                $"Atom {i} has {cnt} neighbours of type {t} (Z = {e.Model.AtomTypes[t]}); the model allows max_neigh_num = {_k}.");
+                        int slot0 = (i * _t + t) * _k;
+                        for (int s = 0; s < cnt; s++)
+                            if ((uint)nl.Neighbor[slot0 + s] >= (uint)_n)
+                                throw new DpCompressException("NeighborListMismatch", ErrorKind.InvalidArgument, $"Atom {i}: neighbour index {nl.Neighbor[slot0 + s]} is out of range.");
+                        _blockStart[i * _t + t] = cursor;
+                        cursor += cnt;
+                    }
+                    _pairEnd[ti * _t + t] = cursor;
+                }
+            _real = cursor;
+            _ei = new double[_n];
+        }
+
+        public Prediction Execute(PhaseTimings? timings, long stamp)
+        {
+            bool compressed = _e._table is not null;
+            if (_n > 0)
+            {
+                _r = Buffers.Ensure(ref _buf.R, _real * 4);
+                _geo = Buffers.Ensure(ref _buf.Geo, _real * 3);
+                _maxS = Buffers.Ensure(ref _buf.MaxS, _n);
+                _e.Run(Chunks(_n, AtomChunk), EnvironmentChunk, _ct);
+                if (timings is not null) timings.Environment += Lap(ref stamp);
+
+                _a = Buffers.Ensure(ref _buf.A, _n * 4 * _m);
+                _d = Buffers.Ensure(ref _buf.D, _n * _m * _m2);
+                if (!compressed)
+                {
+                    _g = Buffers.Ensure(ref _buf.G, _real * _m);
+                    _gp = Buffers.Ensure(ref _buf.Gp, _real * _m);
+                    var items = EmbeddingItems();
+                    _e.Run(items.Count, (w, ws) => EmbeddingItem(items[w], ws), _ct);
+                    if (timings is not null) timings.Embedding += Lap(ref stamp);
+                    _e.Run(Chunks(_n, AtomChunk), DescriptorChunk, _ct);
+                    if (timings is not null) timings.Descriptor += Lap(ref stamp);
+                }
+                else
+                {
+                    // Table lookup fused with the accumulation of A_i (tabulate_fusion); D_i in the same pass.
+                    _e.Run(Chunks(_n, AtomChunk), DescriptorChunk, _ct);
+                    if (timings is not null) timings.Embedding += Lap(ref stamp);
+                }
+
+                var fitItems = FittingItems();
+                var widths = _e._fitting[0].HiddenWidths;
+                if (_buf.Hidden.Length != widths.Length) _buf.Hidden = new double[widths.Length][];
+                for (int l = 0; l < widths.Length; l++)
+                {
+                    _buf.Hidden[l] ??= [];
+                    Buffers.Ensure(ref _buf.Hidden[l], _n * widths[l]);
+                }
+                _hidden = _buf.Hidden;
+                _dd = Buffers.Ensure(ref _buf.DD, _n * _m * _m2);
+                _e.Run(fitItems.Count, (w, ws) => FittingForward(fitItems[w], ws), _ct);
+                if (timings is not null) timings.Fitting += Lap(ref stamp);
+
+                _e.Run(fitItems.Count, (w, ws) => FittingBackward(fitItems[w], ws), _ct);
+                if (timings is not null) timings.Backward += Lap(ref stamp);
+                _grad = Buffers.Ensure(ref _buf.Grad, _real * 3);
+                _fc = Buffers.Ensure(ref _buf.Fc, _n * 3);
+                _wa = Buffers.Ensure(ref _buf.Wa, _n * 9);
+                _e.Run(Chunks(_n, AtomChunk), BackwardChunk, _ct);
+                if (timings is not null)
+                {
+                    double t = Lap(ref stamp);
+                    timings.Backward += t;
+                    timings.EmbeddingBackward += t;
+                }
+            }
+            // Fixed-order reductions: identical for any thread count.
+            var forces = new double[_n * 3];
+            var virial = new double[9];
+            double energy = 0, maxS = 0;
+            for (int i = 0; i < _n; i++)
+            {
+                energy += _ei[i];
+                forces[3 * i] += _fc[3 * i]; forces[3 * i + 1] += _fc[3 * i + 1]; forces[3 * i + 2] += _fc[3 * i + 2];
+                foreach (int t in _present)
+                {
+                    int cnt = _nl.Counts[i * _t + t];
+                    int slot0 = (i * _t + t) * _k;
+                    int idx0 = _blockStart[i * _t + t];
+                    for (int s = 0; s < cnt; s++)
+                    {
+                        int j = _nl.Neighbor[slot0 + s];
+                        int q = (idx0 + s) * 3;
+                        forces[3 * j] -= _grad[q]; forces[3 * j + 1] -= _grad[q + 1]; forces[3 * j + 2] -= _grad[q + 2];
+                    }
+                }
+                for (int q = 0; q < 9; q++) virial[q] += _wa[9 * i + q];
+                if (_maxS[i] > maxS) maxS = _maxS[i];
+            }
+            if (timings is not null) timings.Backward += Lap(ref stamp);
+            return new Prediction(_config, energy, _ei, forces, virial)
+            {
+                Engine = "Fast",
+                Compressed = compressed,
+                OutOfTableCount = _outside,
+                BeyondTrainingCount = _beyond,
+                MaxScaledS = maxS,
+            };
+        }
+
+        private static int Chunks(int count, int size) => (count + size - 1) / size;
+
+        /// <summary>R_s = (R̃(dR_s) − davg[t_i]) / dstd[t_i] for every real slot of a chunk of atoms.</summary>
+        private void EnvironmentChunk(int chunk, Workspace ws)
+        {
+            int end = Math.Min(_n, (chunk + 1) * AtomChunk);
+            var delta = _nl.Delta;
+            double rmin = _e._rmin, rmax = _e._rmax;
+            for (int i = chunk * AtomChunk; i < end; i++)
+            {
+                int ti = _types[i];
+                double a0 = _e._davg[ti * 4], a1 = _e._davg[ti * 4 + 1], a2 = _e._davg[ti * 4 + 2], a3 = _e._davg[ti * 4 + 3];
+                double s0 = _e._dstd[ti * 4], s1 = _e._dstd[ti * 4 + 1], s2 = _e._dstd[ti * 4 + 2], s3 = _e._dstd[ti * 4 + 3];
+                double maxS = 0;
+                bool any = false;
+                foreach (int t in _present)
+                {
+                    int cnt = _nl.Counts[i * _t + t];
+                    int slot0 = (i * _t + t) * _k;
+                    int idx0 = _blockStart[i * _t + t];
+                    for (int s = 0; s < cnt; s++)
+                    {
+                        int d = (slot0 + s) * 3;
+                        double x = delta[d], y = delta[d + 1], z = delta[d + 2];
+                        double r = Math.Sqrt(x * x + y * y + z * z);
+                        double sw = Geometry.Switch(r, rmin, rmax, out double dsdr);
+                        double inv = r > 0 ? 1.0 / r : 0;
+                        double f = sw * inv;
+                        int gq = (idx0 + s) * 3;
+                        _geo[gq] = dsdr * inv;
+                        _geo[gq + 1] = f;
+                        _geo[gq + 2] = (dsdr - f) * inv * inv;
+                        int q = (idx0 + s) * 4;
+                        double sv = (sw - a0) / s0;
+                        _r[q] = sv;
+                        _r[q + 1] = (f * x - a1) / s1;
+                        _r[q + 2] = (f * y - a2) / s2;
+                        _r[q + 3] = (f * z - a3) / s3;
+                        if (!any || sv > maxS) { maxS = sv; any = true; }
+                    }
+                }
+                _maxS[i] = maxS;
+            }
+        }
+
+        private List<(int Pair, int Start, int Count)> EmbeddingItems()
+        {
+            var items = new List<(int, int, int)>();
+            for (int p = 0; p < _t * _t; p++)
+                for (int s = _pairStart[p]; s < _pairEnd[p]; s += EmbeddingChunk)
+                    items.Add((p, s, Math.Min(EmbeddingChunk, _pairEnd[p] - s)));
+            return items;
+        }
+
+        /// <summary>G and G′ of a batch of real slots sharing one embedding net.</summary>
+        private void EmbeddingItem((int Pair, int Start, int Count) item, Workspace ws)
+        {
+            var s = ws.S.AsSpan(0, item.Count);
+            for (int q = 0; q < item.Count; q++) s[q] = _r[(item.Start + q) * 4];
+            _e._embedding![item.Pair].Forward(s, _g.AsSpan(item.Start * _m, item.Count * _m), _gp.AsSpan(item.Start * _m, item.Count * _m), ws.BufA, ws.BufB);
+        }
+
+        /// <summary>A_i = c·(Σ_real R_sᵀ G_s + (K − count)·R_padᵀ G_pad) and D_i = A_iᵀ A_i[:, :M2].</summary>
+        private void DescriptorChunk(int chunk, Workspace ws)
+        {
+            int end = Math.Min(_n, (chunk + 1) * AtomChunk);
+            int m = _m;
+            var table = _e._table;
+            long beyond = 0, outside = 0;
+            var g = ws.G.AsSpan();
+            for (int i = chunk * AtomChunk; i < end; i++)
+            {
+                int ti = _types[i];
+                var a = _a.AsSpan(i * 4 * m, 4 * m);
+                a.Clear();
+                var a0 = a.Slice(0, m); var a1 = a.Slice(m, m); var a2 = a.Slice(2 * m, m); var a3 = a.Slice(3 * m, m);
+                foreach (int t in _present)
+                {
+                    int cnt = _nl.Counts[i * _t + t];
+                    int idx0 = _blockStart[i * _t + t];
+                    int net = _e.NetIndex(ti, t);
+                    for (int s = 0; s < cnt; s++)
+                    {
+                        int idx = idx0 + s;
+                        if (table is null)
+                        {
+                            var gs = _g.AsSpan(idx * m, m);
+                            DenseKernels.Axpy(_r[idx * 4], gs, a0);
+                            DenseKernels.Axpy(_r[idx * 4 + 1], gs, a1);
+                            DenseKernels.Axpy(_r[idx * 4 + 2], gs, a2);
+                            DenseKernels.Axpy(_r[idx * 4 + 3], gs, a3);
+                        }
+                        else
+                        {
+                            var zone = table.Accumulate(net, _r[idx * 4], _r.AsSpan(idx * 4, 4), a, g);
+                            if ((zone & TableZone.BeyondTraining) != 0) beyond++;
+                            if ((zone & TableZone.OutOfTable) != 0) outside++;
+                        }
+                    }
+                    int empty = _k - cnt;
+                    if (empty > 0)
+                    {
+                        var gpad = _e._gPad.AsSpan((ti * _t + t) * m, m);
+                        if (_e.Padding == PaddingEvaluation.ClosedForm)
+                        {
+                            for (int c = 0; c < 4; c++)
+                                DenseKernels.Axpy(empty * _e._rPad[ti * 4 + c], gpad, a.Slice(c * m, m));
+                        }
+                        else
+                        {
+                            for (int s = 0; s < empty; s++)
+                            {
+                                ReadOnlySpan<double> gs;
+                                if (table is null)
+                                {
+                                    ws.S[0] = _e._rPad[ti * 4];
+                                    _e._embedding![ti * _t + t].Forward(ws.S.AsSpan(0, 1), g, ws.Gp, ws.BufA, ws.BufB);
+                                }
+                                else table.Value(net, _e._rPad[ti * 4], g);
+                                gs = g;
+                                for (int c = 0; c < 4; c++)
+                                    DenseKernels.Axpy(_e._rPad[ti * 4 + c], gs, a.Slice(c * m, m));
+                            }
+                        }
+                    }
+                }
+                for (int q = 0; q < 4 * m; q++) a[q] *= _c;
+                var d = _d.AsSpan(_position[i] * m * _m2, m * _m2);
+                for (int mu = 0; mu < m; mu++)
+                    for (int nu = 0; nu < _m2; nu++)
+                        d[mu * _m2 + nu] = a0[mu] * a0[nu] + a1[mu] * a1[nu] + a2[mu] * a2[nu] + a3[mu] * a3[nu];
+            }
+            if (beyond != 0) Interlocked.Add(ref _beyond, beyond);
+            if (outside != 0) Interlocked.Add(ref _outside, outside);
+        }
+
+        private List<(int Type, int Start, int Count)> FittingItems()
+        {
+            var items = new List<(int, int, int)>();
+            for (int t = 0; t < _t; t++)
+                for (int p = _typeStart[t]; p < _typeStart[t + 1]; p += FittingChunk)
+                    items.Add((t, p, Math.Min(FittingChunk, _typeStart[t + 1] - p)));
+            return items;
+        }
+
+        private void FittingForward((int Type, int Start, int Count) item, Workspace ws)
+        {
+            int width = _m * _m2;
+            Span<double> energy = stackalloc double[item.Count];
+            _e._fitting[item.Type].Forward(_d.AsSpan(item.Start * width, item.Count * width), item.Count, _hidden, item.Start, energy, ws.BufA, ws.BufB);
+            for (int q = 0; q < item.Count; q++) _ei[_order[item.Start + q]] = energy[q];
+        }
+
+        private void FittingBackward((int Type, int Start, int Count) item, Workspace ws)
+        {
+            int width = _m * _m2;
+            _e._fitting[item.Type].Backward(_hidden, item.Start, item.Count, _dd.AsSpan(item.Start * width, item.Count * width), ws.BufA, ws.BufB);
+        }
+
+        /// <summary>dE/dA_i from dE/dD_i, then dE/d(dR) for every real slot, centre forces and per-atom virial.</summary>
+        private void BackwardChunk(int chunk, Workspace ws)
+        {
+            int end = Math.Min(_n, (chunk + 1) * AtomChunk);
+            int m = _m, m2 = _m2;
+            var table = _e._table;
+            var delta = _nl.Delta;
+            var g = ws.G.AsSpan();
+            var gpBuf = ws.Gp.AsSpan();
+            var da = ws.DA.AsSpan();
+            Span<double> uv = stackalloc double[8];
+            for (int i = chunk * AtomChunk; i < end; i++)
+            {
+                int ti = _types[i];
+                var a = _a.AsSpan(i * 4 * m, 4 * m);
+                var dd = _dd.AsSpan(_position[i] * m * m2, m * m2);
+                // dA[a,κ] = Σ_{ν<M2} dD[κ,ν]·A[a,ν] + [κ<M2] Σ_μ dD[μ,κ]·A[a,μ]
+                for (int c = 0; c < 4; c++)
+                {
+                    var ac = a.Slice(c * m, m);
+                    var dac = da.Slice(c * m, m);
+                    for (int kappa = 0; kappa < m; kappa++)
+                        dac[kappa] = DenseKernels.Dot(dd.Slice(kappa * m2, m2), ac.Slice(0, m2));
+                    for (int mu = 0; mu < m; mu++)
+                        DenseKernels.Axpy(ac[mu], dd.Slice(mu * m2, m2), dac.Slice(0, m2));
+                }
+                double inv0 = 1.0 / _e._dstd[ti * 4], inv1 = 1.0 / _e._dstd[ti * 4 + 1], inv2 = 1.0 / _e._dstd[ti * 4 + 2], inv3 = 1.0 / _e._dstd[ti * 4 + 3];
+                double fx = 0, fy = 0, fz = 0;
+                double wxx = 0, wxy = 0, wxz = 0, wyx = 0, wyy = 0, wyz = 0, wzx = 0, wzy = 0, wzz = 0;
+                foreach (int t in _present)
+                {
+                    int cnt = _nl.Counts[i * _t + t];
+                    int slot0 = (i * _t + t) * _k;
+                    int idx0 = _blockStart[i * _t + t];
+                    int net = _e.NetIndex(ti, t);
+                    for (int s = 0; s < cnt; s++)
+                    {
+                        int idx = idx0 + s;
+                        // u_a = Σ_μ dA[a,μ] G_μ, v_a = Σ_μ dA[a,μ] G′_μ
+                        if (table is null) DenseKernels.Contract(da, _g.AsSpan(idx * m, m), _gp.AsSpan(idx * m, m), uv);
+                        else table.Contract(net, _r[idx * 4], da, uv, g, gpBuf);
+                        double r0 = _r[idx * 4], r1 = _r[idx * 4 + 1], r2 = _r[idx * 4 + 2], r3 = _r[idx * 4 + 3];
+                        double u0 = uv[0], u1 = uv[1], u2 = uv[2], u3 = uv[3];
+                        double v = r0 * uv[4] + r1 * uv[5] + r2 * uv[6] + r3 * uv[7];
+                        // dE/dR̃_a = c·(dE/dR_a)/dstd_a; the s = R_0 path enters component 0.
+                        double g0 = _c * (u0 + v) * inv0, g1 = _c * u1 * inv1, g2 = _c * u2 * inv2, g3 = _c * u3 * inv3;
+                        int dq = (slot0 + s) * 3;
+                        double x = delta[dq], y = delta[dq + 1], z = delta[dq + 2];
+                        // dE/dd_b = d_b·(g0·S′/r + (f′/r)·(g·d)) + f·g_b, with f = S/r
+                        int gq = idx * 3;
+                        double radial = g0 * _geo[gq] + _geo[gq + 2] * (g1 * x + g2 * y + g3 * z);
+                        double f = _geo[gq + 1];
+                        double gx = radial * x + f * g1, gy = radial * y + f * g2, gz = radial * z + f * g3;
+                        int q = idx * 3;
+                        _grad[q] = gx; _grad[q + 1] = gy; _grad[q + 2] = gz;
+                        fx += gx; fy += gy; fz += gz;
+                        wxx -= x * gx; wxy -= x * gy; wxz -= x * gz;
+                        wyx -= y * gx; wyy -= y * gy; wyz -= y * gz;
+                        wzx -= z * gx; wzy -= z * gy; wzz -= z * gz;
+                    }
+                }
+                _fc[3 * i] = fx; _fc[3 * i + 1] = fy; _fc[3 * i + 2] = fz;
+                var w = _wa.AsSpan(9 * i, 9);
+                w[0] = wxx; w[1] = wxy; w[2] = wxz; w[3] = wyx; w[4] = wyy; w[5] = wyz; w[6] = wzx; w[7] = wzy; w[8] = wzz;
+            }
+        }
+    }
+}
+
+/// <summary>Smooth weight S(r) of SPEC §2.1.</summary>
+internal static class Geometry
+{
+    /// <summary>S(r) with PWMLFF's strict inequalities, and dS/dr.</summary>
+    public static double Switch(double r, double rmin, double rmax, out double dsdr)
+    {
+        if (r > 0 && r < rmin)
+        {
+            dsdr = -1.0 / (r * r);
+            return 1.0 / r;
+        }
+        if (r > rmin && r < rmax)
+        {
+            double w = rmax - rmin;
+            double u = (r - rmin) / w;
+            double u2 = u * u, u3 = u2 * u;
+            double p = u3 * (-6 * u2 + 15 * u - 10) + 1;
+            double dp = -30 * u2 * (u - 1) * (u - 1);
+            dsdr = dp / (w * r) - p / (r * r);
+            return p / r;
+        }
+        dsdr = 0;
+        return 0;
+    }
+}

@@ -1,0 +1,226 @@
+using DpCompress.Core.Model;
+
+namespace DpCompress.Core.Inference.Fast;
+
+/// <summary>
+/// Embedding net G(s) and its derivative G′(s) = dG/ds in one forward-mode pass (SPEC §2
+/// "Networks"). The input is 1-D, so carrying (value, d/ds) through the layers costs one extra
+/// matrix product per layer: rows 0..n−1 of the work matrix hold x, rows n..2n−1 hold dx/ds;
+/// z = x·W + b, dz = dx·W; h = tanh z, dh = (1 − h²)·dz; skip rules as in the value path.
+/// </summary>
+internal sealed class EmbeddingKernel
+{
+    private readonly DenseLayer[] _layers;
+
+    public EmbeddingKernel(EmbeddingNet net)
+    {
+        if (net.InputWidth != 1)
+            throw new DpCompressException("FastEngineTypeEmbeddingNotSupported", ErrorKind.NotImplemented,
+                "The fast engine evaluates plain DP embedding nets (1-D input); compress type-embedding models first.");
+        _layers = net.Layers.ToArray();
+        Width = net.OutputWidth;
+        MaxWidth = _layers.Max(l => l.Outputs);
+    }
+
+    /// <summary>m.</summary>
+    public int Width { get; }
+
+    /// <summary>Widest layer (sizes the scratch buffers: 2·n·MaxWidth each).</summary>
+    public int MaxWidth { get; }
+
+    /// <summary>Evaluates G and G′ for n inputs.</summary>
+    /// <param name="s">[n] normalised s values.</param>
+    /// <param name="g">[n, m] G(s).</param>
+    /// <param name="gp">[n, m] dG/ds.</param>
+    /// <param name="bufA">Scratch, at least 2·n·MaxWidth.</param>
+    /// <param name="bufB">Scratch, at least 2·n·MaxWidth.</param>
+    public void Forward(ReadOnlySpan<double> s, Span<double> g, Span<double> gp, Span<double> bufA, Span<double> bufB)
+    {
+        int n = s.Length;
+        if (n == 0) return;
+        Span<double> cur = bufA, next = bufB;
+        for (int r = 0; r < n; r++) { cur[r] = s[r]; cur[n + r] = 1.0; }
+        int width = 1;
+        foreach (var layer in _layers)
+        {
+            int o = layer.Outputs;
+            DenseKernels.MatMul(cur, 2 * n, width, layer.Weight, o, next);
+            var idt = layer.ResnetDt;
+            var skip = layer.Skip;
+            if (layer.Bias is { } bias) DenseKernels.AddBias(next, n, bias);
+            DenseKernels.Tanh(next.Slice(0, n * o), next);
+            for (int r = 0; r < n; r++)
+            {
+                var h = next.Slice(r * o, o);
+                var dz = next.Slice((n + r) * o, o);
+                var x = cur.Slice(r * width, width);
+                var dx = cur.Slice((n + r) * width, width);
+                for (int q = 0; q < o; q++)
+                {
+                    double hq = h[q];
+                    double dh = (1.0 - hq * hq) * dz[q];
+                    if (skip != SkipKind.None && idt is not null) { hq *= idt[q]; dh *= idt[q]; }
+                    switch (skip)
+                    {
+                        case SkipKind.Identity: hq += x[q]; dh += dx[q]; break;
+                        case SkipKind.Doubled: hq += x[q % width]; dh += dx[q % width]; break;
+                    }
+                    h[q] = hq;
+                    dz[q] = dh;
+                }
+            }
+            var t = cur; cur = next; next = t;
+            width = o;
+        }
+        cur.Slice(0, n * width).CopyTo(g);
+        cur.Slice(n * width, n * width).CopyTo(gp);
+    }
+}
+
+/// <summary>
+/// Fitting net E_i = F(D_i) batched over atoms of one type (SPEC §2): hidden layers
+/// h = tanh(x·W + b) with skip rules, last layer linear. The forward pass keeps h of every
+/// hidden layer; the backward pass gives dE_i/dD_i from them (dE/dx = dz·Wᵀ, dz = dh·(1 − h²)).
+/// </summary>
+internal sealed class FittingKernel
+{
+    private readonly DenseLayer[] _layers;
+    private readonly double[][] _transposed;
+
+    public FittingKernel(FittingNet net)
+    {
+        _layers = net.Layers.ToArray();
+        _transposed = _layers.Select(l => DenseKernels.Transpose(l.Weight, l.Inputs, l.Outputs)).ToArray();
+        InputWidth = net.InputWidth;
+        MaxWidth = Math.Max(InputWidth, _layers.Max(l => l.Outputs));
+        HiddenWidths = _layers.Take(_layers.Length - 1).Select(l => l.Outputs).ToArray();
+    }
+
+    public int InputWidth { get; }
+
+    public int MaxWidth { get; }
+
+    /// <summary>Widths of the hidden (tanh) layers.</summary>
+    public int[] HiddenWidths { get; }
+
+    /// <summary>Forward pass for n atoms.</summary>
+    /// <param name="d">[n, m·M2] descriptors.</param>
+    /// <param name="n">Atoms in the batch.</param>
+    /// <param name="hidden">Per hidden layer l: [N, width_l] receives tanh outputs h_l (pre-skip, pre-idt) in rows row0..row0+n−1.</param>
+    /// <param name="row0">First row of <paramref name="hidden"/> for this batch.</param>
+    /// <param name="energy">[n] E_i.</param>
+    /// <param name="bufA">Scratch ≥ n·MaxWidth.</param>
+    /// <param name="bufB">Scratch ≥ n·MaxWidth.</param>
+    public void Forward(ReadOnlySpan<double> d, int n, double[][] hidden, int row0, Span<double> energy, Span<double> bufA, Span<double> bufB)
+    {
+        ReadOnlySpan<double> cur = d;
+        int width = InputWidth;
+        Span<double> a = bufA, b = bufB;
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            var layer = _layers[l];
+            int o = layer.Outputs;
+            DenseKernels.MatMul(cur, n, width, layer.Weight, o, b);
+            var bias = layer.Bias;
+            if (l == _layers.Length - 1)
+            {
+                for (int r = 0; r < n; r++) energy[r] = bias is null ? b[r] : b[r] + bias[0];
+                return;
+            }
+            var idt = layer.ResnetDt;
+            var skip = layer.Skip;
+            var h = hidden[l].AsSpan(row0 * o, n * o);
+            if (bias is not null) DenseKernels.AddBias(b, n, bias);
+            DenseKernels.Tanh(b.Slice(0, n * o), h);
+            if (skip == SkipKind.None) h.CopyTo(b);
+            else
+            {
+                for (int r = 0; r < n; r++)
+                {
+                    var z = b.Slice(r * o, o);
+                    var hr = h.Slice(r * o, o);
+                    var x = cur.Slice(r * width, width);
+                    for (int q = 0; q < o; q++)
+                    {
+                        double t = hr[q];
+                        if (idt is not null) t *= idt[q];
+                        t += skip == SkipKind.Identity ? x[q] : x[q % width];
+                        z[q] = t;
+                    }
+                }
+            }
+            cur = b;
+            var tmp = a; a = b; b = tmp;
+            width = o;
+        }
+    }
+
+    /// <summary>Backward pass: dE_i/dD_i for n atoms (dE/dE_i = 1).</summary>
+    /// <param name="hidden">Per hidden layer: [N, width_l] from <see cref="Forward"/>.</param>
+    /// <param name="row0">First row of <paramref name="hidden"/> for this batch.</param>
+    /// <param name="n">Atoms in the batch.</param>
+    /// <param name="dd">[n, m·M2] receives dE_i/dD_i.</param>
+    /// <param name="bufA">Scratch ≥ n·MaxWidth.</param>
+    /// <param name="bufB">Scratch ≥ n·MaxWidth.</param>
+    public void Backward(double[][] hidden, int row0, int n, Span<double> dd, Span<double> bufA, Span<double> bufB)
+    {
+        var last = _layers[^1];
+        int width = last.Inputs;
+        Span<double> gx = _layers.Length == 1 ? dd : bufA, other = bufB;
+        // Gradient with respect to the input of the last (linear, one output) layer: its weight column.
+        for (int r = 0; r < n; r++)
+            for (int q = 0; q < width; q++) gx[r * width + q] = last.Weight[q];
+        for (int l = _layers.Length - 2; l >= 0; l--)
+        {
+            var layer = _layers[l];
+            int o = layer.Outputs, inW = layer.Inputs;
+            var idt = layer.ResnetDt;
+            var skip = layer.Skip;
+            var h = hidden[l].AsSpan(row0 * o, n * o);
+            // gz = gx·(idt)·(1 − h²) written into gx in place; the skip part is added after the product.
+            Span<double> target = l == 0 ? dd : other;
+            if (skip != SkipKind.None)
+            {
+                // Keep the skip gradient: copy gx before overwriting it.
+                // target = skip part first, then add gz·Wᵀ.
+                for (int r = 0; r < n; r++)
+                {
+                    var g = gx.Slice(r * o, o);
+                    var t = target.Slice(r * inW, inW);
+                    if (skip == SkipKind.Identity) g.CopyTo(t);
+                    else for (int q = 0; q < inW; q++) t[q] = g[q] + g[q + inW];
+                }
+            }
+            for (int r = 0; r < n; r++)
+            {
+                var g = gx.Slice(r * o, o);
+                var hr = h.Slice(r * o, o);
+                for (int q = 0; q < o; q++)
+                {
+                    double v = g[q];
+                    if (skip != SkipKind.None && idt is not null) v *= idt[q];
+                    g[q] = v * (1.0 - hr[q] * hr[q]);
+                }
+            }
+            if (skip == SkipKind.None)
+                DenseKernels.MatMul(gx, n, o, _transposed[l], inW, target);
+            else
+                AddMatMul(gx, n, o, _transposed[l], inW, target);
+            if (l > 0)
+            {
+                var t = gx; gx = other; other = t;
+            }
+            width = inW;
+        }
+    }
+
+    private static void AddMatMul(ReadOnlySpan<double> x, int n, int k, ReadOnlySpan<double> w, int o, Span<double> c)
+    {
+        for (int r = 0; r < n; r++)
+        {
+            var cr = c.Slice(r * o, o);
+            for (int p = 0; p < k; p++)
+                DenseKernels.Axpy(x[r * k + p], w.Slice(p * o, o), cr);
+        }
+    }
+}

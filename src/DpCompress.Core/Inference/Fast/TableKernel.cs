@@ -1,0 +1,264 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using DpCompress.Core.Compression;
+
+namespace DpCompress.Core.Inference.Fast;
+
+/// <summary>Where an s value fell on the table grid (flags).</summary>
+[Flags]
+internal enum TableZone
+{
+    /// <summary>s ≤ SMax and inside the table.</summary>
+    Inside = 0,
+    /// <summary>s &gt; SMax: above the training maximum.</summary>
+    BeyondTraining = 1,
+    /// <summary>s ≥ OuterEnd: C1 linear continuation of the last row.</summary>
+    OutOfTable = 2,
+}
+
+/// <summary>
+/// Evaluation of a compression table (SPEC §3): row by index arithmetic — inner
+/// k = floor((s − s_min)/dx) for s &lt; x_L, outer L + floor((s − x_L)/(10·dx)) — local
+/// x = s − x_row (float64, node from its index), Horner for g and g′ = dg/ds. From the last
+/// outer node on, the table continues linearly with the end value and slope (C1).
+/// Coefficients [nets, rows, m, order+1], descending powers (a, b, c, d for order 3).
+/// </summary>
+/// <remarks>
+/// The fused kernels (<see cref="Accumulate"/>, <see cref="Contract"/>) never materialise G:
+/// for order 3 with AVX they load four outputs' (a, b, c, d) as four vectors, transpose them
+/// in registers and evaluate four outputs per instruction (DeePMD-kit's tabulate_fusion idea).
+/// </remarks>
+internal sealed class TableKernel
+{
+    private readonly double[] _coef;
+    private readonly double[] _nodes;
+    private readonly int _rows, _width, _order, _stride, _inner;
+    private readonly double _sMin, _dx, _xL, _outerStep, _outerEnd, _sMax, _endLocal;
+    private readonly bool _fusedOrder3;
+
+    public TableKernel(CompressionTable table)
+    {
+        var grid = table.Grid;
+        _coef = table.Coefficients;
+        _rows = grid.Rows;
+        _width = table.Width;
+        _order = table.Order;
+        _stride = _order + 1;
+        _inner = grid.InnerIntervals;
+        _sMin = grid.SMin;
+        _dx = grid.Dx;
+        _xL = grid.InnerEnd;
+        _outerStep = grid.OuterStep;
+        _outerEnd = grid.OuterEnd;
+        _sMax = grid.SMax;
+        _nodes = new double[_rows + 1];
+        for (int k = 0; k <= _rows; k++) _nodes[k] = grid.Node(k);
+        _endLocal = _outerEnd - _nodes[_rows - 1];
+        NetCount = table.NetCount;
+        _fusedOrder3 = _order == 3 && Avx.IsSupported;
+    }
+
+    public int NetCount { get; }
+
+    public int Width => _width;
+
+    /// <summary>Row, local variable x and the extra distance beyond the table (0 inside).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private TableZone Locate(double s, out int row, out double x, out double extra)
+    {
+        var zone = s > _sMax ? TableZone.BeyondTraining : TableZone.Inside;
+        extra = 0;
+        if (s < _xL)
+        {
+            int k = (int)Math.Floor((s - _sMin) / _dx);
+            if (k < 0) k = 0;
+            else if (k > _inner - 1) k = _inner - 1;
+            row = k;
+            x = s - _nodes[k];
+            return zone;
+        }
+        if (s >= _outerEnd || double.IsNaN(s))
+        {
+            row = _rows - 1;
+            x = _endLocal;
+            extra = double.IsNaN(s) ? s : s - _outerEnd;
+            return zone | TableZone.OutOfTable;
+        }
+        double j = Math.Floor((s - _xL) / _outerStep);
+        int r = j >= _rows ? _rows - 1 : _inner + (int)j;
+        if (r > _rows - 1) r = _rows - 1;
+        row = r;
+        x = s - _nodes[r];
+        return zone;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int RowOffset(int net, int row) => (int)(((long)net * _rows + row) * _width * _stride);
+
+    /// <summary>g = G(s) of net <paramref name="net"/>.</summary>
+    /// <param name="net">Table net index.</param>
+    /// <param name="s">Normalised s.</param>
+    /// <param name="g">[m] receives the values.</param>
+    public TableZone Value(int net, double s, Span<double> g)
+    {
+        Span<double> gp = stackalloc double[_width];
+        return ValueAndDerivative(net, s, g, gp);
+    }
+
+    /// <summary>g = G(s) and gp = dG/ds of net <paramref name="net"/>.</summary>
+    /// <param name="net">Table net index.</param>
+    /// <param name="s">Normalised s.</param>
+    /// <param name="g">[m] values.</param>
+    /// <param name="gp">[m] derivatives.</param>
+    public TableZone ValueAndDerivative(int net, double s, Span<double> g, Span<double> gp)
+    {
+        var zone = Locate(s, out int row, out double x, out double extra);
+        var c = _coef.AsSpan(RowOffset(net, row), _width * _stride);
+        int n = _order;
+        for (int q = 0; q < _width; q++)
+        {
+            int o = q * _stride;
+            double v = c[o], d = 0;
+            for (int p = 1; p <= n; p++)
+            {
+                d = d * x + v;
+                v = v * x + c[o + p];
+            }
+            g[q] = v + d * extra;
+            gp[q] = d;
+        }
+        return zone;
+    }
+
+    /// <summary>
+    /// A[a, μ] += R_a·G_μ(s) for a = 0..3 (one real slot's contribution to A_i, unscaled).
+    /// </summary>
+    /// <param name="net">Table net index.</param>
+    /// <param name="s">Normalised s = R_0.</param>
+    /// <param name="r">[4] R of the slot.</param>
+    /// <param name="a">[4, m] accumulator.</param>
+    /// <param name="g">[m] scratch.</param>
+    public TableZone Accumulate(int net, double s, ReadOnlySpan<double> r, Span<double> a, Span<double> g)
+    {
+        int m = _width;
+        if (!_fusedOrder3)
+        {
+            var z = Value(net, s, g);
+            for (int c = 0; c < 4; c++) DenseKernels.Axpy(r[c], g.Slice(0, m), a.Slice(c * m, m));
+            return z;
+        }
+        var zone = Locate(s, out int row, out double x, out double extra);
+        ref double cr = ref _coef[RowOffset(net, row)];
+        ref double ar = ref MemoryMarshal.GetReference(a);
+        var xv = Vector256.Create(x);
+        var ev = Vector256.Create(extra);
+        var r0 = Vector256.Create(r[0]); var r1 = Vector256.Create(r[1]); var r2 = Vector256.Create(r[2]); var r3 = Vector256.Create(r[3]);
+        var three = Vector256.Create(3.0); var two = Vector256.Create(2.0);
+        int q = 0;
+        for (; q + 4 <= m; q += 4)
+        {
+            Transpose(ref Unsafe.Add(ref cr, q * 4), out var va, out var vb, out var vc, out var vd);
+            var gv = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(va, xv, vb), xv, vc), xv, vd);
+            if (extra != 0)
+            {
+                var dv = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(three * va, xv, two * vb), xv, vc);
+                gv = Vector256.FusedMultiplyAdd(dv, ev, gv);
+            }
+            ref double a0 = ref Unsafe.Add(ref ar, q);
+            Vector256.FusedMultiplyAdd(r0, gv, Vector256.LoadUnsafe(ref a0)).StoreUnsafe(ref a0);
+            Vector256.FusedMultiplyAdd(r1, gv, Vector256.LoadUnsafe(ref a0, (nuint)m)).StoreUnsafe(ref a0, (nuint)m);
+            Vector256.FusedMultiplyAdd(r2, gv, Vector256.LoadUnsafe(ref a0, (nuint)(2 * m))).StoreUnsafe(ref a0, (nuint)(2 * m));
+            Vector256.FusedMultiplyAdd(r3, gv, Vector256.LoadUnsafe(ref a0, (nuint)(3 * m))).StoreUnsafe(ref a0, (nuint)(3 * m));
+        }
+        for (; q < m; q++)
+        {
+            ref double c0 = ref Unsafe.Add(ref cr, q * 4);
+            double ca = c0, cb = Unsafe.Add(ref c0, 1), cc = Unsafe.Add(ref c0, 2), cd = Unsafe.Add(ref c0, 3);
+            double gv = ((ca * x + cb) * x + cc) * x + cd;
+            if (extra != 0) gv += ((3 * ca * x + 2 * cb) * x + cc) * extra;
+            a[q] += r[0] * gv; a[m + q] += r[1] * gv; a[2 * m + q] += r[2] * gv; a[3 * m + q] += r[3] * gv;
+        }
+        return zone;
+    }
+
+    /// <summary>
+    /// u_a = Σ_μ dA[a, μ]·G_μ(s) and v_a = Σ_μ dA[a, μ]·G′_μ(s), a = 0..3 (backward of one slot).
+    /// </summary>
+    /// <param name="net">Table net index.</param>
+    /// <param name="s">Normalised s.</param>
+    /// <param name="da">[4, m] dE/dA.</param>
+    /// <param name="uv">[8] receives u_0..u_3, v_0..v_3.</param>
+    /// <param name="g">[m] scratch.</param>
+    /// <param name="gp">[m] scratch.</param>
+    public void Contract(int net, double s, ReadOnlySpan<double> da, Span<double> uv, Span<double> g, Span<double> gp)
+    {
+        int m = _width;
+        if (!_fusedOrder3)
+        {
+            ValueAndDerivative(net, s, g, gp);
+            for (int c = 0; c < 4; c++)
+            {
+                uv[c] = DenseKernels.Dot(da.Slice(c * m, m), g.Slice(0, m));
+                uv[4 + c] = DenseKernels.Dot(da.Slice(c * m, m), gp.Slice(0, m));
+            }
+            return;
+        }
+        Locate(s, out int row, out double x, out double extra);
+        ref double cr = ref _coef[RowOffset(net, row)];
+        ref double dr = ref MemoryMarshal.GetReference(da);
+        var xv = Vector256.Create(x);
+        var ev = Vector256.Create(extra);
+        var three = Vector256.Create(3.0); var two = Vector256.Create(2.0);
+        Vector256<double> u0 = default, u1 = default, u2 = default, u3 = default, w0 = default, w1 = default, w2 = default, w3 = default;
+        int q = 0;
+        for (; q + 4 <= m; q += 4)
+        {
+            Transpose(ref Unsafe.Add(ref cr, q * 4), out var va, out var vb, out var vc, out var vd);
+            var gv = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(va, xv, vb), xv, vc), xv, vd);
+            var dv = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(three * va, xv, two * vb), xv, vc);
+            gv = Vector256.FusedMultiplyAdd(dv, ev, gv);
+            ref double d0 = ref Unsafe.Add(ref dr, q);
+            var a0 = Vector256.LoadUnsafe(ref d0);
+            var a1 = Vector256.LoadUnsafe(ref d0, (nuint)m);
+            var a2 = Vector256.LoadUnsafe(ref d0, (nuint)(2 * m));
+            var a3 = Vector256.LoadUnsafe(ref d0, (nuint)(3 * m));
+            u0 = Vector256.FusedMultiplyAdd(a0, gv, u0); w0 = Vector256.FusedMultiplyAdd(a0, dv, w0);
+            u1 = Vector256.FusedMultiplyAdd(a1, gv, u1); w1 = Vector256.FusedMultiplyAdd(a1, dv, w1);
+            u2 = Vector256.FusedMultiplyAdd(a2, gv, u2); w2 = Vector256.FusedMultiplyAdd(a2, dv, w2);
+            u3 = Vector256.FusedMultiplyAdd(a3, gv, u3); w3 = Vector256.FusedMultiplyAdd(a3, dv, w3);
+        }
+        double su0 = Vector256.Sum(u0), su1 = Vector256.Sum(u1), su2 = Vector256.Sum(u2), su3 = Vector256.Sum(u3);
+        double sw0 = Vector256.Sum(w0), sw1 = Vector256.Sum(w1), sw2 = Vector256.Sum(w2), sw3 = Vector256.Sum(w3);
+        for (; q < m; q++)
+        {
+            ref double c0 = ref Unsafe.Add(ref cr, q * 4);
+            double ca = c0, cb = Unsafe.Add(ref c0, 1), cc = Unsafe.Add(ref c0, 2), cd = Unsafe.Add(ref c0, 3);
+            double dv = (3 * ca * x + 2 * cb) * x + cc;
+            double gv = ((ca * x + cb) * x + cc) * x + cd + dv * extra;
+            su0 += da[q] * gv; su1 += da[m + q] * gv; su2 += da[2 * m + q] * gv; su3 += da[3 * m + q] * gv;
+            sw0 += da[q] * dv; sw1 += da[m + q] * dv; sw2 += da[2 * m + q] * dv; sw3 += da[3 * m + q] * dv;
+        }
+        uv[0] = su0; uv[1] = su1; uv[2] = su2; uv[3] = su3;
+        uv[4] = sw0; uv[5] = sw1; uv[6] = sw2; uv[7] = sw3;
+    }
+
+    /// <summary>Loads 4 outputs' (a, b, c, d) and returns the 4 a's, b's, c's and d's as vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose(ref double p, out Vector256<double> a, out Vector256<double> b, out Vector256<double> c, out Vector256<double> d)
+    {
+        var v0 = Vector256.LoadUnsafe(ref p);
+        var v1 = Vector256.LoadUnsafe(ref p, 4);
+        var v2 = Vector256.LoadUnsafe(ref p, 8);
+        var v3 = Vector256.LoadUnsafe(ref p, 12);
+        var t0 = Avx.UnpackLow(v0, v1);   // a0 a1 c0 c1
+        var t1 = Avx.UnpackHigh(v0, v1);  // b0 b1 d0 d1
+        var t2 = Avx.UnpackLow(v2, v3);   // a2 a3 c2 c3
+        var t3 = Avx.UnpackHigh(v2, v3);  // b2 b3 d2 d3
+        a = Avx.Permute2x128(t0, t2, 0x20);
+        c = Avx.Permute2x128(t0, t2, 0x31);
+        b = Avx.Permute2x128(t1, t3, 0x20);
+        d = Avx.Permute2x128(t1, t3, 0x31);
+    }
+}

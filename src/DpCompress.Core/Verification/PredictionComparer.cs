@@ -1,0 +1,174 @@
+using DpCompress.Core.Inference;
+using DpCompress.Core.Structures;
+
+namespace DpCompress.Core.Verification;
+
+/// <summary>
+/// Differences between a prediction and a reference for one configuration (compressed vs
+/// original model, or a model vs the DFT labels). Parts the reference lacks are null.
+/// Units: eV, eV/atom, eV/Å.
+/// </summary>
+public sealed class PredictionComparison
+{
+    internal PredictionComparison(Configuration configuration, double? energyError, double? maxForceError, double? rmsForceError,
+        double? maxVirialError, double? maxAtomicEnergyError)
+    {
+        Configuration = configuration;
+        EnergyError = energyError;
+        MaxForceError = maxForceError;
+        RmsForceError = rmsForceError;
+        MaxVirialError = maxVirialError;
+        MaxAtomicEnergyError = maxAtomicEnergyError;
+    }
+
+    public Configuration Configuration { get; }
+
+    /// <summary>Short label of the configuration, e.g. Ag10Au14[2].</summary>
+    public string Label => $"{Configuration.Name ?? Configuration.Formula}[{Configuration.Index}]";
+
+    public int AtomCount => Configuration.AtomCount;
+
+    /// <summary>E − E_ref (eV), signed.</summary>
+    public double? EnergyError { get; }
+
+    /// <summary>|E − E_ref| / N (eV/atom).</summary>
+    public double? EnergyErrorPerAtom => EnergyError is { } e ? Math.Abs(e) / AtomCount : null;
+
+    /// <summary>max over the 3N components |F − F_ref| (eV/Å).</summary>
+    public double? MaxForceError { get; }
+
+    /// <summary>RMS over the 3N components of F − F_ref (eV/Å).</summary>
+    public double? RmsForceError { get; }
+
+    /// <summary>Number of force components compared (3N), or 0.</summary>
+    public int ForceComponents => MaxForceError is null ? 0 : 3 * AtomCount;
+
+    /// <summary>max over the 9 components |W − W_ref| (eV).</summary>
+    public double? MaxVirialError { get; }
+
+    /// <summary><see cref="MaxVirialError"/> / N (eV/atom).</summary>
+    public double? MaxVirialErrorPerAtom => MaxVirialError is { } w ? w / AtomCount : null;
+
+    /// <summary>max over atoms |E_i − E_i,ref| (eV), when both sides have atomic energies.</summary>
+    public double? MaxAtomicEnergyError { get; }
+
+    public override string ToString() =>
+        $"{Label}: |dE|/atom {EnergyErrorPerAtom:E2}, max |dF| {MaxForceError:E2}, max |dW| {MaxVirialError:E2}";
+}
+
+/// <summary>Compares predictions with each other or with DFT labels.</summary>
+public static class PredictionComparer
+{
+    /// <summary>Differences <paramref name="prediction"/> − <paramref name="reference"/> (same configuration, same atom order).</summary>
+    /// <exception cref="DpCompressException">PredictionMismatch when the atom counts differ.</exception>
+    public static PredictionComparison Compare(Prediction prediction, Prediction reference)
+    {
+        ArgumentNullException.ThrowIfNull(prediction);
+        ArgumentNullException.ThrowIfNull(reference);
+        if (prediction.AtomCount != reference.AtomCount)
+            throw new DpCompressException("PredictionMismatch", ErrorKind.InvalidArgument,
+                $"Cannot compare a prediction of {prediction.AtomCount} atoms with one of {reference.AtomCount} atoms.");
+        var (maxF, rmsF) = ForceErrors(prediction.Forces, reference.Forces);
+        return new PredictionComparison(prediction.Configuration,
+            prediction.Energy - reference.Energy, maxF, rmsF,
+            MaxAbsDifference(prediction.Virial, reference.Virial),
+            MaxAbsDifference(prediction.AtomicEnergies, reference.AtomicEnergies));
+    }
+
+    /// <summary>
+    /// Differences between <paramref name="prediction"/> and the DFT labels of its
+    /// configuration (energy, forces, virial, atomic energies — each only when present).
+    /// Returns null when the configuration has no labels at all.
+    /// </summary>
+    public static PredictionComparison? CompareToLabels(Prediction prediction)
+    {
+        ArgumentNullException.ThrowIfNull(prediction);
+        var c = prediction.Configuration;
+        if (c.Energy is null && c.Forces is null && c.Virial is null) return null;
+        double? maxF = null, rmsF = null;
+        if (c.Forces is { } f && f.Length == prediction.Forces.Length)
+            (maxF, rmsF) = ForceErrors(prediction.Forces, f);
+        double? maxW = c.Virial is { Length: 9 } w ? MaxAbsDifference(prediction.Virial, w) : null;
+        double? maxEi = c.AtomicEnergies is { } ei && ei.Length == prediction.AtomCount ? MaxAbsDifference(prediction.AtomicEnergies, ei) : null;
+        return new PredictionComparison(c, c.Energy is { } e ? prediction.Energy - e : null, maxF, rmsF, maxW, maxEi);
+    }
+
+    private static (double Max, double Rms) ForceErrors(double[] a, double[] b)
+    {
+        double max = 0, sum = 0;
+        for (int q = 0; q < a.Length; q++)
+        {
+            double d = a[q] - b[q];
+            max = Math.Max(max, Math.Abs(d));
+            sum += d * d;
+        }
+        return (max, a.Length == 0 ? 0 : Math.Sqrt(sum / a.Length));
+    }
+
+    private static double MaxAbsDifference(double[] a, double[] b)
+    {
+        double max = 0;
+        for (int q = 0; q < Math.Min(a.Length, b.Length); q++) max = Math.Max(max, Math.Abs(a[q] - b[q]));
+        return max;
+    }
+}
+
+/// <summary>
+/// Aggregate of many <see cref="PredictionComparison"/>s: maxima and RMS over configurations
+/// (energy per atom) or pooled over all force components.
+/// </summary>
+public sealed class ErrorSummary
+{
+    public ErrorSummary(IEnumerable<PredictionComparison?> comparisons)
+    {
+        var list = comparisons.Where(c => c is not null).Select(c => c!).ToList();
+        Count = list.Count;
+        var e = list.Where(c => c.EnergyErrorPerAtom is not null).Select(c => c.EnergyErrorPerAtom!.Value).ToList();
+        EnergyCount = e.Count;
+        MaxEnergyErrorPerAtom = e.Count > 0 ? e.Max() : null;
+        RmsEnergyErrorPerAtom = e.Count > 0 ? Math.Sqrt(e.Sum(x => x * x) / e.Count) : null;
+        var f = list.Where(c => c.MaxForceError is not null).ToList();
+        MaxForceError = f.Count > 0 ? f.Max(c => c.MaxForceError!.Value) : null;
+        long components = f.Sum(c => (long)c.ForceComponents);
+        RmsForceError = components > 0 ? Math.Sqrt(f.Sum(c => c.RmsForceError!.Value * c.RmsForceError.Value * c.ForceComponents) / components) : null;
+        var w = list.Where(c => c.MaxVirialError is not null).ToList();
+        VirialCount = w.Count;
+        MaxVirialError = w.Count > 0 ? w.Max(c => c.MaxVirialError!.Value) : null;
+        MaxVirialErrorPerAtom = w.Count > 0 ? w.Max(c => c.MaxVirialErrorPerAtom!.Value) : null;
+        var ei = list.Where(c => c.MaxAtomicEnergyError is not null).ToList();
+        MaxAtomicEnergyError = ei.Count > 0 ? ei.Max(c => c.MaxAtomicEnergyError!.Value) : null;
+    }
+
+    /// <summary>Number of configurations compared.</summary>
+    public int Count { get; }
+
+    /// <summary>Configurations with an energy comparison.</summary>
+    public int EnergyCount { get; }
+
+    /// <summary>Configurations with a virial comparison.</summary>
+    public int VirialCount { get; }
+
+    /// <summary>max |ΔE|/N over configurations (eV/atom).</summary>
+    public double? MaxEnergyErrorPerAtom { get; }
+
+    /// <summary>RMS of |ΔE|/N over configurations (eV/atom).</summary>
+    public double? RmsEnergyErrorPerAtom { get; }
+
+    /// <summary>max |ΔF| over all force components (eV/Å).</summary>
+    public double? MaxForceError { get; }
+
+    /// <summary>RMS of ΔF pooled over all force components (eV/Å).</summary>
+    public double? RmsForceError { get; }
+
+    /// <summary>max |ΔW| over configurations and components (eV).</summary>
+    public double? MaxVirialError { get; }
+
+    /// <summary>max |ΔW|/N (eV/atom).</summary>
+    public double? MaxVirialErrorPerAtom { get; }
+
+    /// <summary>max |ΔE_i| (eV).</summary>
+    public double? MaxAtomicEnergyError { get; }
+
+    public override string ToString() =>
+        $"{Count} configurations: |dE|/atom max {MaxEnergyErrorPerAtom:E2} rms {RmsEnergyErrorPerAtom:E2}; |dF| max {MaxForceError:E2} rms {RmsForceError:E2}; |dW| max {MaxVirialError:E2}";
+}
