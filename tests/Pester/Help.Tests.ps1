@@ -74,6 +74,24 @@ Describe 'Help of <Name>' -ForEach $cmdlets {
         }
     }
 
+    It 'uses only parameters that exist in its examples (for every DpCompress cmdlet they call)' {
+        foreach ($e in @($help.Examples.Example)) {
+            $tokens = $null; $parseErrors = $null
+            $ast = [System.Management.Automation.Language.Parser]::ParseInput($e.Code, [ref] $tokens, [ref] $parseErrors)
+            $parseErrors | Should -BeNullOrEmpty -Because "example '$($e.Title)' must parse"
+            foreach ($call in $ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.CommandAst] }, $true)) {
+                $target = Get-Command $call.GetCommandName() -Module DpCompress -ErrorAction SilentlyContinue
+                if (-not $target) { continue }
+                $names = @($target.Parameters.Values | ForEach-Object { $_.Name; $_.Aliases })
+                foreach ($p in $call.CommandElements | Where-Object { $_ -is [System.Management.Automation.Language.CommandParameterAst] }) {
+                    # PowerShell accepts any unambiguous prefix of a name or alias.
+                    $hits = @($names | Where-Object { $_ -like "$($p.ParameterName)*" })
+                    ($hits -contains $p.ParameterName -or $hits.Count -eq 1) | Should -BeTrue -Because "$($target.Name) in example '$($e.Title)' uses -$($p.ParameterName)"
+                }
+            }
+        }
+    }
+
     It 'describes its output types' {
         $outputs = @($help.ReturnValues.ReturnValue.Type.Name)
         foreach ($t in $cmd.OutputType) { $outputs | Should -Contain $t.Name }
@@ -97,7 +115,7 @@ Describe 'Examples run' {
         Push-Location $dir
         try {
             $ErrorActionPreference = 'Stop'
-            $null = & ([scriptblock]::Create($script)) 6>&1
+            $null = & ([scriptblock]::Create($script)) 3>&1 4>&1 5>&1 6>&1
         }
         finally { Pop-Location }
     }
