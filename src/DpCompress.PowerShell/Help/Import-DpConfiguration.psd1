@@ -12,7 +12,7 @@ It returns one Configuration per image, in file order, with Source, Name and Ind
     Parameters  = @{
         Path        = 'One or more files or folders. Wildcard characters are expanded.'
         LiteralPath = 'One or more files or folders, used exactly as typed. FileInfo and DirectoryInfo objects from Get-ChildItem bind here by their PSPath property.'
-        Format      = 'Reads every file as this format (PwData, Movement or ExtendedXyz) instead of detecting it, for a file whose name or content does not tell.'
+        Format      = 'Reads every path as this format (PwData, Movement or ExtendedXyz) instead of detecting it from the name and content.'
     }
     Defaults    = @{ Format = 'detected from the file' }
     Inputs      = @{

@@ -13,7 +13,9 @@ With -Detailed it returns the report instead: the largest and RMS differences of
         ForceTolerance  = 'The largest accepted force component difference, eV/Å.'
         VirialTolerance = 'The largest accepted virial component difference, eV.'
         Detailed        = 'Returns the comparison report instead of $true or $false.'
-        Engine          = 'The engine used for both models: Reference (TorchSharp autograd) or Fast.'
+        Engine          = 'The engine used for both models: Fast (default; float64 kernels with analytic gradients) or Reference (TorchSharp autograd, mirrors PWMLFF).'
+        FailOnOutOfTable = 'Fails the check when any s value lies beyond the last table node (continued linearly). By default that is only a warning.'
+        ThrottleLimit   = 'Threads used by the Fast engine (default: all cores).'
     }
     Inputs      = @{
         'DpCompress.Core.Model.DpModel' = 'The compressed model.'

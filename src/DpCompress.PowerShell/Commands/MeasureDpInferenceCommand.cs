@@ -1,0 +1,98 @@
+using System.Management.Automation;
+using DpCompress.Core;
+using DpCompress.Core.Inference;
+using DpCompress.Core.Model;
+using DpCompress.Core.Neighbors;
+
+namespace DpCompress.PowerShell.Commands;
+
+/// <summary>
+/// Times models on configurations (forward + forces + virial): median time of a pass over all
+/// configurations, per-phase split, µs per atom, memory, and the speedup over the first model
+/// (or over the uncompressed one when an original and a compressed model are given).
+/// </summary>
+[Cmdlet(VerbsDiagnostic.Measure, "DpInference")]
+[OutputType(typeof(InferenceTiming))]
+public sealed class MeasureDpInferenceCommand : DpCmdlet
+{
+    private readonly List<DpModel> _models = new();
+
+    /// <summary>One or more models (e.g. an original and its compressed version).</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [ValidateNotNullOrEmpty]
+    public DpModel[] Model { get; set; } = Array.Empty<DpModel>();
+
+    /// <summary>Configurations (from Import-DpConfiguration) or paths.</summary>
+    [Parameter(Mandatory = true, Position = 1)]
+    [ValidateNotNullOrEmpty]
+    public object[] Data { get; set; } = Array.Empty<object>();
+
+    /// <summary>Timed passes over all configurations (median reported; default 5).</summary>
+    [Parameter]
+    [ValidateRange(1, 100000)]
+    public int Repeat { get; set; } = 5;
+
+    /// <summary>Untimed passes first (default 1).</summary>
+    [Parameter]
+    [ValidateRange(0, 100000)]
+    public int Warmup { get; set; } = 1;
+
+    /// <summary>Engines to time (default Fast; give Reference, Fast to compare).</summary>
+    [Parameter]
+    public EngineKind[] Engine { get; set; } = { EngineKind.Fast };
+
+    /// <summary>Threads of the fast engine (default 1, the figure comparable across machines).</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int ThrottleLimit { get; set; } = 1;
+
+    protected override void ProcessRecord() => _models.AddRange(Model);
+
+    protected override void EndProcessing()
+    {
+        var configurations = ResolveConfigurations(Data);
+        if (configurations.Count == 0)
+        {
+            ThrowDpError(new DpCompressException("NoConfigurations", ErrorKind.InvalidArgument, "-Data gave no configurations to time."));
+            return;
+        }
+        var timings = new List<InferenceTiming>();
+        int runs = _models.Count * Engine.Length, run = 0;
+        foreach (var engineKind in Engine)
+        {
+            foreach (var model in _models)
+            {
+                run++;
+                string label = (model.IsCompressed ? $"compressed o{model.Order} dx {model.Dx}" : "original") + $" / {engineKind}";
+                try
+                {
+                    var timing = RunWithProgress($"Timing {label} ({run}/{runs})", (report, ct) =>
+                    {
+                        using var engine = EngineFactory.Create(model, engineKind, ThrottleLimit);
+                        return InferenceBenchmark.Measure(engine, configurations, Repeat, Warmup, label, model.IsCompressed, model.Order, model.Dx, ThrottleLimit,
+                            c => NeighborSearch.Build(c, model.AtomTypes, model.Rmax, model.MaxNeighbors),
+                            new Progress<int>(r => report(r, Repeat, $"pass {r}/{Repeat}")), ct);
+                    });
+                    timings.Add(timing);
+                }
+                catch (DpCompressException e)
+                {
+                    WriteDpError(e, model.SourcePath);
+                }
+            }
+        }
+        // Speedup over the slowest uncompressed run of the same engine, else over the first timing.
+        foreach (var t in timings)
+        {
+            var baseline = timings.Where(b => !b.Compressed && b.Engine == t.Engine).OrderByDescending(b => b.TotalMs).FirstOrDefault()
+                ?? timings.Where(b => !b.Compressed).OrderByDescending(b => b.TotalMs).FirstOrDefault()
+                ?? timings[0];
+            if (!ReferenceEquals(baseline, t) && t.TotalMs > 0)
+            {
+                t.Speedup = baseline.TotalMs / t.TotalMs;
+                t.SpeedupOver = baseline.Label;
+            }
+        }
+        foreach (var t in timings) WriteObject(t);
+    }
+}
