@@ -25,12 +25,12 @@ public static class ChartRenderer
         ("backward (forces, virial)", Color.FromHex("#ff7f0e")),
     };
 
-    /// <summary>The unit of an error property, guessed from its name (eV/Å for forces, eV/atom for energies).</summary>
+    /// <summary>The unit of an error property, guessed from its name (eV/Å for forces, eV/atom for energies and virials).</summary>
     public static string ErrorUnit(string property)
     {
         if (property.Contains("Force", StringComparison.OrdinalIgnoreCase)) return "eV/Å";
         if (property.Contains("Energy", StringComparison.OrdinalIgnoreCase)) return "eV/atom";
-        if (property.Contains("Virial", StringComparison.OrdinalIgnoreCase)) return "eV";
+        if (property.Contains("Virial", StringComparison.OrdinalIgnoreCase)) return "eV/atom";   // reports give virial errors per atom
         return "";
     }
 

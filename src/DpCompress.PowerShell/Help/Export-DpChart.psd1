@@ -3,7 +3,7 @@
     Description = @'
 Export-DpChart collects every object from the pipeline and writes one PNG chart (ScottPlot):
 
-- ErrorVsDx: log-log chart of an error property (-ErrorProperty, default MaxForceError) against the grid step Dx, one series (markers and lines) per polynomial Order. Needs the properties Dx, Order and the error property, as the reports of Test-CompressedModel -Detailed carry them. Axis units follow the property name: eV/Å for force errors, eV/atom for energy errors, eV for virial errors.
+- ErrorVsDx: log-log chart of an error property (-ErrorProperty, default MaxForceError) against the grid step Dx, one series (markers and lines) per polynomial Order. Needs the properties Dx, Order and the error property, as the reports of Test-CompressedModel -Detailed carry them. Axis units follow the property name: eV/Å for force errors, eV/atom for energy and virial errors (DpCompress reports both per atom).
 - PhaseBreakdown: stacked bars of the time per inference phase (NeighborSearchMs, EnvironmentMs, EmbeddingMs, DescriptorMs, FittingMs, BackwardMs), one bar per object labelled by its Label property, with the total and the share of embedding + backward printed above each bar. Measure-DpInference emits such objects.
 - Speedup: bars of TotalMs per Label, annotated with the time and the speedup over the first object (the baseline).
 
@@ -44,17 +44,15 @@ $results | Export-DpChart -Path error-vs-dx.png -PassThru
             Code    = @'
 $model = Import-DpModel ./tests/data/agau/dp_model.ckpt
 $data = Import-DpConfiguration ./tests/data/agau/PWdata/Ag10Au14
-$points = foreach ($order in 3, 5) {
+$reports = foreach ($order in 3, 5) {
     foreach ($dx in 0.1, 0.03, 0.01) {
-        $report = $model | Invoke-DpCompression -Dx $dx -Order $order |
-            Test-CompressedModel -Reference $model -Data $data -Detailed
-        $report | Select-Object @{ n = 'Dx'; e = { $dx } }, @{ n = 'Order'; e = { $order } }, MaxForceError, MaxEnergyError
+        $model | Invoke-DpCompression -Dx $dx -Order $order | Test-CompressedModel -Reference $model -Data $data -Detailed
     }
 }
-$points | Export-DpChart -Path force-error.png -Title 'Ag-Au model: compressed vs original'
-$points | Export-DpChart -Path energy-error.png -ErrorProperty MaxEnergyError
+$reports | Export-DpChart -Path force-error.png -Title 'Ag-Au model: compressed vs original'
+$reports | Export-DpChart -Path energy-error.png -ErrorProperty MaxEnergyError
 '@
-            Remarks = 'Compresses the Ag-Au model at three grid steps with both orders, compares each compressed model with the original on the Ag10Au14 configurations, and draws the largest force and energy differences. Select-Object pins the Dx and Order columns, whatever else the report holds.'
+            Remarks = 'Compresses the Ag-Au model at three grid steps with both orders, compares each compressed model with the original on the Ag10Au14 configurations, and draws the largest force and energy differences. The reports of Test-CompressedModel -Detailed carry Dx, Order, MaxForceError, MaxEnergyError and MaxVirialError.'
         }
         @{
             Title   = 'Where the inference time goes, and the speedup'
