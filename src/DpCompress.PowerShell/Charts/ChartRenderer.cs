@@ -105,7 +105,7 @@ public static class ChartRenderer
         {
             plot.Legend.ManualItems.Add(new LegendItem { LabelText = Phases[k].Name, FillColor = Phases[k].Color });
         }
-        BarAxes(plot, rows.Select(r => r.Label).ToArray(), top);
+        BarAxes(plot, rows.Select(r => r.Label).ToArray(), 0, top);
         plot.YLabel("time per pass (ms)");
         plot.Title(options.Title ?? "Inference time per phase");
         plot.ShowLegend(Alignment.UpperRight);
@@ -114,30 +114,39 @@ public static class ChartRenderer
 
     /// <summary>
     /// Bars of total time per timing; each bar is annotated with its time and its speedup over
-    /// the first bar (the baseline).
+    /// the first bar (the baseline). When the times span more than <see cref="LogBarRatio"/>, the
+    /// time axis is logarithmic so that the fast bars stay visible.
     /// </summary>
     public static byte[] Speedup(IReadOnlyList<TimingBar> rows, ChartOptions options)
     {
         var plot = NewPlot();
         var palette = new ScottPlot.Palettes.Category10();
         var bars = new List<Bar>();
-        double top = 0;
         double baseline = rows.Count > 0 ? rows[0].TotalMs : 0;
+        var positive = rows.Where(r => r.TotalMs > 0).Select(r => r.TotalMs).ToList();
+        bool log = positive.Count > 1 && positive.Max() / positive.Min() > LogBarRatio;
+        // On a log axis bars hold log10(ms) and start half a decade below the fastest bar.
+        double floor = log ? Math.Floor(Math.Log10(positive.Min()) - 0.5) : 0;
+        double top = floor;
         for (int i = 0; i < rows.Count; i++)
         {
             double v = Math.Max(0, rows[i].TotalMs);
-            bars.Add(new Bar { Position = i, Value = v, FillColor = palette.GetColor(i), LineWidth = 0, Size = 0.6 });
-            top = Math.Max(top, v);
-            string factor = i == 0 ? "baseline" : v > 0 ? $"× {(baseline / v).ToString(baseline / v >= 10 ? "0.0" : "0.0#", Inv)}" : "× ∞";
-            StyleAnnotation(plot.Add.Text($"{FormatMs(v)}\n{factor}", i, v));
+            double y = log ? (v > 0 ? Math.Log10(v) : floor) : v;
+            bars.Add(new Bar { Position = i, ValueBase = floor, Value = y, FillColor = palette.GetColor(i), LineWidth = 0, Size = 0.6 });
+            top = Math.Max(top, y);
+            string factor = i == 0 ? "baseline" : v > 0 ? $"× {FormatFactor(baseline / v)}" : "× ∞";
+            StyleAnnotation(plot.Add.Text($"{FormatMs(v)}\n{factor}", i, y));
         }
         plot.Add.Bars(bars);
-        BarAxes(plot, rows.Select(r => r.Label).ToArray(), top);
-        plot.YLabel("total time per pass (ms)");
+        BarAxes(plot, rows.Select(r => r.Label).ToArray(), floor, top, log);
+        plot.YLabel(log ? "total time per pass (ms, log scale)" : "total time per pass (ms)");
         string baseLabel = rows.Count > 0 ? rows[0].Label : "";
         plot.Title(options.Title ?? $"Inference time and speedup over {baseLabel}");
         return Png(plot, options);
     }
+
+    /// <summary>Largest/smallest time beyond which the Speedup chart uses a log axis.</summary>
+    public const double LogBarRatio = 30;
 
     private static Plot NewPlot()
     {
@@ -159,14 +168,20 @@ public static class ChartRenderer
         return (min - pad, max + pad);
     }
 
-    private static void BarAxes(Plot plot, string[] labels, double top)
+    /// <summary>
+    /// Category axis with one tick per bar (labels split at " / " onto two lines) and a value axis
+    /// from <paramref name="bottom"/> with room above the tallest bar for annotations and legend.
+    /// </summary>
+    private static void BarAxes(Plot plot, string[] labels, double bottom, double top, bool log = false)
     {
-        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, labels.Length).Select(i => (double)i).ToArray(), labels);
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, labels.Length).Select(i => (double)i).ToArray(),
+            labels.Select(l => l.Replace(" / ", "\n", StringComparison.Ordinal)).ToArray());
         plot.Axes.Bottom.MajorTickStyle.Length = 0;
         plot.HideGrid();
         plot.Grid.YAxisStyle.IsVisible = true;
-        // Room above the tallest bar for the two-line annotation and the legend.
-        plot.Axes.SetLimits(-0.6, labels.Length - 0.4, 0, top > 0 ? top * 1.3 : 1);
+        double high = log ? top + 0.3 * Math.Max(1, top - bottom) : top > 0 ? top * 1.3 : 1;
+        plot.Axes.SetLimits(-0.6, labels.Length - 0.4, bottom, high);
+        if (log) plot.Axes.Left.TickGenerator = LogTicks(bottom, high);
     }
 
     private static void StyleAnnotation(ScottPlot.Plottables.Text text)
@@ -182,8 +197,11 @@ public static class ChartRenderer
     {
         >= 100 => ms.ToString("0", Inv) + " ms",
         >= 10 => ms.ToString("0.0", Inv) + " ms",
-        _ => ms.ToString("0.0##", Inv) + " ms",
+        >= 1 => ms.ToString("0.00", Inv) + " ms",
+        _ => ms.ToString("0.000", Inv) + " ms",
     };
+
+    private static string FormatFactor(double f) => f.ToString(f >= 100 ? "0" : f >= 10 ? "0.0" : "0.00", Inv);
 
     /// <summary>
     /// Ticks for an axis that holds log10 of the data, between <paramref name="lo"/> and <paramref name="hi"/>:
