@@ -73,6 +73,9 @@ function Invoke-Demo {
 
 function Invoke-Bench {
     Invoke-Build
+    # Steady-state code from the first call: tiered JIT would otherwise time unoptimised
+    # (tier-0) kernels during the first passes and distort small-cell figures.
+    $env:DOTNET_TieredCompilation = '0'
     dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'bench/Bench.ps1') -ModuleDir $ModuleDir
     exit $LASTEXITCODE
 }

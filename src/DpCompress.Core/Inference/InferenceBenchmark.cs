@@ -25,6 +25,8 @@ public sealed class InferenceTiming
     public int Warmup { get; init; }
     /// <summary>Median wall time of one pass, ms.</summary>
     public double TotalMs { get; init; }
+    /// <summary>Median wall time of one pass without the neighbour search (the model alone: forward, forces, virial), ms.</summary>
+    public double ModelMs { get; init; }
     /// <summary>Fastest pass, ms.</summary>
     public double MinMs { get; init; }
     public double NeighborSearchMs { get; init; }
@@ -37,13 +39,13 @@ public sealed class InferenceTiming
     public double EmbeddingBackwardMs { get; init; }
     /// <summary>Median µs per atom.</summary>
     public double MicrosecondsPerAtom => Atoms > 0 ? TotalMs * 1000 / Atoms : 0;
-    /// <summary>(Embedding + its gradient) / total of the phase times.</summary>
+    /// <summary>(Embedding + its gradient) / the model's phase times (neighbour search excluded).</summary>
     public double EmbeddingShare { get; init; }
     /// <summary>Peak managed heap growth during the timed passes, MB.</summary>
     public double PeakManagedMB { get; init; }
     /// <summary>Managed bytes allocated per pass, MB (GC.GetTotalAllocatedBytes).</summary>
     public double AllocatedMB { get; init; }
-    /// <summary>Baseline TotalMs / this TotalMs when compared against a baseline (else null).</summary>
+    /// <summary>Baseline ModelMs / this ModelMs (the model alone, same neighbour lists) when compared against a baseline (else null).</summary>
     public double? Speedup { get; set; }
     /// <summary>Label of the baseline the speedup refers to.</summary>
     public string? SpeedupOver { get; set; }
@@ -75,23 +77,26 @@ public static class InferenceBenchmark
         long allocated0 = GC.GetTotalAllocatedBytes(true);
         var phases = new PhaseTimings();
         var times = new double[repeat];
+        var modelTimes = new double[repeat];
         for (int r = 0; r < repeat; r++)
         {
+            double neighborBefore = phases.NeighborSearch;
             var sw = Stopwatch.StartNew();
             Pass(phases, () => peak = Math.Max(peak, GC.GetTotalMemory(false)));
             times[r] = sw.Elapsed.TotalMilliseconds;
+            modelTimes[r] = times[r] - (phases.NeighborSearch - neighborBefore) * 1000;
             progress?.Report(r + 1);
         }
         long allocated = GC.GetTotalAllocatedBytes(true) - allocated0;
-        Array.Sort(times);
-        double median = repeat % 2 == 1 ? times[repeat / 2] : 0.5 * (times[repeat / 2 - 1] + times[repeat / 2]);
+        double median = Median(times);
+        double modelMedian = Median(modelTimes);
         double f = 1000.0 / repeat;
-        double total = phases.Total;
+        double total = phases.Total - phases.NeighborSearch; // the model's own phases
         return new InferenceTiming
         {
             Label = label, Engine = engine.Kind, Compressed = compressed, Order = order, Dx = dx, Threads = threads,
             Configurations = configurations.Count, Atoms = atoms, Repeat = repeat, Warmup = warmup,
-            TotalMs = median, MinMs = times[0],
+            TotalMs = median, ModelMs = modelMedian, MinMs = times.Min(),
             NeighborSearchMs = phases.NeighborSearch * f, EnvironmentMs = phases.Environment * f, EmbeddingMs = phases.Embedding * f,
             DescriptorMs = phases.Descriptor * f, FittingMs = phases.Fitting * f, BackwardMs = phases.Backward * f,
             EmbeddingBackwardMs = phases.EmbeddingBackward * f,
@@ -99,6 +104,14 @@ public static class InferenceBenchmark
             PeakManagedMB = (peak - baseline) / (1024.0 * 1024.0),
             AllocatedMB = allocated / (1024.0 * 1024.0) / repeat,
         };
+
+        static double Median(double[] v)
+        {
+            var a = (double[])v.Clone();
+            Array.Sort(a);
+            int n = a.Length;
+            return n % 2 == 1 ? a[n / 2] : 0.5 * (a[n / 2 - 1] + a[n / 2]);
+        }
 
         void Pass(PhaseTimings? into, Action? sample = null)
         {

@@ -22,6 +22,18 @@ public static class TorchRuntime
         get { EnsureLoaded(); return torch.__version__; }
     }
 
+    /// <summary>Intra-op threads libtorch uses (the reference engine's parallelism).</summary>
+    public static int Threads
+    {
+        get { EnsureLoaded(); return torch.get_num_threads(); }
+        set
+        {
+            EnsureLoaded();
+            if (value < 1) throw new DpCompressException("InvalidThreadCount", ErrorKind.InvalidArgument, "Threads must be at least 1.");
+            torch.set_num_threads(value);
+        }
+    }
+
     /// <summary>
     /// A tiny autograd check: d/dx Σ tanh(x)² at x = (0.1, 0.2, 0.3) in float64; returns the
     /// gradient, which must equal 2·tanh(x)·(1 − tanh²(x)).

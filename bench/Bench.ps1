@@ -1,0 +1,88 @@
+<#
+.SYNOPSIS
+The benchmarks: compression speed and inference speed on the five-element model.
+Run with:  dotnet tool restore; dotnet pwsh ./build.ps1 Bench
+Prints tables and the ratios the README quotes; writes out/bench/*.csv. Ratios are measured
+in one run; absolute times depend on the machine and its load.
+#>
+param(
+    [string] $ModuleDir = (Join-Path $PSScriptRoot '../out/DpCompress'),
+    [string] $OutDir = (Join-Path $PSScriptRoot '../out/bench'),
+    [int] $Repeat = 5
+)
+$ErrorActionPreference = 'Stop'
+Import-Module (Join-Path $ModuleDir 'DpCompress.psd1') -Force
+New-Item -ItemType Directory -Force -Path $OutDir | Out-Null
+$alloy = Join-Path $PSScriptRoot '../tests/data/alloy5'
+$model = Import-DpModel (Join-Path $alloy 'dp5_model.ckpt')
+$none = [Threading.CancellationToken]::None
+$proc = [Diagnostics.Process]::GetCurrentProcess()
+
+Write-Host "`n== 1. Compression speed (five-type model, $($model.EmbeddingNets.Count) nets [$($model.EmbeddingSizes -join ',')]), ONE thread" -ForegroundColor Cyan
+$null = [DpCompress.Core.Compression.Compressor]::Compress($model, 0.1, 5, $null, $null, $none, 1, $true, [long]2GB)  # JIT warm-up
+$compression = foreach ($case in @(@{ Order = 5; Dx = 0.001 }, @{ Order = 3; Dx = 0.001 }, @{ Order = 3; Dx = 0.01 })) {
+    foreach ($measure in $false, $true) {
+        [GC]::Collect()
+        $proc.Refresh(); $cpu0 = $proc.TotalProcessorTime
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $t = [DpCompress.Core.Compression.Compressor]::Compress($model, $case.Dx, $case.Order, $null, $null, $none, 1, $measure, [long]2GB)
+        $sw.Stop(); $proc.Refresh()
+        [pscustomobject]@{
+            Order = $case.Order; Dx = $case.Dx; Nets = $t.NetCount; Rows = $t.Rows
+            'Table (MB)' = [math]::Round($t.SizeInBytes / 1MB, 1)
+            Work = if ($measure) { 'table + accuracy' } else { 'table only' }
+            'Wall (s)' = [math]::Round($sw.Elapsed.TotalSeconds, 3)
+            'CPU (s)' = [math]::Round(($proc.TotalProcessorTime - $cpu0).TotalSeconds, 3)
+        }
+        $t = $null
+    }
+}
+$compression | Format-Table -AutoSize | Out-Host
+$compression | Export-Csv (Join-Path $OutDir 'compression.csv') -NoTypeInformation
+
+Write-Host "== 2. Inference, 500-atom FCC cell, forward + forces + virial, ONE thread (median of $Repeat)" -ForegroundColor Cyan
+$cells = Import-DpConfiguration (Join-Path $alloy 'PWdata')
+$cell500 = $cells | Where-Object AtomCount -eq 500 | Select-Object -First 1
+$cmp3 = $model | Invoke-DpCompression -Dx 0.01 -Order 3
+$timings = Measure-DpInference -Model $model, $cmp3 -Data $cell500 -Engine Reference, Fast -Repeat $Repeat -Warmup 2 -ThrottleLimit 1
+$timings | Format-Table Label, @{ n = 'Model (ms)'; e = { '{0:F2}' -f $_.ModelMs } }, @{ n = 'With neighbours (ms)'; e = { '{0:F2}' -f $_.TotalMs } },
+    @{ n = 'Embedding'; e = { '{0:F2}' -f $_.EmbeddingMs } }, @{ n = 'Emb. grad'; e = { '{0:F2}' -f $_.EmbeddingBackwardMs } }, @{ n = 'Backward'; e = { '{0:F2}' -f $_.BackwardMs } },
+    @{ n = 'Fitting'; e = { '{0:F2}' -f $_.FittingMs } }, @{ n = 'Emb. share'; e = { '{0:P1}' -f $_.EmbeddingShare } }, @{ n = 'Alloc (MB)'; e = { '{0:F1}' -f $_.AllocatedMB } } -AutoSize | Out-Host
+$timings | Select-Object Label, Engine, Compressed, Atoms, ModelMs, TotalMs, NeighborSearchMs, EnvironmentMs, EmbeddingMs, DescriptorMs, FittingMs, BackwardMs, EmbeddingBackwardMs, EmbeddingShare, AllocatedMB, PeakManagedMB |
+    Export-Csv (Join-Path $OutDir 'inference500.csv') -NoTypeInformation
+$t = @{}; foreach ($x in $timings) { $t[$x.Label] = $x }
+$refOrig = $t['original / Reference']; $refCmp = $t['compressed o3 dx 0.01 / Reference']
+$fastOrig = $t['original / Fast']; $fastCmp = $t['compressed o3 dx 0.01 / Fast']
+
+Write-Host "== 3. Scaling of the fast engines with cell size (1x, 8x, 64x the 500-atom cell), ONE thread" -ForegroundColor Cyan
+$scaling = foreach ($n in 1, 2, 4) {
+    $big = [DpCompress.Core.Structures.ConfigurationTransforms]::Supercell($cell500, $n, $n, $n)
+    $rep = if ($n -ge 4) { 1 } else { 3 }
+    Measure-DpInference -Model $model, $cmp3 -Data $big -Engine Fast -Repeat $rep -Warmup 1 -ThrottleLimit 1 |
+        Select-Object @{ n = 'Atoms'; e = { $_.Atoms } }, Label, @{ n = 'ModelMs'; e = { [math]::Round($_.ModelMs, 1) } }, @{ n = 'NeighborMs'; e = { [math]::Round($_.NeighborSearchMs, 1) } }, @{ n = 'UsPerAtom'; e = { [math]::Round($_.ModelMs * 1000 / $_.Atoms, 2) } }
+}
+$scaling | Format-Table -AutoSize | Out-Host
+$scaling | Export-Csv (Join-Path $OutDir 'scaling.csv') -NoTypeInformation
+
+Write-Host "== 4. Threads: fast compressed engine on the 4,000-atom cell" -ForegroundColor Cyan
+$cell4k = [DpCompress.Core.Structures.ConfigurationTransforms]::Supercell($cell500, 2, 2, 2)
+$threads = foreach ($th in 1, [Environment]::ProcessorCount) {
+    Measure-DpInference -Model $cmp3 -Data $cell4k -Engine Fast -Repeat 3 -ThrottleLimit $th | Select-Object @{ n = 'Threads'; e = { $th } }, @{ n = 'ModelMs'; e = { [math]::Round($_.ModelMs, 1) } }
+}
+$threads | Format-Table -AutoSize | Out-Host
+
+Write-Host "== Summary (ratios from this run)" -ForegroundColor Cyan
+$per = $scaling | Where-Object Label -like 'compressed*' | Sort-Object Atoms
+$summary = [ordered]@{
+    'Compression o5 dx 0.001, 25 nets, 1 thread (s, table only)' = ($compression | Where-Object { $_.Order -eq 5 -and $_.Dx -eq 0.001 -and $_.Work -eq 'table only' })[0].'Wall (s)'
+    'Fast compressed, 500 atoms, 1 thread (ms, model)'           = [math]::Round($fastCmp.ModelMs, 2)
+    'Fast compressed vs reference original (x)'                   = [math]::Round($refOrig.ModelMs / $fastCmp.ModelMs, 1)
+    'Fast compressed vs fast original (x)'                        = [math]::Round($fastOrig.ModelMs / $fastCmp.ModelMs, 1)
+    'Reference compressed vs reference original (x)'              = [math]::Round($refOrig.ModelMs / $refCmp.ModelMs, 1)
+    'Reference original: embedding + its gradient share'          = '{0:P1}' -f $refOrig.EmbeddingShare
+    'Scaling, compressed: time(64x)/time(1x) (64 = linear)'       = [math]::Round($per[-1].ModelMs / $per[0].ModelMs, 1)
+    'Allocated per pass, fast compressed vs fast original (MB)'   = '{0:F2} vs {1:F2}' -f $fastCmp.AllocatedMB, $fastOrig.AllocatedMB
+    'Allocated per pass, reference compressed vs original (MB)'   = '{0:F2} vs {1:F2}' -f $refCmp.AllocatedMB, $refOrig.AllocatedMB
+}
+[pscustomobject]$summary | Format-List | Out-Host
+[pscustomobject]$summary | Export-Csv (Join-Path $OutDir 'summary.csv') -NoTypeInformation
