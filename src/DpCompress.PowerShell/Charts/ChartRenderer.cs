@@ -117,7 +117,10 @@ public static class ChartRenderer
     /// the first bar (the baseline). When the times span more than <see cref="LogBarRatio"/>, the
     /// time axis is logarithmic so that the fast bars stay visible.
     /// </summary>
-    public static byte[] Speedup(IReadOnlyList<TimingBar> rows, ChartOptions options)
+    /// <param name="rows">One bar per timing; the first is the baseline.</param>
+    /// <param name="timeProperty">The name of the time drawn (TotalMs, ModelMs), for the axis label.</param>
+    /// <param name="options">Size and title.</param>
+    public static byte[] Speedup(IReadOnlyList<TimingBar> rows, string timeProperty, ChartOptions options)
     {
         var plot = NewPlot();
         var palette = new ScottPlot.Palettes.Category10();
@@ -139,7 +142,13 @@ public static class ChartRenderer
         }
         plot.Add.Bars(bars);
         BarAxes(plot, rows.Select(r => r.Label).ToArray(), floor, top, log);
-        plot.YLabel(log ? "total time per pass (ms, log scale)" : "total time per pass (ms)");
+        string what = timeProperty switch
+        {
+            "TotalMs" => "total time per pass",
+            "ModelMs" => "model time per pass (no neighbour search)",
+            _ => timeProperty,
+        };
+        plot.YLabel(log ? $"{what} (ms, log scale)" : $"{what} (ms)");
         string baseLabel = rows.Count > 0 ? rows[0].Label : "";
         plot.Title(options.Title ?? $"Inference time and speedup over {baseLabel}");
         return Png(plot, options);
