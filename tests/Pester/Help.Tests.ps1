@@ -35,6 +35,53 @@ Describe 'Help file' {
     }
 }
 
+Describe 'build/New-MamlHelp.ps1' {
+    BeforeAll {
+        $script:repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
+        $script:generator = Join-Path $repo 'build/New-MamlHelp.ps1'
+        $script:helpSource = Join-Path $repo 'src/DpCompress.PowerShell/Help'
+        $script:moduleDir = (Get-Module DpCompress).ModuleBase
+        # Runs the generator's worker in a child pwsh (as the build does) on a copy of the help sources.
+        function Invoke-Generator([string] $Case, [scriptblock] $Change) {
+            $src = New-Item -ItemType Directory -Force -Path (Join-Path $TestDrive $Case)
+            Copy-Item (Join-Path $helpSource '*.psd1') $src
+            & $Change $src.FullName
+            $out = Join-Path $TestDrive "$Case.xml"
+            Push-Location $repo   # `dotnet pwsh` resolves the local tool inside the repository
+            try { $text = dotnet pwsh -NoProfile -NonInteractive -File $generator -ModuleDir $moduleDir -SourceDir $src.FullName -OutFile $out -InProcess 2>&1 | Out-String }
+            finally { Pop-Location }
+            [pscustomobject]@{ ExitCode = $LASTEXITCODE; Text = $text; OutFile = $out }
+        }
+    }
+
+    It 'fails, naming the cmdlet, when an exported cmdlet has no help file' {
+        $r = Invoke-Generator 'nofile' { param($d) Remove-Item (Join-Path $d 'Export-DpChart.psd1') }
+        $r.ExitCode | Should -Not -Be 0
+        $r.Text | Should -Match 'Export-DpChart: no help file'
+        Test-Path $r.OutFile | Should -BeFalse
+    }
+
+    It 'fails, naming the parameter, when a parameter is not described' {
+        $r = Invoke-Generator 'noparam' {
+            param($d)
+            $f = Join-Path $d 'Export-DpChart.psd1'
+            (Get-Content $f) | Where-Object { $_ -notmatch '^\s*Width\s*=' } | Set-Content $f
+        }
+        $r.ExitCode | Should -Not -Be 0
+        $r.Text | Should -Match 'parameter -Width is not described'
+    }
+
+    It 'warns about and skips help for a cmdlet the module does not have' {
+        $r = Invoke-Generator 'extra' {
+            param($d)
+            Set-Content (Join-Path $d 'Get-DpNothing.psd1') "@{ Synopsis = 'x'; Description = 'y'; Examples = @(@{ Title = 't'; Code = 'Get-DpNothing' }) }"
+        }
+        $r.ExitCode | Should -Be 0
+        $r.Text | Should -Match 'Get-DpNothing'
+        @(([xml](Get-Content -Raw $r.OutFile)).helpItems.command).Count | Should -Be @(Get-Command -Module DpCompress -CommandType Cmdlet).Count
+    }
+}
+
 Describe 'Help of <Name>' -ForEach $cmdlets {
     BeforeAll {
         $script:cmd = Get-Command $Name
