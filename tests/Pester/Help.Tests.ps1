@@ -35,6 +35,14 @@ Describe 'Help file' {
     }
 }
 
+Describe 'about_DpCompress' {
+    It 'is shown by Get-Help and names every exported cmdlet' {
+        $text = Get-Help about_DpCompress | Out-String
+        $text | Should -Match 'SHORT DESCRIPTION'
+        foreach ($c in Get-Command -Module DpCompress -CommandType Cmdlet) { $text | Should -Match ([regex]::Escape($c.Name)) }
+    }
+}
+
 Describe 'build/New-MamlHelp.ps1' {
     BeforeAll {
         $script:repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
