@@ -28,4 +28,10 @@ Write-Host "`n== Verify it against the original on all 160 DFT configurations" -
 $configurations = Import-DpConfiguration -Path (Join-Path $data 'PWdata')
 $report = Test-CompressedModel -Model (Import-DpModel -Path $file.FullName) -Data $configurations -Detailed
 $report | Format-List | Out-Host
+
+Write-Host "== For comparison: PWMLFF's own compressed file (same order and dx) on the same data" -ForegroundColor Cyan
+$pwmlff = Import-DpModel -Path (Join-Path $data 'cmp_o3_dx0.01.ckpt')
+$theirs = Test-CompressedModel -Model $pwmlff -Data $configurations -Detailed -WarningAction SilentlyContinue
+'PWMLFF compress: max |dE| {0:E2} eV/atom, max |dF| {1:E2} eV/Å -> Passed = {2}' -f $theirs.MaxEnergyError, $theirs.MaxForceError, $theirs.Passed | Out-Host
+'DpCompress:      max |dE| {0:E2} eV/atom, max |dF| {1:E2} eV/Å -> Passed = {2}' -f $report.MaxEnergyError, $report.MaxForceError, $report.Passed | Out-Host
 if (-not $report.Passed) { Write-Error 'The compressed model does not reproduce the original.'; exit 1 }

@@ -94,9 +94,10 @@ Describe 'FastEngine' {
             $c = Read-Config $Model $System $Image
             $models = if ($Model -eq 'agau') { @($script:AgAuModel, $script:AgAuO3, $script:AgAuPwmlff) } else { @($script:Alloy5Model, $script:Alloy5O3) }
             foreach ($m in $models) {
+                $nl = [DpCompress.Core.Neighbors.NeighborSearch]::Build($c, $m.AtomTypes, $m.Rmax, $m.MaxNeighbors)
                 $ref = [DpCompress.Core.Inference.ReferenceEngine]::new($m)
-                try { $r = $ref.Evaluate($c) } finally { $ref.Dispose() }
-                $f = (New-Fast $m 2).Evaluate($c)
+                try { $r = $ref.Evaluate($c, $nl) } finally { $ref.Dispose() }
+                $f = (New-Fast $m 2).Evaluate($c, $nl)
                 [math]::Abs($f.Energy - $r.Energy) / [math]::Abs($r.Energy) | Should -BeLessThan 1e-10 -Because "$m energy"
                 Get-MaxAbsDiff $f.AtomicEnergies $r.AtomicEnergies | Should -BeLessThan 1e-10
                 Get-MaxAbsDiff $f.Forces $r.Forces | Should -BeLessThan 1e-10 -Because "$m forces"
@@ -121,10 +122,9 @@ Describe 'FastEngine' {
                 Get-MaxAbsDiff $p5.Forces $o.Forces | Should -BeLessThan 1e-10
             }
         }
-        It 'counts s values beyond the training range and beyond the table (compressed cell)' {
-            # Squeeze Ag10Au14 so that neighbours come closer than in training.
+        It 'counts s values beyond the training range (squeezed cell)' {
             $c = Read-Config 'agau' 'Ag10Au14' 0
-            $k = 0.8
+            $k = 0.7
             $cs = [DpCompress.Core.Structures.Configuration]::new([double[]]($c.Cell | ForEach-Object { $_ * $k }), [double[]]($c.Positions | ForEach-Object { $_ * $k }), $c.AtomicNumbers)
             $p = (New-Fast $script:AgAuO3).Evaluate($cs)
             $p.MaxScaledS | Should -BeGreaterThan $script:AgAuO3.Compression.Grid.SMax
@@ -132,6 +132,27 @@ Describe 'FastEngine' {
             $p.OutOfTableCount | Should -Be 0
             $o = (New-Fast $script:AgAuModel).Evaluate($cs)
             [math]::Abs($p.Energy - $o.Energy) / $c.AtomCount | Should -BeLessThan 1e-6
+        }
+        It 'continues linearly beyond the last table node and counts it (two atoms 0.2 Å apart)' {
+            $c = Read-Config 'agau' 'Ag10Au14' 0
+            $pos = [double[]]$c.Positions.Clone()
+            $pos[3] = $pos[0] + 0.2; $pos[4] = $pos[1]; $pos[5] = $pos[2]
+            $cs = [DpCompress.Core.Structures.Configuration]::new($c.Cell, $pos, $c.AtomicNumbers)
+            $p = (New-Fast $script:AgAuO3).Evaluate($cs)
+            $p.MaxScaledS | Should -BeGreaterThan $script:AgAuO3.Compression.Grid.OuterEnd
+            $p.OutOfTableCount | Should -Be 2
+            $p.BeyondTrainingCount | Should -BeGreaterThan 1
+            [double]::IsFinite($p.Energy) | Should -BeTrue
+            if ($script:HasReference) {
+                $m = $script:AgAuO3
+                $nl = [DpCompress.Core.Neighbors.NeighborSearch]::Build($cs, $m.AtomTypes, $m.Rmax, $m.MaxNeighbors)
+                $ref = [DpCompress.Core.Inference.ReferenceEngine]::new($m)
+                try { $r = $ref.Evaluate($cs, $nl) } finally { $ref.Dispose() }
+                [math]::Abs($p.Energy - $r.Energy) / [math]::Abs($r.Energy) | Should -BeLessThan 1e-10
+                Get-MaxAbsDiff $p.Forces $r.Forces | Should -BeLessThan 1e-9
+                $p.OutOfTableCount | Should -Be $r.OutOfTableCount
+                $p.BeyondTrainingCount | Should -Be $r.BeyondTrainingCount
+            }
         }
     }
 

@@ -219,6 +219,88 @@ internal static class DenseKernels
         for (int r = 0; r < n; r++) Axpy(1.0, bias, z.Slice(r * o, o));
     }
 
+    /// <summary>D[μ, ν] = Σ_a A[a, μ]·A[a, ν] for ν &lt; M2 (D = Aᵀ A[:, :M2]).</summary>
+    /// <param name="a">[4, m] A_i.</param>
+    /// <param name="m">m.</param>
+    /// <param name="m2">M2.</param>
+    /// <param name="d">[m, M2] receives D_i.</param>
+    public static void Descriptor(ReadOnlySpan<double> a, int m, int m2, Span<double> d)
+    {
+        if (a.Length < 4 * m || d.Length < m * m2 || m2 > m) throw new ArgumentException("Descriptor operand too short.");
+        ref double ar = ref MemoryMarshal.GetReference(a);
+        ref double dr = ref MemoryMarshal.GetReference(d);
+        for (int mu = 0; mu < m; mu++)
+        {
+            var b0 = Vector256.Create(Unsafe.Add(ref ar, mu));
+            var b1 = Vector256.Create(Unsafe.Add(ref ar, m + mu));
+            var b2 = Vector256.Create(Unsafe.Add(ref ar, 2 * m + mu));
+            var b3 = Vector256.Create(Unsafe.Add(ref ar, 3 * m + mu));
+            int nu = 0;
+            for (; nu + 4 <= m2; nu += 4)
+            {
+                var v = b0 * Vector256.LoadUnsafe(ref ar, (nuint)nu);
+                v = Vector256.FusedMultiplyAdd(b1, Vector256.LoadUnsafe(ref ar, (nuint)(m + nu)), v);
+                v = Vector256.FusedMultiplyAdd(b2, Vector256.LoadUnsafe(ref ar, (nuint)(2 * m + nu)), v);
+                v = Vector256.FusedMultiplyAdd(b3, Vector256.LoadUnsafe(ref ar, (nuint)(3 * m + nu)), v);
+                v.StoreUnsafe(ref dr, (nuint)(mu * m2 + nu));
+            }
+            for (; nu < m2; nu++)
+                d[mu * m2 + nu] = a[mu] * a[nu] + a[m + mu] * a[m + nu] + a[2 * m + mu] * a[2 * m + nu] + a[3 * m + mu] * a[3 * m + nu];
+        }
+    }
+
+    /// <summary>
+    /// Backward of D = Aᵀ A[:, :M2]: dA = A·S with S = P + Pᵀ, P [m, m] = dD padded with zero
+    /// columns ν ≥ M2 (equivalently dA[a,κ] = Σ_ν dD[κ,ν] A[a,ν] + [κ&lt;M2] Σ_μ dD[μ,κ] A[a,μ]).
+    /// </summary>
+    /// <param name="a">[4, m] A_i.</param>
+    /// <param name="dd">[m, M2] dE/dD_i.</param>
+    /// <param name="m">m.</param>
+    /// <param name="m2">M2.</param>
+    /// <param name="da">[4, m] receives dE/dA_i.</param>
+    /// <param name="sym">Scratch ≥ m·mp, mp = m rounded up to a multiple of 4.</param>
+    public static void DescriptorBackward(ReadOnlySpan<double> a, ReadOnlySpan<double> dd, int m, int m2, Span<double> da, Span<double> sym)
+    {
+        int mp = (m + 3) & ~3;
+        if (a.Length < 4 * m || dd.Length < m * m2 || da.Length < 4 * m || sym.Length < m * mp)
+            throw new ArgumentException("DescriptorBackward operand too short.");
+        var s = sym.Slice(0, m * mp);
+        s.Clear();
+        for (int mu = 0; mu < m; mu++)
+            for (int nu = 0; nu < m2; nu++)
+            {
+                double v = dd[mu * m2 + nu];
+                s[mu * mp + nu] += v;
+                s[nu * mp + mu] += v;
+            }
+        ref double sr = ref MemoryMarshal.GetReference(s);
+        Span<double> tail = stackalloc double[16];
+        for (int k = 0; k < mp; k += 4)
+        {
+            Vector256<double> c0 = default, c1 = default, c2 = default, c3 = default;
+            for (int mu = 0; mu < m; mu++)
+            {
+                var sv = Vector256.LoadUnsafe(ref sr, (nuint)(mu * mp + k));
+                c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[mu]), sv, c0);
+                c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[m + mu]), sv, c1);
+                c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2 * m + mu]), sv, c2);
+                c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[3 * m + mu]), sv, c3);
+            }
+            if (k + 4 <= m)
+            {
+                c0.CopyTo(da.Slice(k, 4)); c1.CopyTo(da.Slice(m + k, 4)); c2.CopyTo(da.Slice(2 * m + k, 4)); c3.CopyTo(da.Slice(3 * m + k, 4));
+            }
+            else
+            {
+                c0.CopyTo(tail); c1.CopyTo(tail.Slice(4)); c2.CopyTo(tail.Slice(8)); c3.CopyTo(tail.Slice(12));
+                for (int q = k; q < m; q++)
+                {
+                    da[q] = tail[q - k]; da[m + q] = tail[4 + q - k]; da[2 * m + q] = tail[8 + q - k]; da[3 * m + q] = tail[12 + q - k];
+                }
+            }
+        }
+    }
+
     /// <summary>Transposes a row-major [rows, cols] matrix into [cols, rows].</summary>
     public static double[] Transpose(double[] a, int rows, int cols)
     {

@@ -28,6 +28,15 @@ public enum PaddingEvaluation
 /// dE/dR_a = c·Σ_μ dA_{aμ} G_μ, dE/ds = c·Σ_a R_a·Σ_μ dA_{aμ} G′_μ; then R = (R̃ − davg)/dstd
 /// and R̃(dR) give dE/d(dR); F_j −= dE/d(dR), F_i += dE/d(dR), W_ab −= dR_a·dE/d(dR)_b.
 /// Padding slots (dR ≡ 0) contribute to A_i but carry no force.
+/// <para>Phases (<see cref="PhaseTimings"/>): Environment = R and S′ of real slots; Embedding =
+/// G and G′ by forward mode through the nets (original) or the fused table lookup with the
+/// accumulation of A_i and D_i (compressed); Descriptor = A_i, D_i (original only); Fitting =
+/// fitting nets forward; Backward = fitting backward, per-slot chain rule and the force/virial
+/// reduction, of which EmbeddingBackward is the per-slot part (G′/table contraction + geometry).</para>
+/// <para>Determinism: work is split into fixed chunks (atoms, slot batches) that do not depend on
+/// the thread count, each result is written by exactly one chunk, and the cross-atom sums
+/// (energy, forces on neighbours, virial) run serially in atom order, so 1 and n threads give
+/// bit-identical results.</para>
 /// </remarks>
 public sealed class FastEngine : IDpEngine
 {
@@ -186,7 +195,10 @@ public sealed class FastEngine : IDpEngine
             G = new double[e._m];
             Gp = new double[e._m];
             DA = new double[4 * e._m];
+            Sym = new double[e._m * ((e._m + 3) & ~3)];
         }
+
+        public double[] Sym { get; }
 
         public double[] BufA { get; }
         public double[] BufB { get; }
@@ -402,12 +414,12 @@ public sealed class FastEngine : IDpEngine
         {
             int end = Math.Min(_n, (chunk + 1) * AtomChunk);
             var delta = _nl.Delta;
-            double rmin = _e._rmin, rmax = _e._rmax;
+            double rmin = _e._rmin, rmax = _e._rmax, invWidth = 1.0 / (rmax - rmin);
             for (int i = chunk * AtomChunk; i < end; i++)
             {
                 int ti = _types[i];
                 double a0 = _e._davg[ti * 4], a1 = _e._davg[ti * 4 + 1], a2 = _e._davg[ti * 4 + 2], a3 = _e._davg[ti * 4 + 3];
-                double s0 = _e._dstd[ti * 4], s1 = _e._dstd[ti * 4 + 1], s2 = _e._dstd[ti * 4 + 2], s3 = _e._dstd[ti * 4 + 3];
+                double s0 = 1.0 / _e._dstd[ti * 4], s1 = 1.0 / _e._dstd[ti * 4 + 1], s2 = 1.0 / _e._dstd[ti * 4 + 2], s3 = 1.0 / _e._dstd[ti * 4 + 3];
                 double maxS = 0;
                 bool any = false;
                 foreach (int t in _present)
@@ -420,19 +432,19 @@ public sealed class FastEngine : IDpEngine
                         int d = (slot0 + s) * 3;
                         double x = delta[d], y = delta[d + 1], z = delta[d + 2];
                         double r = Math.Sqrt(x * x + y * y + z * z);
-                        double sw = Geometry.Switch(r, rmin, rmax, out double dsdr);
                         double inv = r > 0 ? 1.0 / r : 0;
+                        double sw = Geometry.Switch(r, inv, rmin, rmax, invWidth, out double dsdr);
                         double f = sw * inv;
                         int gq = (idx0 + s) * 3;
                         _geo[gq] = dsdr * inv;
                         _geo[gq + 1] = f;
                         _geo[gq + 2] = (dsdr - f) * inv * inv;
                         int q = (idx0 + s) * 4;
-                        double sv = (sw - a0) / s0;
+                        double sv = (sw - a0) * s0;
                         _r[q] = sv;
-                        _r[q + 1] = (f * x - a1) / s1;
-                        _r[q + 2] = (f * y - a2) / s2;
-                        _r[q + 3] = (f * z - a3) / s3;
+                        _r[q + 1] = (f * x - a1) * s1;
+                        _r[q + 2] = (f * y - a2) * s2;
+                        _r[q + 3] = (f * z - a3) * s3;
                         if (!any || sv > maxS) { maxS = sv; any = true; }
                     }
                 }
@@ -465,8 +477,9 @@ public sealed class FastEngine : IDpEngine
             var table = _e._table;
             long beyond = 0, outside = 0;
             var g = ws.G.AsSpan();
-            for (int i = chunk * AtomChunk; i < end; i++)
+            for (int p = chunk * AtomChunk; p < end; p++)
             {
+                int i = _order[p];  // type-sorted: one centre type's nets (table rows) stay hot in cache
                 int ti = _types[i];
                 var a = _a.AsSpan(i * 4 * m, 4 * m);
                 a.Clear();
@@ -522,10 +535,7 @@ public sealed class FastEngine : IDpEngine
                     }
                 }
                 for (int q = 0; q < 4 * m; q++) a[q] *= _c;
-                var d = _d.AsSpan(_position[i] * m * _m2, m * _m2);
-                for (int mu = 0; mu < m; mu++)
-                    for (int nu = 0; nu < _m2; nu++)
-                        d[mu * _m2 + nu] = a0[mu] * a0[nu] + a1[mu] * a1[nu] + a2[mu] * a2[nu] + a3[mu] * a3[nu];
+                DenseKernels.Descriptor(a, m, _m2, _d.AsSpan(_position[i] * m * _m2, m * _m2));
             }
             if (beyond != 0) Interlocked.Add(ref _beyond, beyond);
             if (outside != 0) Interlocked.Add(ref _outside, outside);
@@ -565,21 +575,14 @@ public sealed class FastEngine : IDpEngine
             var gpBuf = ws.Gp.AsSpan();
             var da = ws.DA.AsSpan();
             Span<double> uv = stackalloc double[8];
-            for (int i = chunk * AtomChunk; i < end; i++)
+            for (int p = chunk * AtomChunk; p < end; p++)
             {
+                int i = _order[p];  // type-sorted: one centre type's nets (table rows) stay hot in cache
                 int ti = _types[i];
                 var a = _a.AsSpan(i * 4 * m, 4 * m);
                 var dd = _dd.AsSpan(_position[i] * m * m2, m * m2);
                 // dA[a,κ] = Σ_{ν<M2} dD[κ,ν]·A[a,ν] + [κ<M2] Σ_μ dD[μ,κ]·A[a,μ]
-                for (int c = 0; c < 4; c++)
-                {
-                    var ac = a.Slice(c * m, m);
-                    var dac = da.Slice(c * m, m);
-                    for (int kappa = 0; kappa < m; kappa++)
-                        dac[kappa] = DenseKernels.Dot(dd.Slice(kappa * m2, m2), ac.Slice(0, m2));
-                    for (int mu = 0; mu < m; mu++)
-                        DenseKernels.Axpy(ac[mu], dd.Slice(mu * m2, m2), dac.Slice(0, m2));
-                }
+                DenseKernels.DescriptorBackward(a, dd, m, m2, da, ws.Sym);
                 double inv0 = 1.0 / _e._dstd[ti * 4], inv1 = 1.0 / _e._dstd[ti * 4 + 1], inv2 = 1.0 / _e._dstd[ti * 4 + 2], inv3 = 1.0 / _e._dstd[ti * 4 + 3];
                 double fx = 0, fy = 0, fz = 0;
                 double wxx = 0, wxy = 0, wxz = 0, wyx = 0, wyy = 0, wyz = 0, wzx = 0, wzy = 0, wzz = 0;
@@ -626,23 +629,30 @@ public sealed class FastEngine : IDpEngine
 /// <summary>Smooth weight S(r) of SPEC §2.1.</summary>
 internal static class Geometry
 {
-    /// <summary>S(r) with PWMLFF's strict inequalities, and dS/dr.</summary>
-    public static double Switch(double r, double rmin, double rmax, out double dsdr)
+    /// <summary>S(r) with PWMLFF's strict inequalities (SPEC §2.1), and dS/dr.</summary>
+    /// <param name="r">|dR|.</param>
+    /// <param name="inv">1/r.</param>
+    /// <param name="rmin">Rmin.</param>
+    /// <param name="rmax">Rmax.</param>
+    /// <param name="invWidth">1/(Rmax − Rmin).</param>
+    /// <param name="dsdr">dS/dr.</param>
+    public static double Switch(double r, double inv, double rmin, double rmax, double invWidth, out double dsdr)
     {
         if (r > 0 && r < rmin)
         {
-            dsdr = -1.0 / (r * r);
-            return 1.0 / r;
+            dsdr = -inv * inv;
+            return inv;
         }
         if (r > rmin && r < rmax)
         {
-            double w = rmax - rmin;
-            double u = (r - rmin) / w;
+            // S = p(u)/r, p = u³(−6u² + 15u − 10) + 1, dp/du = −30u²(u − 1)², u = (r − Rmin)/(Rmax − Rmin)
+            double u = (r - rmin) * invWidth;
             double u2 = u * u, u3 = u2 * u;
             double p = u3 * (-6 * u2 + 15 * u - 10) + 1;
             double dp = -30 * u2 * (u - 1) * (u - 1);
-            dsdr = dp / (w * r) - p / (r * r);
-            return p / r;
+            double sw = p * inv;
+            dsdr = (dp * invWidth - sw) * inv;
+            return sw;
         }
         dsdr = 0;
         return 0;
