@@ -12,7 +12,7 @@ The nets are tabulated in parallel (-ThrottleLimit); the command reports progres
 '@
     Parameters  = @{
         Model         = 'The model to compress, usually piped from Import-DpModel.'
-        Dx            = 'The grid step in normalised s. Default 0.01 (PWMLFF''s default); smaller is more accurate, and the table grows as 1/dx.'
+        Dx            = 'The grid step in normalised s (the default is PWMLFF''s); smaller is more accurate, and the table grows as 1/dx.'
         Order         = 'The polynomial order: 3 (Hermite, PWMLFF''s default) or 5.'
         Grid          = 'A grid from New-SijGrid, to choose sij_max (from training data or by hand) or to reuse one grid. Its step replaces -Dx.'
         Force         = 'Compresses a model that is already compressed again (from its original nets) instead of refusing.'
@@ -23,7 +23,7 @@ The nets are tabulated in parallel (-ThrottleLimit); the command reports progres
         'DpCompress.Core.Model.DpModel' = 'A model, from Import-DpModel.'
     }
     Outputs     = @{
-        'DpCompress.Core.Model.DpModel' = 'The compressed model (IsCompressed, Order, Dx and the table set).'
+        'DpCompress.Core.Model.DpModel' = 'The compressed model: IsCompressed, Order, Dx, the table (Compression), TableError (largest |table - net| inside the training range) and OuterTableError (the whole table, extrapolation grid included).'
     }
     Examples    = @(
         @{

@@ -10,10 +10,10 @@ The default of one thread gives figures comparable across machines; raise -Throt
     Parameters  = @{
         Model         = 'One or more models to time, for example an original and its compressed version (piped or as an array).'
         Data          = 'The configurations of one pass: Configuration objects from Import-DpConfiguration, or paths to read.'
-        Repeat        = 'The number of timed passes; the median is reported (default 5).'
-        Warmup        = 'The number of untimed passes before timing: JIT, caches, first TorchSharp call (default 1).'
+        Repeat        = 'The number of timed passes; the median is reported.'
+        Warmup        = 'The number of untimed passes before timing: JIT, caches, first TorchSharp call.'
         Engine        = 'The engines to time: Fast (default), Reference, or both (-Engine Reference, Fast).'
-        ThrottleLimit = 'Threads of the Fast engine (default 1, the figure comparable across machines).'
+        ThrottleLimit = 'Threads of the Fast engine. The default, one thread, gives figures comparable across machines.'
     }
     Inputs      = @{
         'DpCompress.Core.Model.DpModel[]' = 'Models to time.'
