@@ -70,21 +70,26 @@ public static class ChartRenderer
 
     /// <summary>
     /// Stacked bars of per-phase time, one bar per row labelled by its <see cref="PhaseRow.Label"/>,
-    /// with the share of embedding + backward printed above each bar.
+    /// with the total and the share of embedding + backward printed above each bar. When the totals
+    /// differ by more than <see cref="LogBarRatio"/> (say the reference and the fast engine), the
+    /// short bars would be invisible in ms: each bar then shows the shares of its own pass (%).
     /// </summary>
     public static byte[] PhaseBreakdown(IReadOnlyList<PhaseRow> rows, ChartOptions options)
     {
         var plot = NewPlot();
         var bars = new List<Bar>();
+        var totals = rows.Select(r => r.TotalMs).Where(t => t > 0).ToList();
+        bool shares = totals.Count > 1 && totals.Max() / totals.Min() > LogBarRatio;
         double top = 0;
         for (int i = 0; i < rows.Count; i++)
         {
             var r = rows[i];
             double[] values = { r.NeighborSearchMs, r.EnvironmentMs, r.EmbeddingMs, r.DescriptorMs, r.FittingMs, r.BackwardMs };
+            double scale = shares ? (r.TotalMs > 0 ? 100 / r.TotalMs : 0) : 1;
             double baseValue = 0;
             for (int k = 0; k < values.Length; k++)
             {
-                double v = Math.Max(0, values[k]);
+                double v = Math.Max(0, values[k]) * scale;
                 bars.Add(new Bar
                 {
                     Position = i,
@@ -97,7 +102,7 @@ public static class ChartRenderer
                 baseValue += v;
             }
             top = Math.Max(top, baseValue);
-            var text = plot.Add.Text($"{FormatMs(baseValue)}\nembedding + backward {r.EmbeddingBackwardShare * 100:0.#} %", i, baseValue);
+            var text = plot.Add.Text($"{FormatMs(r.TotalMs)}\nembedding +\nbackward {r.EmbeddingBackwardShare * 100:0.#} %", i, baseValue);
             StyleAnnotation(text);
         }
         plot.Add.Bars(bars);
@@ -106,9 +111,16 @@ public static class ChartRenderer
             plot.Legend.ManualItems.Add(new LegendItem { LabelText = Phases[k].Name, FillColor = Phases[k].Color });
         }
         BarAxes(plot, rows.Select(r => r.Label).ToArray(), 0, top);
-        plot.YLabel("time per pass (ms)");
-        plot.Title(options.Title ?? "Inference time per phase");
-        plot.ShowLegend(Alignment.UpperRight);
+        if (shares)
+        {
+            // Percent ticks up to 100 only; the room above holds the annotations.
+            var percent = new NumericManual();
+            for (int p = 0; p <= 100; p += 20) percent.AddMajor(p, p.ToString(Inv));
+            plot.Axes.Left.TickGenerator = percent;
+        }
+        plot.YLabel(shares ? "share of the pass (%); totals above the bars" : "time per pass (ms)");
+        plot.Title(options.Title ?? (shares ? "Inference time per phase (share of each pass)" : "Inference time per phase"));
+        plot.ShowLegend(Edge.Right);
         return Png(plot, options);
     }
 
@@ -188,7 +200,7 @@ public static class ChartRenderer
         plot.Axes.Bottom.MajorTickStyle.Length = 0;
         plot.HideGrid();
         plot.Grid.YAxisStyle.IsVisible = true;
-        double high = log ? top + 0.3 * Math.Max(1, top - bottom) : top > 0 ? top * 1.3 : 1;
+        double high = log ? top + 0.3 * Math.Max(1, top - bottom) : top > 0 ? top * 1.35 : 1;
         plot.Axes.SetLimits(-0.6, labels.Length - 0.4, bottom, high);
         if (log) plot.Axes.Left.TickGenerator = LogTicks(bottom, high);
     }

@@ -4,7 +4,7 @@
 Export-DpChart collects every object from the pipeline and writes one PNG chart (ScottPlot):
 
 - ErrorVsDx: log-log chart of an error property (-ErrorProperty, default MaxForceError) against the grid step Dx, one series (markers and lines) per polynomial Order. Needs the properties Dx, Order and the error property, as the reports of Test-CompressedModel -Detailed carry them. Axis units follow the property name: eV/Å for force errors, eV/atom for energy and virial errors (DpCompress reports both per atom).
-- PhaseBreakdown: stacked bars of the time per inference phase (NeighborSearchMs, EnvironmentMs, EmbeddingMs, DescriptorMs, FittingMs, BackwardMs), one bar per object labelled by its Label property, with the total and the share of embedding + backward printed above each bar. Measure-DpInference emits such objects.
+- PhaseBreakdown: stacked bars of the time per inference phase (NeighborSearchMs, EnvironmentMs, EmbeddingMs, DescriptorMs, FittingMs, BackwardMs), one bar per object labelled by its Label property, with the total and the share of embedding + backward printed above each bar. When the totals differ by more than 30 times (the reference and the fast engine, say), each bar shows the shares of its own pass in % instead, so that short bars stay readable. Measure-DpInference emits such objects.
 - Speedup: bars of TotalMs (or the property named by -TimeProperty, such as ModelMs) per Label, annotated with the time and the speedup over the first object (the baseline). When the times differ by more than 30 times, the time axis is logarithmic so that the fast bars stay visible.
 
 When -Kind is omitted it is inferred from the first object: Dx, Order and the error property give ErrorVsDx, EmbeddingMs gives PhaseBreakdown, TotalMs gives Speedup.
