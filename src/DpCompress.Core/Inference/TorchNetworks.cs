@@ -5,6 +5,37 @@ using static TorchSharp.torch;
 namespace DpCompress.Core.Inference;
 
 /// <summary>
+/// Tensor arithmetic without short-lived <see cref="Scalar"/>s. TorchSharp turns a .NET number
+/// (including the implicit alpha = 1 of <c>a + b</c>) into a finalizable Scalar whose only
+/// reference dies while the native call still reads it; a GC at that moment frees it under
+/// libtorch's feet ("INTERNAL ASSERT FAILED at c10/core/Scalar.h", or a crash). Here the only
+/// Scalars are two process-lifetime statics, and constants are 0-d tensors owned by the
+/// caller's dispose scope.
+/// </summary>
+internal static class TorchOps
+{
+    private static readonly Scalar One = 1.0.ToScalar();
+    private static readonly Scalar MinusOne = (-1.0).ToScalar();
+
+    /// <summary>a + b (broadcasting).</summary>
+    public static Tensor Add(Tensor a, Tensor b) => a.add(b, One);
+
+    /// <summary>a − b (broadcasting).</summary>
+    public static Tensor Sub(Tensor a, Tensor b) => a.add(b, MinusOne);
+
+    /// <summary>A 0-d float64 tensor holding <paramref name="value"/>.</summary>
+    public static Tensor Const(double value) => torch.tensor(value, ScalarType.Float64);
+
+    /// <summary>The values of a float64 tensor, in row-major order.</summary>
+    public static double[] ToArray(Tensor t)
+    {
+        using var c = t.contiguous();
+        using var accessor = c.data<double>();
+        return accessor.ToArray();
+    }
+}
+
+/// <summary>
 /// One <see cref="DenseLayer"/> as float64 tensors: W [in, out], b [out] (or null), idt [out] (or null).
 /// Tensors are detached from every dispose scope and owned by the network that holds them.
 /// </summary>
@@ -30,7 +61,7 @@ internal sealed class TorchLayer : IDisposable
     public Tensor Linear(Tensor x)
     {
         var z = x.matmul(Weight);
-        return Bias is null ? z : z + Bias;
+        return Bias is null ? z : TorchOps.Add(z, Bias);
     }
 
     /// <summary>h = tanh(x·W + b), then the shape's skip rule (SPEC §2): x = h(·idt) + x, concat(x, x) + h(·idt) or h.</summary>
@@ -41,8 +72,8 @@ internal sealed class TorchLayer : IDisposable
         var hs = ResnetDt is null ? h : h * ResnetDt;
         return Skip switch
         {
-            SkipKind.Identity => hs + x,
-            SkipKind.Doubled => torch.cat(new[] { x, x }, -1) + hs,
+            SkipKind.Identity => TorchOps.Add(hs, x),
+            SkipKind.Doubled => TorchOps.Add(torch.cat(new[] { x, x }, -1), hs),
             _ => h,
         };
     }

@@ -114,6 +114,21 @@ public abstract class DpCmdlet : PSCmdlet
         {
             throw new PipelineStoppedException();
         }
+        catch (Exception e) when (e is not DpCompressException and not PipelineStoppedException)
+        {
+            throw Unexpected(e);
+        }
+    }
+
+    /// <summary>
+    /// Wraps an exception that no input check anticipated (a bug, or a native library failure) so
+    /// the user sees one clear line with an id, not a stack trace; the original stays inner.
+    /// </summary>
+    internal static DpCompressException Unexpected(Exception e)
+    {
+        string first = e.Message.Split('\n', 2)[0].Trim();
+        return new DpCompressException("UnexpectedError", ErrorKind.InvalidOperation,
+            $"Unexpected {e.GetType().Name}: {first} (please report this with the input that caused it).", null, e);
     }
 
     /// <summary>
