@@ -332,4 +332,8 @@ try {
 finally { $w.Dispose() }
 [xml](Get-Content -Raw $temp) | Out-Null   # well-formed, or the build stops here
 Move-Item $temp $OutFile -Force
+# Conceptual topics (Get-Help about_DpCompress) are plain text files, copied beside the MAML.
+foreach ($about in Get-ChildItem $SourceDir -Filter 'about_*.help.txt' -ErrorAction SilentlyContinue) {
+    Copy-Item $about.FullName (Split-Path $OutFile) -Force
+}
 Write-Host ("Help: {0} cmdlet(s) -> {1}" -f $commands.Count, $OutFile)

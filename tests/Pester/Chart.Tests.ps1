@@ -60,6 +60,21 @@ Describe 'Export-DpChart' {
             [pscustomobject]@{ Label = 'a'; TotalMs = 10 }, [pscustomobject]@{ Label = 'b'; TotalMs = 2 } | Export-DpChart -Path $path
             (Get-PngSize $path).Height | Should -Be 600
         }
+        It 'draws Speedup of another time property (-TimeProperty ModelMs)' {
+            $path = Join-Path $TestDrive 'speedup-model.png'
+            [pscustomobject]@{ Label = 'a'; ModelMs = 8 }, [pscustomobject]@{ Label = 'b'; ModelMs = 1 } | Export-DpChart -Path $path -TimeProperty ModelMs
+            (Get-PngSize $path).Width | Should -Be 900
+            { [pscustomobject]@{ Label = 'a'; TotalMs = 8 } | Export-DpChart -Path (Join-Path $TestDrive 'x.png') -Kind Speedup -TimeProperty ModelMs -ErrorAction Stop } |
+                Should -Throw -ErrorId "ChartPropertyMissing$id"
+        }
+        It 'draws Speedup over a wide range (log time axis) and the phases of very different timings' {
+            $wide = [pscustomobject]@{ Label = 'original / Reference'; TotalMs = 1066; NeighborSearchMs = 10; EnvironmentMs = 40; EmbeddingMs = 500; DescriptorMs = 70; FittingMs = 140; BackwardMs = 750 },
+                    [pscustomobject]@{ Label = 'compressed / Fast'; TotalMs = 6.9; NeighborSearchMs = 0.5; EnvironmentMs = 1; EmbeddingMs = 0.5; DescriptorMs = 1; FittingMs = 1; BackwardMs = 3 }
+            $wide | Export-DpChart -Path (Join-Path $TestDrive 'wide-speedup.png') -Kind Speedup
+            $wide | Export-DpChart -Path (Join-Path $TestDrive 'wide-phases.png') -Kind PhaseBreakdown
+            (Get-PngSize (Join-Path $TestDrive 'wide-speedup.png')).Width | Should -Be 900
+            (Get-PngSize (Join-Path $TestDrive 'wide-phases.png')).Width | Should -Be 900
+        }
         It 'plots another error property and accepts hashtables' {
             $path = Join-Path $TestDrive 'energy.png'
             New-ErrorPoints | ForEach-Object { @{ Dx = $_.Dx; Order = $_.Order; MaxEnergyError = $_.MaxEnergyError } } |

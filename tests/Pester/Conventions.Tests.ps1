@@ -70,26 +70,38 @@ Describe '<Name>' -ForEach $cmdlets {
         @($help.Examples.Example).Count | Should -BeGreaterThan 0
     }
 
-    It 'pairs -Path with -LiteralPath (aliases PSPath, LP) in another parameter set' -Skip:(-not $HasPath) {
-        $cmd.Parameters.ContainsKey('LiteralPath') | Should -BeTrue
-        $lp = $cmd.Parameters['LiteralPath']
-        $lp.Aliases | Should -Contain 'PSPath'
-        $lp.Aliases | Should -Contain 'LP'
-        foreach ($set in $cmd.ParameterSets) {
-            $names = $set.Parameters.Name
-            ($names -contains 'Path' -and $names -contains 'LiteralPath') | Should -BeFalse -Because "set $($set.Name) must not take both"
-        }
-        if ($Verb -eq 'Import') {
-            # Readers take FileInfo objects from Get-ChildItem by their PSPath property.
-            @($lp.ParameterSets.Values | Where-Object ValueFromPipelineByPropertyName).Count | Should -BeGreaterThan 0
+    # Checks that apply to some cmdlets only are defined only for them (no skipped noise).
+    if ($HasPath) {
+        It 'pairs -Path with -LiteralPath (aliases PSPath, LP) in another parameter set' {
+            $cmd.Parameters.ContainsKey('LiteralPath') | Should -BeTrue
+            $lp = $cmd.Parameters['LiteralPath']
+            $lp.Aliases | Should -Contain 'PSPath'
+            $lp.Aliases | Should -Contain 'LP'
+            foreach ($set in $cmd.ParameterSets) {
+                $names = $set.Parameters.Name
+                ($names -contains 'Path' -and $names -contains 'LiteralPath') | Should -BeFalse -Because "set $($set.Name) must not take both"
+            }
+            if ($Verb -eq 'Import') {
+                # Readers take FileInfo objects from Get-ChildItem by their PSPath property.
+                @($lp.ParameterSets.Values | Where-Object ValueFromPipelineByPropertyName).Count | Should -BeGreaterThan 0
+            }
         }
     }
 
-    It 'supports ShouldProcess when it writes' -Skip:(-not $Writes) {
-        $attr = $cmd.ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0]
-        $attr.SupportsShouldProcess | Should -BeTrue
-        $cmd.Parameters.ContainsKey('WhatIf') | Should -BeTrue
-        $cmd.Parameters.ContainsKey('Force') | Should -BeTrue -Because 'writers refuse to overwrite without -Force'
+    if ($Writes) {
+        It 'supports ShouldProcess, and -Force to overwrite, because it writes' {
+            $attr = $cmd.ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0]
+            $attr.SupportsShouldProcess | Should -BeTrue
+            $cmd.Parameters.ContainsKey('WhatIf') | Should -BeTrue
+            $cmd.Parameters.ContainsKey('Force') | Should -BeTrue -Because 'writers refuse to overwrite without -Force'
+        }
+    }
+
+    if ($Verb -eq 'Test') {
+        It 'returns [bool] by default and the report with -Detailed (Test-* cmdlet)' {
+            $cmd.OutputType.Type | Should -Contain ([bool])
+            $cmd.Parameters.ContainsKey('Detailed') | Should -BeTrue
+        }
     }
 
     It 'has unambiguous positions in every parameter set' {
@@ -99,11 +111,6 @@ Describe '<Name>' -ForEach $cmdlets {
             $dupes | Should -BeNullOrEmpty -Because "set $($set.Name) must not give one position to two parameters"
             @($positional | Where-Object Position -EQ 0).Count | Should -BeLessOrEqual 1
         }
-    }
-
-    It 'returns [bool] by default when it is a Test-* cmdlet, the report with -Detailed' -Skip:($Verb -ne 'Test') {
-        $cmd.OutputType.Type | Should -Contain ([bool])
-        $cmd.Parameters.ContainsKey('Detailed') | Should -BeTrue
     }
 
     It 'has a table view for each output type it defines' {

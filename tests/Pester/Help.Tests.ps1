@@ -7,7 +7,7 @@ BeforeDiscovery {
 
     # Cmdlets whose examples are executed. Each example runs in its own folder under $TestDrive,
     # with ./tests/data/ pointing at the repository's test data.
-    $runnable = 'Import-DpModel', 'Export-DpModel', 'Invoke-DpCompression', 'New-SijGrid', 'Import-DpConfiguration', 'Export-DpChart'
+    $runnable = 'Import-DpModel', 'Export-DpModel', 'Invoke-DpCompression', 'New-SijGrid', 'Import-DpConfiguration', 'Invoke-DpModel', 'Test-CompressedModel', 'Measure-DpInference', 'Export-DpChart'
     $script:examples = @(foreach ($name in $runnable) {
         if (-not (Get-Command $name -Module DpCompress -ErrorAction SilentlyContinue)) { continue }
         $i = 0
@@ -32,6 +32,61 @@ Describe 'Help file' {
         $xml = [xml](Get-Content -Raw $file)
         $xml.helpItems.schema | Should -Be 'maml'
         @($xml.helpItems.command).Count | Should -Be @(Get-Command -Module DpCompress -CommandType Cmdlet).Count
+    }
+}
+
+Describe 'about_DpCompress' {
+    It 'is shown by Get-Help and names every exported cmdlet' {
+        $text = Get-Help about_DpCompress | Out-String
+        $text | Should -Match 'SHORT DESCRIPTION'
+        foreach ($c in Get-Command -Module DpCompress -CommandType Cmdlet) { $text | Should -Match ([regex]::Escape($c.Name)) }
+    }
+}
+
+Describe 'build/New-MamlHelp.ps1' {
+    BeforeAll {
+        $script:repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
+        $script:generator = Join-Path $repo 'build/New-MamlHelp.ps1'
+        $script:helpSource = Join-Path $repo 'src/DpCompress.PowerShell/Help'
+        $script:moduleDir = (Get-Module DpCompress).ModuleBase
+        # Runs the generator's worker in a child pwsh (as the build does) on a copy of the help sources.
+        function Invoke-Generator([string] $Case, [scriptblock] $Change) {
+            $src = New-Item -ItemType Directory -Force -Path (Join-Path $TestDrive $Case)
+            Copy-Item (Join-Path $helpSource '*.psd1') $src
+            & $Change $src.FullName
+            $out = Join-Path $TestDrive "$Case.xml"
+            Push-Location $repo   # `dotnet pwsh` resolves the local tool inside the repository
+            try { $text = dotnet pwsh -NoProfile -NonInteractive -File $generator -ModuleDir $moduleDir -SourceDir $src.FullName -OutFile $out -InProcess 2>&1 | Out-String }
+            finally { Pop-Location }
+            [pscustomobject]@{ ExitCode = $LASTEXITCODE; Text = $text; OutFile = $out }
+        }
+    }
+
+    It 'fails, naming the cmdlet, when an exported cmdlet has no help file' {
+        $r = Invoke-Generator 'nofile' { param($d) Remove-Item (Join-Path $d 'Export-DpChart.psd1') }
+        $r.ExitCode | Should -Not -Be 0
+        $r.Text | Should -Match 'Export-DpChart: no help file'
+        Test-Path $r.OutFile | Should -BeFalse
+    }
+
+    It 'fails, naming the parameter, when a parameter is not described' {
+        $r = Invoke-Generator 'noparam' {
+            param($d)
+            $f = Join-Path $d 'Export-DpChart.psd1'
+            (Get-Content $f) | Where-Object { $_ -notmatch '^\s*Width\s*=' } | Set-Content $f
+        }
+        $r.ExitCode | Should -Not -Be 0
+        $r.Text | Should -Match 'parameter -Width is not described'
+    }
+
+    It 'warns about and skips help for a cmdlet the module does not have' {
+        $r = Invoke-Generator 'extra' {
+            param($d)
+            Set-Content (Join-Path $d 'Get-DpNothing.psd1') "@{ Synopsis = 'x'; Description = 'y'; Examples = @(@{ Title = 't'; Code = 'Get-DpNothing' }) }"
+        }
+        $r.ExitCode | Should -Be 0
+        $r.Text | Should -Match 'Get-DpNothing'
+        @(([xml](Get-Content -Raw $r.OutFile)).helpItems.command).Count | Should -Be @(Get-Command -Module DpCompress -CommandType Cmdlet).Count
     }
 }
 
@@ -74,6 +129,24 @@ Describe 'Help of <Name>' -ForEach $cmdlets {
         }
     }
 
+    It 'uses only parameters that exist in its examples (for every DpCompress cmdlet they call)' {
+        foreach ($e in @($help.Examples.Example)) {
+            $tokens = $null; $parseErrors = $null
+            $ast = [System.Management.Automation.Language.Parser]::ParseInput($e.Code, [ref] $tokens, [ref] $parseErrors)
+            $parseErrors | Should -BeNullOrEmpty -Because "example '$($e.Title)' must parse"
+            foreach ($call in $ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.CommandAst] }, $true)) {
+                $target = Get-Command $call.GetCommandName() -Module DpCompress -ErrorAction SilentlyContinue
+                if (-not $target) { continue }
+                $names = @($target.Parameters.Values | ForEach-Object { $_.Name; $_.Aliases })
+                foreach ($p in $call.CommandElements | Where-Object { $_ -is [System.Management.Automation.Language.CommandParameterAst] }) {
+                    # PowerShell accepts any unambiguous prefix of a name or alias.
+                    $hits = @($names | Where-Object { $_ -like "$($p.ParameterName)*" })
+                    ($hits -contains $p.ParameterName -or $hits.Count -eq 1) | Should -BeTrue -Because "$($target.Name) in example '$($e.Title)' uses -$($p.ParameterName)"
+                }
+            }
+        }
+    }
+
     It 'describes its output types' {
         $outputs = @($help.ReturnValues.ReturnValue.Type.Name)
         foreach ($t in $cmd.OutputType) { $outputs | Should -Contain $t.Name }
@@ -97,7 +170,7 @@ Describe 'Examples run' {
         Push-Location $dir
         try {
             $ErrorActionPreference = 'Stop'
-            $null = & ([scriptblock]::Create($script)) 6>&1
+            $null = & ([scriptblock]::Create($script)) 3>&1 4>&1 5>&1 6>&1
         }
         finally { Pop-Location }
     }

@@ -14,7 +14,7 @@ public sealed record PhaseRow(string Label, double NeighborSearchMs, double Envi
     public double EmbeddingBackwardShare => TotalMs > 0 ? (EmbeddingMs + BackwardMs) / TotalMs : 0;
 }
 
-/// <summary>Total inference time of one timing, ms.</summary>
+/// <summary>Inference time of one timing (total or model only), ms.</summary>
 public sealed record TimingBar(string Label, double TotalMs);
 
 /// <summary>Size and text of a chart.</summary>

@@ -25,12 +25,12 @@ public static class ChartRenderer
         ("backward (forces, virial)", Color.FromHex("#ff7f0e")),
     };
 
-    /// <summary>The unit of an error property, guessed from its name (eV/Å for forces, eV/atom for energies).</summary>
+    /// <summary>The unit of an error property, guessed from its name (eV/Å for forces, eV/atom for energies and virials).</summary>
     public static string ErrorUnit(string property)
     {
         if (property.Contains("Force", StringComparison.OrdinalIgnoreCase)) return "eV/Å";
         if (property.Contains("Energy", StringComparison.OrdinalIgnoreCase)) return "eV/atom";
-        if (property.Contains("Virial", StringComparison.OrdinalIgnoreCase)) return "eV";
+        if (property.Contains("Virial", StringComparison.OrdinalIgnoreCase)) return "eV/atom";   // reports give virial errors per atom
         return "";
     }
 
@@ -55,39 +55,41 @@ public static class ChartRenderer
             scatter.MarkerShape = shapes[series % shapes.Length];
             series++;
         }
-        plot.Axes.Bottom.TickGenerator = LogTicks();
-        plot.Axes.Left.TickGenerator = LogTicks();
         string unit = ErrorUnit(errorProperty);
         plot.XLabel("dx (normalised s)");
         plot.YLabel(unit.Length > 0 ? $"{errorProperty} ({unit})" : errorProperty);
         plot.Title(options.Title ?? $"Compressed vs original: {errorProperty} against grid step dx");
-        if (drawable.Count > 0)
-        {
-            var (xl, xh) = LogRange(drawable.Min(p => Math.Log10(p.Dx)), drawable.Max(p => Math.Log10(p.Dx)));
-            var (yl, yh) = LogRange(drawable.Min(p => Math.Log10(p.Error)), drawable.Max(p => Math.Log10(p.Error)));
-            plot.Axes.SetLimits(xl, xh, yl, yh);
-        }
+        var (xl, xh) = drawable.Count > 0 ? LogRange(drawable.Min(p => Math.Log10(p.Dx)), drawable.Max(p => Math.Log10(p.Dx))) : (-3.0, 0.0);
+        var (yl, yh) = drawable.Count > 0 ? LogRange(drawable.Min(p => Math.Log10(p.Error)), drawable.Max(p => Math.Log10(p.Error))) : (-12.0, 0.0);
+        plot.Axes.SetLimits(xl, xh, yl, yh);
+        plot.Axes.Bottom.TickGenerator = LogTicks(xl, xh);
+        plot.Axes.Left.TickGenerator = LogTicks(yl, yh);
         plot.ShowLegend(Alignment.UpperLeft);
         return Png(plot, options);
     }
 
     /// <summary>
     /// Stacked bars of per-phase time, one bar per row labelled by its <see cref="PhaseRow.Label"/>,
-    /// with the share of embedding + backward printed above each bar.
+    /// with the total and the share of embedding + backward printed above each bar. When the totals
+    /// differ by more than <see cref="LogBarRatio"/> (say the reference and the fast engine), the
+    /// short bars would be invisible in ms: each bar then shows the shares of its own pass (%).
     /// </summary>
     public static byte[] PhaseBreakdown(IReadOnlyList<PhaseRow> rows, ChartOptions options)
     {
         var plot = NewPlot();
         var bars = new List<Bar>();
+        var totals = rows.Select(r => r.TotalMs).Where(t => t > 0).ToList();
+        bool shares = totals.Count > 1 && totals.Max() / totals.Min() > LogBarRatio;
         double top = 0;
         for (int i = 0; i < rows.Count; i++)
         {
             var r = rows[i];
             double[] values = { r.NeighborSearchMs, r.EnvironmentMs, r.EmbeddingMs, r.DescriptorMs, r.FittingMs, r.BackwardMs };
+            double scale = shares ? (r.TotalMs > 0 ? 100 / r.TotalMs : 0) : 1;
             double baseValue = 0;
             for (int k = 0; k < values.Length; k++)
             {
-                double v = Math.Max(0, values[k]);
+                double v = Math.Max(0, values[k]) * scale;
                 bars.Add(new Bar
                 {
                     Position = i,
@@ -100,7 +102,7 @@ public static class ChartRenderer
                 baseValue += v;
             }
             top = Math.Max(top, baseValue);
-            var text = plot.Add.Text($"{FormatMs(baseValue)}\nembedding + backward {r.EmbeddingBackwardShare * 100:0.#} %", i, baseValue);
+            var text = plot.Add.Text($"{FormatMs(r.TotalMs)}\nembedding +\nbackward {r.EmbeddingBackwardShare * 100:0.#} %", i, baseValue);
             StyleAnnotation(text);
         }
         plot.Add.Bars(bars);
@@ -108,39 +110,64 @@ public static class ChartRenderer
         {
             plot.Legend.ManualItems.Add(new LegendItem { LabelText = Phases[k].Name, FillColor = Phases[k].Color });
         }
-        BarAxes(plot, rows.Select(r => r.Label).ToArray(), top);
-        plot.YLabel("time per pass (ms)");
-        plot.Title(options.Title ?? "Inference time per phase");
-        plot.ShowLegend(Alignment.UpperRight);
+        BarAxes(plot, rows.Select(r => r.Label).ToArray(), 0, top);
+        if (shares)
+        {
+            // Percent ticks up to 100 only; the room above holds the annotations.
+            var percent = new NumericManual();
+            for (int p = 0; p <= 100; p += 20) percent.AddMajor(p, p.ToString(Inv));
+            plot.Axes.Left.TickGenerator = percent;
+        }
+        plot.YLabel(shares ? "share of the pass (%); totals above the bars" : "time per pass (ms)");
+        plot.Title(options.Title ?? (shares ? "Inference time per phase (share of each pass)" : "Inference time per phase"));
+        plot.ShowLegend(Edge.Right);
         return Png(plot, options);
     }
 
     /// <summary>
     /// Bars of total time per timing; each bar is annotated with its time and its speedup over
-    /// the first bar (the baseline).
+    /// the first bar (the baseline). When the times span more than <see cref="LogBarRatio"/>, the
+    /// time axis is logarithmic so that the fast bars stay visible.
     /// </summary>
-    public static byte[] Speedup(IReadOnlyList<TimingBar> rows, ChartOptions options)
+    /// <param name="rows">One bar per timing; the first is the baseline.</param>
+    /// <param name="timeProperty">The name of the time drawn (TotalMs, ModelMs), for the axis label.</param>
+    /// <param name="options">Size and title.</param>
+    public static byte[] Speedup(IReadOnlyList<TimingBar> rows, string timeProperty, ChartOptions options)
     {
         var plot = NewPlot();
         var palette = new ScottPlot.Palettes.Category10();
         var bars = new List<Bar>();
-        double top = 0;
         double baseline = rows.Count > 0 ? rows[0].TotalMs : 0;
+        var positive = rows.Where(r => r.TotalMs > 0).Select(r => r.TotalMs).ToList();
+        bool log = positive.Count > 1 && positive.Max() / positive.Min() > LogBarRatio;
+        // On a log axis bars hold log10(ms) and start half a decade below the fastest bar.
+        double floor = log ? Math.Floor(Math.Log10(positive.Min()) - 0.5) : 0;
+        double top = floor;
         for (int i = 0; i < rows.Count; i++)
         {
             double v = Math.Max(0, rows[i].TotalMs);
-            bars.Add(new Bar { Position = i, Value = v, FillColor = palette.GetColor(i), LineWidth = 0, Size = 0.6 });
-            top = Math.Max(top, v);
-            string factor = i == 0 ? "baseline" : v > 0 ? $"× {(baseline / v).ToString(baseline / v >= 10 ? "0.0" : "0.0#", Inv)}" : "× ∞";
-            StyleAnnotation(plot.Add.Text($"{FormatMs(v)}\n{factor}", i, v));
+            double y = log ? (v > 0 ? Math.Log10(v) : floor) : v;
+            bars.Add(new Bar { Position = i, ValueBase = floor, Value = y, FillColor = palette.GetColor(i), LineWidth = 0, Size = 0.6 });
+            top = Math.Max(top, y);
+            string factor = i == 0 ? "baseline" : v > 0 ? $"× {FormatFactor(baseline / v)}" : "× ∞";
+            StyleAnnotation(plot.Add.Text($"{FormatMs(v)}\n{factor}", i, y));
         }
         plot.Add.Bars(bars);
-        BarAxes(plot, rows.Select(r => r.Label).ToArray(), top);
-        plot.YLabel("total time per pass (ms)");
+        BarAxes(plot, rows.Select(r => r.Label).ToArray(), floor, top, log);
+        string what = timeProperty switch
+        {
+            "TotalMs" => "total time per pass",
+            "ModelMs" => "model time per pass (no neighbour search)",
+            _ => timeProperty,
+        };
+        plot.YLabel(log ? $"{what} (ms, log scale)" : $"{what} (ms)");
         string baseLabel = rows.Count > 0 ? rows[0].Label : "";
         plot.Title(options.Title ?? $"Inference time and speedup over {baseLabel}");
         return Png(plot, options);
     }
+
+    /// <summary>Largest/smallest time beyond which the Speedup chart uses a log axis.</summary>
+    public const double LogBarRatio = 30;
 
     private static Plot NewPlot()
     {
@@ -155,23 +182,27 @@ public static class ChartRenderer
         return plot;
     }
 
-    /// <summary>Padded limits of a log10 axis; widened to whole decades when no decade tick would show.</summary>
+    /// <summary>Padded limits of a log10 axis: at least 0.4 decades wide, so some m×10ⁿ tick always shows.</summary>
     private static (double Low, double High) LogRange(double min, double max)
     {
-        double pad = Math.Max(0.1, 0.05 * (max - min));
-        double lo = min - pad, hi = max + pad;
-        if (Math.Floor(hi) < lo) { lo = Math.Floor(lo); hi = Math.Ceiling(hi); }
-        return (lo, hi);
+        double pad = Math.Max(0.2, 0.05 * (max - min));
+        return (min - pad, max + pad);
     }
 
-    private static void BarAxes(Plot plot, string[] labels, double top)
+    /// <summary>
+    /// Category axis with one tick per bar (labels split at " / " onto two lines) and a value axis
+    /// from <paramref name="bottom"/> with room above the tallest bar for annotations and legend.
+    /// </summary>
+    private static void BarAxes(Plot plot, string[] labels, double bottom, double top, bool log = false)
     {
-        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, labels.Length).Select(i => (double)i).ToArray(), labels);
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, labels.Length).Select(i => (double)i).ToArray(),
+            labels.Select(l => l.Replace(" / ", "\n", StringComparison.Ordinal)).ToArray());
         plot.Axes.Bottom.MajorTickStyle.Length = 0;
         plot.HideGrid();
         plot.Grid.YAxisStyle.IsVisible = true;
-        // Room above the tallest bar for the two-line annotation and the legend.
-        plot.Axes.SetLimits(-0.6, labels.Length - 0.4, 0, top > 0 ? top * 1.3 : 1);
+        double high = log ? top + 0.3 * Math.Max(1, top - bottom) : top > 0 ? top * 1.35 : 1;
+        plot.Axes.SetLimits(-0.6, labels.Length - 0.4, bottom, high);
+        if (log) plot.Axes.Left.TickGenerator = LogTicks(bottom, high);
     }
 
     private static void StyleAnnotation(ScottPlot.Plottables.Text text)
@@ -187,16 +218,35 @@ public static class ChartRenderer
     {
         >= 100 => ms.ToString("0", Inv) + " ms",
         >= 10 => ms.ToString("0.0", Inv) + " ms",
-        _ => ms.ToString("0.0##", Inv) + " ms",
+        >= 1 => ms.ToString("0.00", Inv) + " ms",
+        _ => ms.ToString("0.000", Inv) + " ms",
     };
 
-    /// <summary>Ticks for an axis that holds log10 of the data: labels 10ⁿ on whole decades, minor ticks at 2..9.</summary>
-    private static NumericAutomatic LogTicks() => new()
+    private static string FormatFactor(double f) => f.ToString(f >= 100 ? "0" : f >= 10 ? "0.0" : "0.00", Inv);
+
+    /// <summary>
+    /// Ticks for an axis that holds log10 of the data, between <paramref name="lo"/> and <paramref name="hi"/>:
+    /// labels 10ⁿ on decades (every other one beyond 12 decades), also 2×10ⁿ and 5×10ⁿ when the axis
+    /// spans less than 2.5 decades and every m×10ⁿ below 0.8 decades; minor ticks at the other m×10ⁿ.
+    /// </summary>
+    private static NumericManual LogTicks(double lo, double hi)
     {
-        MinorTickGenerator = new LogMinorTickGenerator(),
-        IntegerTicksOnly = true,
-        LabelFormatter = v => "10" + Superscript((int)Math.Round(v)),
-    };
+        var ticks = new NumericManual();
+        double span = hi - lo;
+        int decadeStep = span > 12 ? 2 : 1;
+        for (int n = (int)Math.Floor(lo); n <= (int)Math.Ceiling(hi); n++)
+        {
+            for (int m = 1; m <= 9; m++)
+            {
+                double position = n + Math.Log10(m);
+                if (position < lo - 1e-9 || position > hi + 1e-9) continue;
+                bool label = m == 1 ? n % decadeStep == 0 : span < 0.8 || (span < 2.5 && (m == 2 || m == 5));
+                if (label) ticks.AddMajor(position, m == 1 ? "10" + Superscript(n) : $"{m}×10{Superscript(n)}");
+                else ticks.AddMinor(position);
+            }
+        }
+        return ticks;
+    }
 
     private static string Superscript(int n)
     {

@@ -46,6 +46,11 @@ public sealed class ExportDpChartCommand : DpCmdlet
     [ValidateNotNullOrEmpty]
     public string ErrorProperty { get; set; } = "MaxForceError";
 
+    /// <summary>Speedup: the time property drawn (TotalMs, or ModelMs to leave out the neighbour search).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string TimeProperty { get; set; } = "TotalMs";
+
     /// <summary>Chart title (a default that names the chart otherwise).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -97,7 +102,7 @@ public sealed class ExportDpChartCommand : DpCmdlet
             ChartKind.PhaseBreakdown => ChartRenderer.PhaseBreakdown(_items.Select((o, i) => new PhaseRow(Label(o, i),
                 Number(o, i, PhaseProperties[0]), Number(o, i, PhaseProperties[1]), Number(o, i, PhaseProperties[2]),
                 Number(o, i, PhaseProperties[3]), Number(o, i, PhaseProperties[4]), Number(o, i, PhaseProperties[5]))).ToList(), options),
-            _ => ChartRenderer.Speedup(_items.Select((o, i) => new TimingBar(Label(o, i), Number(o, i, "TotalMs"))).ToList(), options),
+            _ => ChartRenderer.Speedup(_items.Select((o, i) => new TimingBar(Label(o, i), Number(o, i, TimeProperty))).ToList(), TimeProperty, options),
         };
 
         if (!ShouldProcess(target, $"Write {kind} chart of {_items.Count} object(s), {Width}x{Height} PNG")) return;
@@ -137,12 +142,12 @@ public sealed class ExportDpChartCommand : DpCmdlet
             dxOrder && Has(first, ErrorProperty) ? ChartKind.ErrorVsDx :
             Has(first, "EmbeddingMs") ? ChartKind.PhaseBreakdown :
             dxOrder ? ChartKind.ErrorVsDx :
-            Has(first, "TotalMs") ? ChartKind.Speedup : null;
+            Has(first, TimeProperty) ? ChartKind.Speedup : null;
         if (kind is null)
         {
             string names = string.Join(", ", first.Properties.Select(p => p.Name).Take(20));
             ThrowTerminatingError(NewError("ChartKindUnknown", ErrorCategory.InvalidArgument,
-                $"Cannot infer the chart kind from the input (properties: {names}). Objects with Dx, Order and {ErrorProperty} draw ErrorVsDx, with EmbeddingMs PhaseBreakdown, with TotalMs Speedup; or give -Kind.", null));
+                $"Cannot infer the chart kind from the input (properties: {names}). Objects with Dx, Order and {ErrorProperty} draw ErrorVsDx, with EmbeddingMs PhaseBreakdown, with {TimeProperty} Speedup; or give -Kind.", null));
         }
         WriteVerbose($"Chart kind inferred from the input: {kind}");
         return kind!.Value;

@@ -14,6 +14,7 @@ It returns one Configuration per image, in file order, with Source, Name and Ind
         LiteralPath = 'One or more files or folders, used exactly as typed. FileInfo and DirectoryInfo objects from Get-ChildItem bind here by their PSPath property.'
         Format      = 'Reads every path as this format (PwData, Movement or ExtendedXyz) instead of detecting it from the name and content.'
     }
+    Defaults    = @{ Format = 'detected from the file' }
     Inputs      = @{
         'System.String[]' = 'Paths (to -Path by value, or to -LiteralPath by the PSPath property).'
     }
@@ -30,6 +31,11 @@ It returns one Configuration per image, in file order, with Source, Name and Ind
             Title   = 'Other formats'
             Code    = 'Import-DpConfiguration ./tests/data/formats/Au32_first10.xyz, ./tests/data/formats/Au32_first10.MOVEMENT | Group-Object Source'
             Remarks = 'Reads the same ten Au32 images from an extended XYZ and a MOVEMENT file.'
+        }
+        @{
+            Title   = 'Force the format of a file without a telling name'
+            Code    = 'Import-DpConfiguration -LiteralPath ./tests/data/formats/pwmat_CH4_MOVEMENT -Format Movement | Select-Object -First 3'
+            Remarks = 'Reads a PWmat MOVEMENT file of methane as MOVEMENT, whatever its name, and shows the first three images.'
         }
         @{
             Title   = 'Predict with a model'

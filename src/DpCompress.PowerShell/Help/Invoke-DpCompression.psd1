@@ -4,25 +4,26 @@
 Invoke-DpCompression tabulates every embedding net G(s) of the model on a uniform grid of the normalised s (see New-SijGrid) and returns a compressed copy of the model (SPEC §3). On each interval it fits, from the exact values and analytic derivatives of the net:
 
 - Order 3: a cubic Hermite polynomial (value and first derivative at both ends);
-- Order 5: a quintic (value, first and second derivative at both ends), about a thousand times more accurate at the same dx.
+- Order 5: a quintic (value, first and second derivative at both ends), orders of magnitude more accurate at the same dx.
 
-The compressed model predicts what the original predicts to within ~1e-9 eV/atom (order 3, dx 0.01) and runs without evaluating the embedding nets. Write it with Export-DpModel (a PWMLFF-compatible checkpoint) and check it with Test-CompressedModel.
+The compressed model predicts what the original predicts, with differences far below the model's own error, and runs without evaluating the embedding nets. -Verbose reports the table size and its largest deviation from the nets. Write it with Export-DpModel (a PWMLFF-compatible checkpoint) and check it with Test-CompressedModel.
 
 The nets are tabulated in parallel (-ThrottleLimit); the command reports progress and stops on Ctrl-C.
 '@
     Parameters  = @{
         Model         = 'The model to compress, usually piped from Import-DpModel.'
-        Dx            = 'The grid step in normalised s. Default 0.01 (PWMLFF''s default); smaller is more accurate, and the table grows as 1/dx.'
+        Dx            = 'The grid step in normalised s (the default is PWMLFF''s); smaller is more accurate, and the table grows as 1/dx.'
         Order         = 'The polynomial order: 3 (Hermite, PWMLFF''s default) or 5.'
         Grid          = 'A grid from New-SijGrid, to choose sij_max (from training data or by hand) or to reuse one grid. Its step replaces -Dx.'
         Force         = 'Compresses a model that is already compressed again (from its original nets) instead of refusing.'
         ThrottleLimit = 'The largest number of embedding nets tabulated at the same time. Default: the number of processors.'
     }
+    Defaults    = @{ ThrottleLimit = 'the number of processors' }
     Inputs      = @{
         'DpCompress.Core.Model.DpModel' = 'A model, from Import-DpModel.'
     }
     Outputs     = @{
-        'DpCompress.Core.Model.DpModel' = 'The compressed model (IsCompressed, Order, Dx and the table set).'
+        'DpCompress.Core.Model.DpModel' = 'The compressed model: IsCompressed, Order, Dx, the table (Compression), TableError (largest |table - net| inside the training range) and OuterTableError (the whole table, extrapolation grid included).'
     }
     Examples    = @(
         @{
@@ -33,7 +34,7 @@ The nets are tabulated in parallel (-ThrottleLimit); the command reports progres
         @{
             Title   = 'A more accurate table'
             Code    = 'Import-DpModel ./tests/data/agau/dp_model.ckpt | Invoke-DpCompression -Dx 0.001 -Order 3 | Export-DpModel cmp -Force'
-            Remarks = 'A ten times finer grid: the error of a cubic table falls about 10^4 times. Writes cmp.ckpt.'
+            Remarks = 'A ten times finer grid: the error of a cubic table falls about 10^4 times (it scales as dx^4). Writes cmp.ckpt.'
         }
         @{
             Title   = 'Compare both orders'

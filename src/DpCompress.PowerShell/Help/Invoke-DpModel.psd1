@@ -3,18 +3,19 @@
     Description = @'
 Invoke-DpModel evaluates the model on each configuration as PWMLFF does (SPEC §2): total energy E, atomic energies E_i in atom order, forces F = -dE/dr (eV/Å) and the virial (9 values, eV). A compressed model evaluates its tables instead of the embedding nets.
 
-Two engines give the same numbers: Reference (TorchSharp autograd, the closest to PWMLFF) and Fast (analytic gradients in plain .NET, much faster). Configurations are evaluated in parallel up to -ThrottleLimit, and the predictions come back in input order.
+Two engines give the same numbers: Fast (default; float64 kernels with analytic gradients, parallel over -ThrottleLimit threads) and Reference (TorchSharp autograd, mirrors PWMLFF). The predictions come back in input order.
 
-A prediction counts the s values beyond the table (OutOfTableCount) and beyond the training range (BeyondTrainingCount): the cmdlet warns when a compressed model had to extrapolate.
+A prediction counts the s values beyond the table (OutOfTableCount) and beyond the training range (BeyondTrainingCount), so you can see when a compressed model had to extrapolate.
 '@
     Parameters  = @{
-        Model         = 'The model to evaluate.'
-        Configuration = 'The configurations to evaluate, usually piped from Import-DpConfiguration.'
-        Engine        = 'Reference (TorchSharp autograd) or Fast (analytic, default).'
-        ThrottleLimit = 'The largest number of configurations evaluated at the same time. Default: the number of processors.'
+        Model         = 'The model to evaluate (from Import-DpModel or Invoke-DpCompression).'
+        Configuration = 'The configurations to evaluate: Configuration objects piped from Import-DpConfiguration, or paths of PWdata folders, MOVEMENT or extended XYZ files, which are read first.'
+        Engine        = 'Fast (default): float64 kernels with analytic gradients. Reference: TorchSharp autograd, mirrors PWMLFF.'
+        ThrottleLimit = 'Threads of the Fast engine. Default: the number of processors.'
     }
+    Defaults    = @{ ThrottleLimit = 'the number of processors' }
     Inputs      = @{
-        'DpCompress.Core.Structures.Configuration' = 'Configurations, from Import-DpConfiguration.'
+        'System.Object[]' = 'Configurations from Import-DpConfiguration, or paths to read.'
     }
     Outputs     = @{
         'DpCompress.Core.Inference.Prediction' = 'One prediction per configuration: Energy, EnergyPerAtom, AtomicEnergies, Forces, Virial and the extrapolation counts.'
@@ -29,6 +30,11 @@ Import-DpConfiguration ./tests/data/agau/PWdata/Ag10Au14 | Invoke-DpModel -Model
             Remarks = 'One prediction per image.'
         }
         @{
+            Title   = 'Paths instead of configurations'
+            Code    = 'Invoke-DpModel (Import-DpModel ./tests/data/agau/dp_model.ckpt) ./tests/data/formats/Au32_first10.xyz | Select-Object -First 2 Energy, EnergyPerAtom'
+            Remarks = 'Positional -Model and -Configuration; the extended XYZ file is read on the way.'
+        }
+        @{
             Title   = 'Original and compressed model on the same data'
             Code    = @'
 $model = Import-DpModel ./tests/data/agau/dp_model.ckpt
@@ -38,7 +44,7 @@ $a = $data | Invoke-DpModel -Model $model -Engine Reference
 $b = $data | Invoke-DpModel -Model $compressed -Engine Fast
 $a[0].Energy - $b[0].Energy
 '@
-            Remarks = 'The energy difference is at the level of float64 rounding.'
+            Remarks = 'The reference engine on the original model against the fast engine on the compressed one: the energies agree to far below the model''s own error.'
         }
     )
     Links       = @('Import-DpConfiguration', 'Test-CompressedModel', 'Measure-DpInference')

@@ -1,23 +1,25 @@
 @{
     Synopsis    = 'Times a model''s inference (energy, forces, virial) and splits the time by phase.'
     Description = @'
-Measure-DpInference runs -Warmup untimed passes, then -Repeat timed passes over all configurations, and reports the median time of one pass (TotalMs), the fastest pass, microseconds per atom, memory, and the average time per phase: neighbour search, environment matrix, embedding nets (or table), descriptor, fitting nets and the backward pass (forces and virial), with the share of the embedding nets and their gradient.
+Measure-DpInference runs -Warmup untimed passes, then -Repeat timed passes over all configurations, for every model and every engine given, and reports per model and engine the median time of one pass (TotalMs) and of the model alone without the neighbour search (ModelMs), the fastest pass (MinMs), microseconds per atom, memory, and the average time per phase: neighbour search, environment matrix, embedding nets (or table), descriptor, fitting nets and the backward pass (forces and virial), with the share of the embedding nets and their gradient (EmbeddingShare).
 
-Pipe several models (original and compressed) or run it per engine: the timings compare directly, and Export-DpChart draws them (PhaseBreakdown, Speedup).
+Each timing of a compressed model carries its speedup over the uncompressed model on the same engine, computed from ModelMs (Speedup, SpeedupOver). Export-DpChart draws the timings (PhaseBreakdown, Speedup).
+
+The default of one thread gives figures comparable across machines; raise -ThrottleLimit to time the parallel Fast engine.
 '@
     Parameters  = @{
-        Model         = 'The model(s) to time.'
-        Data          = 'The configurations of one pass (from Import-DpConfiguration).'
+        Model         = 'One or more models to time, for example an original and its compressed version (piped or as an array).'
+        Data          = 'The configurations of one pass: Configuration objects from Import-DpConfiguration, or paths to read.'
         Repeat        = 'The number of timed passes; the median is reported.'
-        Warmup        = 'The number of untimed passes before timing (JIT, caches, first TorchSharp call).'
-        Engine        = 'Reference (TorchSharp autograd) or Fast (analytic).'
-        ThrottleLimit = 'The largest number of configurations evaluated at the same time. Default: the number of processors.'
+        Warmup        = 'The number of untimed passes before timing: JIT, caches, first TorchSharp call.'
+        Engine        = 'The engines to time: Fast (default), Reference, or both (-Engine Reference, Fast).'
+        ThrottleLimit = 'Threads of the Fast engine. The default, one thread, gives figures comparable across machines.'
     }
     Inputs      = @{
-        'DpCompress.Core.Model.DpModel' = 'Models to time.'
+        'DpCompress.Core.Model.DpModel[]' = 'Models to time.'
     }
     Outputs     = @{
-        'DpCompress.Core.Inference.InferenceTiming' = 'One timing per model: Label, TotalMs, MinMs, the per-phase *Ms times, EmbeddingShare, MicrosecondsPerAtom, memory, and Speedup over the first model.'
+        'DpCompress.Core.Inference.InferenceTiming' = 'One timing per model and engine: Label, TotalMs, MinMs, the per-phase *Ms times, EmbeddingShare, MicrosecondsPerAtom, memory, and Speedup over the uncompressed model.'
     }
     Examples    = @(
         @{
@@ -25,18 +27,18 @@ Pipe several models (original and compressed) or run it per engine: the timings 
             Code    = @'
 $model = Import-DpModel ./tests/data/agau/dp_model.ckpt
 $compressed = $model | Invoke-DpCompression -Dx 0.01 -Order 3
-$model, $compressed | Measure-DpInference -Data (Import-DpConfiguration ./tests/data/agau/PWdata/Ag10Au14) -Repeat 5
+$model, $compressed | Measure-DpInference -Data ./tests/data/agau/PWdata/Ag10Au14 -Repeat 3
 '@
             Remarks = 'Two timings; the compressed one shows its speedup over the original.'
         }
         @{
-            Title   = 'Chart the phases'
+            Title   = 'Both engines, charted by phase'
             Code    = @'
 $model = Import-DpModel ./tests/data/agau/dp_model.ckpt
 $data = Import-DpConfiguration ./tests/data/agau/PWdata/Ag12Au12
-$model | Measure-DpInference -Data $data -Engine Reference -Repeat 3 | Export-DpChart -Path phases.png
+$model | Measure-DpInference -Data $data -Engine Reference, Fast -Repeat 2 | Export-DpChart -Path phases.png
 '@
-            Remarks = 'Times the reference engine and draws where the time goes (the chart kind is inferred from the EmbeddingMs property).'
+            Remarks = 'Times the reference and the fast engine and draws where the time goes (the chart kind is inferred from the EmbeddingMs property).'
         }
     )
     Links       = @('Export-DpChart', 'Invoke-DpModel', 'Invoke-DpCompression')
