@@ -1,7 +1,7 @@
 @{
     Synopsis    = 'Compresses a DP model: replaces its embedding nets by piecewise polynomial tables of s.'
     Description = @'
-Invoke-DpCompression tabulates every embedding net G(s) of the model on a uniform grid of the normalised s (see New-SijGrid) and returns a compressed copy of the model (SPEC §3). On each interval it fits, from the exact values and analytic derivatives of the net:
+Invoke-DpCompression tabulates every embedding net G(s) of the model on a uniform grid of the normalised s (see New-SijGrid) and returns a compressed copy of the model. On each interval it fits, from the exact values and analytic derivatives of the net:
 
 - Order 3: a cubic Hermite polynomial (value and first derivative at both ends);
 - Order 5: a quintic (value, first and second derivative at both ends), orders of magnitude more accurate at the same dx.

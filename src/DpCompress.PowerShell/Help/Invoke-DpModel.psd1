@@ -1,7 +1,7 @@
 @{
     Synopsis    = 'Predicts energies, forces and virials of configurations with a DP model, compressed or not.'
     Description = @'
-Invoke-DpModel evaluates the model on each configuration as PWMLFF does (SPEC §2): total energy E, atomic energies E_i in atom order, forces F = -dE/dr (eV/Å) and the virial (9 values, eV). A compressed model evaluates its tables instead of the embedding nets.
+Invoke-DpModel evaluates the model on each configuration as PWMLFF does: total energy E, atomic energies E_i in atom order, forces F = -dE/dr (eV/Å) and the virial (9 values, eV). A compressed model evaluates its tables instead of the embedding nets.
 
 Two engines give the same numbers: Fast (default; float64 kernels with analytic gradients, parallel over -ThrottleLimit threads) and Reference (TorchSharp autograd, mirrors PWMLFF). The predictions come back in input order.
 

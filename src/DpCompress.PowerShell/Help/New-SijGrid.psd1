@@ -1,7 +1,7 @@
 @{
     Synopsis    = 'Computes the grid of normalised s values on which a model''s embedding nets are tabulated.'
     Description = @'
-New-SijGrid builds the SijGrid that Invoke-DpCompression tabulates on (SPEC §3). From the largest raw S(r) the model will meet (sij_max) it computes the normalised range over all centre types, s_min = min_t (0 - davg[t]) / dstd[t] and s_max = max_t (sij_max - davg[t]) / dstd[t], an inner grid x_k = s_min + k·dx up to s_max, and PWMLFF's coarse outer grid (step 10·dx, up to 10·s_max) for configurations beyond the training set.
+New-SijGrid builds the SijGrid that Invoke-DpCompression tabulates on. From the largest raw S(r) the model will meet (sij_max) it computes the normalised range over all centre types, s_min = min_t (0 - davg[t]) / dstd[t] and s_max = max_t (sij_max - davg[t]) / dstd[t], an inner grid x_k = s_min + k·dx up to s_max, and PWMLFF's coarse outer grid (step 10·dx, up to 10·s_max) for configurations beyond the training set.
 
 sij_max comes, in order of preference, from -SijMax (a value you give), from a scan of -TrainingData (the largest S(r) over those configurations), or from the checkpoint's own sij_max. The grid records which one it used (Source).
 

@@ -45,7 +45,7 @@ $cmp | Test-CompressedModel -Data (Import-DpConfiguration ./tests/data/agau/PWda
         @{
             Title   = 'Check a checkpoint written by PWMLFF'
             Code    = 'Import-DpModel ./tests/data/agau/cmp_o3_dx0.01.ckpt | Test-CompressedModel -Data ./tests/data/agau/PWdata/Ag12Au12 -Detailed | Select-Object Passed, MaxEnergyError, MaxForceError, Reasons'
-            Remarks = 'PWMLFF''s own compressed file carries the table its step bug produced (SPEC §3): the report shows force differences far above those of a DpCompress table.'
+            Remarks = 'PWMLFF''s own compressed file carries the table its step bug produced: the report shows force differences far above those of a DpCompress table.'
         }
     )
     Links       = @('Invoke-DpCompression', 'Invoke-DpModel', 'Export-DpChart')
