@@ -106,7 +106,7 @@ Describe 'Measure-DpInference' {
         $t[0].ModelMs | Should -BeGreaterThan 0
         $t[0].EmbeddingMs | Should -BeGreaterThan 0
         $t[0].EmbeddingShare | Should -BeGreaterThan 0
-        ($t | Out-String) | Should -Match 'µs/atom'
+        ($t | Out-String -Width 300) | Should -Match 'µs/atom'
     }
     It 'refuses -Repeat 0 at binding' {
         { Measure-DpInference -Model $model -Data $ag10 -Repeat 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,DpCompress.PowerShell.Commands.MeasureDpInferenceCommand'
