@@ -110,3 +110,9 @@ Describe 'Invoke-DpCompression' {
         }
     }
 }
+
+Describe 'Invoke-DpCompression dx range' {
+    It 'refuses a dx that is not smaller than the s range (InvalidDx)' {
+        { $model | Invoke-DpCompression -Dx 10 } | Should -Throw -ErrorId 'InvalidDx,DpCompress.PowerShell.Commands.InvokeDpCompressionCommand'
+    }
+}

@@ -83,6 +83,9 @@ public static class GridBuilder
         ArgumentNullException.ThrowIfNull(davg0);
         ArgumentNullException.ThrowIfNull(dstd0);
         var (sMin, sMax) = NormalisedRange(davg0, dstd0, rawSijMax);
+        if (dx >= sMax - sMin)
+            throw new DpCompressException("InvalidDx", ErrorKind.InvalidArgument,
+                $"dx {dx} is not smaller than the s range [{sMin:G6}, {sMax:G6}]: the table would have a single interval. Use a dx well below {sMax - sMin:G3} (PWMLFF's default is 0.01).");
         var (inner, outer) = PwmlffCounts(sMin, sMax, dx, netCount, width, order, maxTableBytes);
         return new SijGrid(sMin, sMax, dx, inner, outer, rawSijMax, source);
     }
