@@ -116,3 +116,25 @@ Describe 'Invoke-DpCompression dx range' {
         { $model | Invoke-DpCompression -Dx 10 } | Should -Throw -ErrorId 'InvalidDx,DpCompress.PowerShell.Commands.InvokeDpCompressionCommand'
     }
 }
+
+Describe 'Ctrl-C during long work' {
+    It 'stops <Command> when the pipeline is stopped, with no output' -ForEach @(
+        @{ Command = 'Invoke-DpCompression'; Script = 'param($m, $d) $m | Invoke-DpCompression -Dx 0.0005 -Order 5 -ThrottleLimit 1' }
+        @{ Command = 'Test-CompressedModel'; Script = 'param($m, $d) $m | Invoke-DpCompression -Dx 0.05 | Test-CompressedModel -Data $d -Engine Reference' }
+    ) {
+        $alloy = Get-TestDataPath 'alloy5'
+        $m5 = Import-DpModel (Join-Path $alloy 'dp5_model.ckpt')
+        $data = Import-DpConfiguration (Join-Path $alloy 'PWdata')
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$env:DPCOMPRESS_MODULE'").Invoke()
+            $ps.Commands.Clear()
+            $null = $ps.AddScript($Script).AddArgument($m5).AddArgument($data)
+            $async = $ps.BeginInvoke()
+            Start-Sleep -Milliseconds 700
+            $async.IsCompleted | Should -BeFalse -Because 'the work takes several seconds'
+            $ps.Stop()
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+        } finally { $ps.Dispose() }
+    }
+}
