@@ -43,6 +43,7 @@ public sealed class FastEngine : IDpEngine
     private const int EmbeddingChunk = 128;
     private const int FittingChunk = 32;
     private const int AtomChunk = 8;
+    private const int TypeChunk = 32;
 
     private readonly int _t, _k, _m, _m2;
     private readonly double _rmin, _rmax;
@@ -194,7 +195,7 @@ public sealed class FastEngine : IDpEngine
             S = new double[EmbeddingChunk];
             G = new double[e._m];
             Gp = new double[e._m];
-            DA = new double[4 * e._m];
+            DA = new double[TypeChunk * 4 * e._m];
             Sym = new double[e._m * ((e._m + 3) & ~3)];
         }
 
@@ -328,6 +329,7 @@ public sealed class FastEngine : IDpEngine
                 _e.Run(Chunks(_n, AtomChunk), EnvironmentChunk, _ct);
                 if (timings is not null) timings.Environment += Lap(ref stamp);
 
+                var atomItems = TypeItems(TypeChunk);
                 _a = Buffers.Ensure(ref _buf.A, _n * 4 * _m);
                 _d = Buffers.Ensure(ref _buf.D, _n * _m * _m2);
                 if (!compressed)
@@ -337,17 +339,17 @@ public sealed class FastEngine : IDpEngine
                     var items = EmbeddingItems();
                     _e.Run(items.Count, (w, ws) => EmbeddingItem(items[w], ws), _ct);
                     if (timings is not null) timings.Embedding += Lap(ref stamp);
-                    _e.Run(Chunks(_n, AtomChunk), DescriptorChunk, _ct);
+                    _e.Run(atomItems.Count, (w, ws) => DescriptorItem(atomItems[w], ws), _ct);
                     if (timings is not null) timings.Descriptor += Lap(ref stamp);
                 }
                 else
                 {
                     // Table lookup fused with the accumulation of A_i (tabulate_fusion); D_i in the same pass.
-                    _e.Run(Chunks(_n, AtomChunk), DescriptorChunk, _ct);
+                    _e.Run(atomItems.Count, (w, ws) => DescriptorItem(atomItems[w], ws), _ct);
                     if (timings is not null) timings.Embedding += Lap(ref stamp);
                 }
 
-                var fitItems = FittingItems();
+                var fitItems = TypeItems(FittingChunk);
                 var widths = _e._fitting[0].HiddenWidths;
                 if (_buf.Hidden.Length != widths.Length) _buf.Hidden = new double[widths.Length][];
                 for (int l = 0; l < widths.Length; l++)
@@ -365,7 +367,7 @@ public sealed class FastEngine : IDpEngine
                 _grad = Buffers.Ensure(ref _buf.Grad, _real * 3);
                 _fc = Buffers.Ensure(ref _buf.Fc, _n * 3);
                 _wa = Buffers.Ensure(ref _buf.Wa, _n * 9);
-                _e.Run(Chunks(_n, AtomChunk), BackwardChunk, _ct);
+                _e.Run(atomItems.Count, (w, ws) => BackwardItem(atomItems[w], ws), _ct);
                 if (timings is not null)
                 {
                     double t = Lap(ref stamp);
@@ -469,26 +471,30 @@ public sealed class FastEngine : IDpEngine
             _e._embedding![item.Pair].Forward(s, _g.AsSpan(item.Start * _m, item.Count * _m), _gp.AsSpan(item.Start * _m, item.Count * _m), ws.BufA, ws.BufB);
         }
 
-        /// <summary>A_i = c·(Σ_real R_sᵀ G_s + (K − count)·R_padᵀ G_pad) and D_i = A_iᵀ A_i[:, :M2].</summary>
-        private void DescriptorChunk(int chunk, Workspace ws)
+        /// <summary>
+        /// A_i = c·(Σ_real R_sᵀ G_s + (K − count)·R_padᵀ G_pad) and D_i = A_iᵀ A_i[:, :M2] for a chunk
+        /// of atoms of one centre type, visited pair-major (neighbour type outer, atoms inner) so that
+        /// one net's table rows (≈ 0.2 MB) stay in L2 while its slots stream through.
+        /// </summary>
+        private void DescriptorItem((int Type, int Start, int Count) item, Workspace ws)
         {
-            int end = Math.Min(_n, (chunk + 1) * AtomChunk);
             int m = _m;
+            int ti = item.Type, end = item.Start + item.Count;
             var table = _e._table;
             long beyond = 0, outside = 0;
             var g = ws.G.AsSpan();
-            for (int p = chunk * AtomChunk; p < end; p++)
+            for (int p = item.Start; p < end; p++) _a.AsSpan(_order[p] * 4 * m, 4 * m).Clear();
+            foreach (int t in _present)
             {
-                int i = _order[p];  // type-sorted: one centre type's nets (table rows) stay hot in cache
-                int ti = _types[i];
-                var a = _a.AsSpan(i * 4 * m, 4 * m);
-                a.Clear();
-                var a0 = a.Slice(0, m); var a1 = a.Slice(m, m); var a2 = a.Slice(2 * m, m); var a3 = a.Slice(3 * m, m);
-                foreach (int t in _present)
+                int net = _e.NetIndex(ti, t);
+                var gpad = _e._gPad.AsSpan((ti * _t + t) * m, m);
+                for (int p = item.Start; p < end; p++)
                 {
+                    int i = _order[p];
+                    var a = _a.AsSpan(i * 4 * m, 4 * m);
+                    var a0 = a.Slice(0, m); var a1 = a.Slice(m, m); var a2 = a.Slice(2 * m, m); var a3 = a.Slice(3 * m, m);
                     int cnt = _nl.Counts[i * _t + t];
                     int idx0 = _blockStart[i * _t + t];
-                    int net = _e.NetIndex(ti, t);
                     for (int s = 0; s < cnt; s++)
                     {
                         int idx = idx0 + s;
@@ -510,7 +516,6 @@ public sealed class FastEngine : IDpEngine
                     int empty = _k - cnt;
                     if (empty > 0)
                     {
-                        var gpad = _e._gPad.AsSpan((ti * _t + t) * m, m);
                         if (_e.Padding == PaddingEvaluation.ClosedForm)
                         {
                             for (int c = 0; c < 4; c++)
@@ -520,33 +525,36 @@ public sealed class FastEngine : IDpEngine
                         {
                             for (int s = 0; s < empty; s++)
                             {
-                                ReadOnlySpan<double> gs;
                                 if (table is null)
                                 {
                                     ws.S[0] = _e._rPad[ti * 4];
                                     _e._embedding![ti * _t + t].Forward(ws.S.AsSpan(0, 1), g, ws.Gp, ws.BufA, ws.BufB);
                                 }
                                 else table.Value(net, _e._rPad[ti * 4], g);
-                                gs = g;
                                 for (int c = 0; c < 4; c++)
-                                    DenseKernels.Axpy(_e._rPad[ti * 4 + c], gs, a.Slice(c * m, m));
+                                    DenseKernels.Axpy(_e._rPad[ti * 4 + c], g, a.Slice(c * m, m));
                             }
                         }
                     }
                 }
+            }
+            for (int p = item.Start; p < end; p++)
+            {
+                var a = _a.AsSpan(_order[p] * 4 * m, 4 * m);
                 for (int q = 0; q < 4 * m; q++) a[q] *= _c;
-                DenseKernels.Descriptor(a, m, _m2, _d.AsSpan(_position[i] * m * _m2, m * _m2));
+                DenseKernels.Descriptor(a, m, _m2, _d.AsSpan(p * m * _m2, m * _m2));
             }
             if (beyond != 0) Interlocked.Add(ref _beyond, beyond);
             if (outside != 0) Interlocked.Add(ref _outside, outside);
         }
 
-        private List<(int Type, int Start, int Count)> FittingItems()
+        /// <summary>Chunks of at most <paramref name="size"/> atoms of one type, in type-sorted order.</summary>
+        private List<(int Type, int Start, int Count)> TypeItems(int size)
         {
             var items = new List<(int, int, int)>();
             for (int t = 0; t < _t; t++)
-                for (int p = _typeStart[t]; p < _typeStart[t + 1]; p += FittingChunk)
-                    items.Add((t, p, Math.Min(FittingChunk, _typeStart[t + 1] - p)));
+                for (int p = _typeStart[t]; p < _typeStart[t + 1]; p += size)
+                    items.Add((t, p, Math.Min(size, _typeStart[t + 1] - p)));
             return items;
         }
 
@@ -564,34 +572,41 @@ public sealed class FastEngine : IDpEngine
             _e._fitting[item.Type].Backward(_hidden, item.Start, item.Count, _dd.AsSpan(item.Start * width, item.Count * width), ws.BufA, ws.BufB);
         }
 
-        /// <summary>dE/dA_i from dE/dD_i, then dE/d(dR) for every real slot, centre forces and per-atom virial.</summary>
-        private void BackwardChunk(int chunk, Workspace ws)
+        /// <summary>
+        /// dE/dA_i from dE/dD_i, then dE/d(dR) for every real slot, centre forces and per-atom virial,
+        /// for a chunk of atoms of one centre type visited pair-major (as <see cref="DescriptorItem"/>).
+        /// </summary>
+        private void BackwardItem((int Type, int Start, int Count) item, Workspace ws)
         {
-            int end = Math.Min(_n, (chunk + 1) * AtomChunk);
             int m = _m, m2 = _m2;
+            int ti = item.Type, end = item.Start + item.Count;
             var table = _e._table;
             var delta = _nl.Delta;
             var g = ws.G.AsSpan();
             var gpBuf = ws.Gp.AsSpan();
-            var da = ws.DA.AsSpan();
             Span<double> uv = stackalloc double[8];
-            for (int p = chunk * AtomChunk; p < end; p++)
+            for (int p = item.Start; p < end; p++)
             {
-                int i = _order[p];  // type-sorted: one centre type's nets (table rows) stay hot in cache
-                int ti = _types[i];
-                var a = _a.AsSpan(i * 4 * m, 4 * m);
-                var dd = _dd.AsSpan(_position[i] * m * m2, m * m2);
+                int i = _order[p];
                 // dA[a,κ] = Σ_{ν<M2} dD[κ,ν]·A[a,ν] + [κ<M2] Σ_μ dD[μ,κ]·A[a,μ]
-                DenseKernels.DescriptorBackward(a, dd, m, m2, da, ws.Sym);
-                double inv0 = 1.0 / _e._dstd[ti * 4], inv1 = 1.0 / _e._dstd[ti * 4 + 1], inv2 = 1.0 / _e._dstd[ti * 4 + 2], inv3 = 1.0 / _e._dstd[ti * 4 + 3];
-                double fx = 0, fy = 0, fz = 0;
-                double wxx = 0, wxy = 0, wxz = 0, wyx = 0, wyy = 0, wyz = 0, wzx = 0, wzy = 0, wzz = 0;
-                foreach (int t in _present)
+                DenseKernels.DescriptorBackward(_a.AsSpan(i * 4 * m, 4 * m), _dd.AsSpan(p * m * m2, m * m2), m, m2, ws.DA.AsSpan((p - item.Start) * 4 * m, 4 * m), ws.Sym);
+                _fc.AsSpan(3 * i, 3).Clear();
+                _wa.AsSpan(9 * i, 9).Clear();
+            }
+            double inv0 = 1.0 / _e._dstd[ti * 4], inv1 = 1.0 / _e._dstd[ti * 4 + 1], inv2 = 1.0 / _e._dstd[ti * 4 + 2], inv3 = 1.0 / _e._dstd[ti * 4 + 3];
+            double c0 = _c * inv0, c1 = _c * inv1, c2 = _c * inv2, c3 = _c * inv3;
+            foreach (int t in _present)
+            {
+                int net = _e.NetIndex(ti, t);
+                for (int p = item.Start; p < end; p++)
                 {
+                    int i = _order[p];
+                    var da = ws.DA.AsSpan((p - item.Start) * 4 * m, 4 * m);
                     int cnt = _nl.Counts[i * _t + t];
                     int slot0 = (i * _t + t) * _k;
                     int idx0 = _blockStart[i * _t + t];
-                    int net = _e.NetIndex(ti, t);
+                    double fx = 0, fy = 0, fz = 0;
+                    double wxx = 0, wxy = 0, wxz = 0, wyx = 0, wyy = 0, wyz = 0, wzx = 0, wzy = 0, wzz = 0;
                     for (int s = 0; s < cnt; s++)
                     {
                         int idx = idx0 + s;
@@ -599,10 +614,9 @@ public sealed class FastEngine : IDpEngine
                         if (table is null) DenseKernels.Contract(da, _g.AsSpan(idx * m, m), _gp.AsSpan(idx * m, m), uv);
                         else table.Contract(net, _r[idx * 4], da, uv, g, gpBuf);
                         double r0 = _r[idx * 4], r1 = _r[idx * 4 + 1], r2 = _r[idx * 4 + 2], r3 = _r[idx * 4 + 3];
-                        double u0 = uv[0], u1 = uv[1], u2 = uv[2], u3 = uv[3];
                         double v = r0 * uv[4] + r1 * uv[5] + r2 * uv[6] + r3 * uv[7];
                         // dE/dR̃_a = c·(dE/dR_a)/dstd_a; the s = R_0 path enters component 0.
-                        double g0 = _c * (u0 + v) * inv0, g1 = _c * u1 * inv1, g2 = _c * u2 * inv2, g3 = _c * u3 * inv3;
+                        double g0 = c0 * (uv[0] + v), g1 = c1 * uv[1], g2 = c2 * uv[2], g3 = c3 * uv[3];
                         int dq = (slot0 + s) * 3;
                         double x = delta[dq], y = delta[dq + 1], z = delta[dq + 2];
                         // dE/dd_b = d_b·(g0·S′/r + (f′/r)·(g·d)) + f·g_b, with f = S/r
@@ -610,17 +624,16 @@ public sealed class FastEngine : IDpEngine
                         double radial = g0 * _geo[gq] + _geo[gq + 2] * (g1 * x + g2 * y + g3 * z);
                         double f = _geo[gq + 1];
                         double gx = radial * x + f * g1, gy = radial * y + f * g2, gz = radial * z + f * g3;
-                        int q = idx * 3;
-                        _grad[q] = gx; _grad[q + 1] = gy; _grad[q + 2] = gz;
+                        _grad[gq] = gx; _grad[gq + 1] = gy; _grad[gq + 2] = gz;
                         fx += gx; fy += gy; fz += gz;
                         wxx -= x * gx; wxy -= x * gy; wxz -= x * gz;
                         wyx -= y * gx; wyy -= y * gy; wyz -= y * gz;
                         wzx -= z * gx; wzy -= z * gy; wzz -= z * gz;
                     }
+                    _fc[3 * i] += fx; _fc[3 * i + 1] += fy; _fc[3 * i + 2] += fz;
+                    var w = _wa.AsSpan(9 * i, 9);
+                    w[0] += wxx; w[1] += wxy; w[2] += wxz; w[3] += wyx; w[4] += wyy; w[5] += wyz; w[6] += wzx; w[7] += wzy; w[8] += wzz;
                 }
-                _fc[3 * i] = fx; _fc[3 * i + 1] = fy; _fc[3 * i + 2] = fz;
-                var w = _wa.AsSpan(9 * i, 9);
-                w[0] = wxx; w[1] = wxy; w[2] = wxz; w[3] = wyx; w[4] = wyy; w[5] = wyz; w[6] = wzx; w[7] = wzy; w[8] = wzz;
             }
         }
     }
