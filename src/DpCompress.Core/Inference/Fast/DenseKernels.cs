@@ -10,14 +10,15 @@ namespace DpCompress.Core.Inference.Fast;
 /// </summary>
 internal static class DenseKernels
 {
-    /// <summary>C = X·W (overwrites C).</summary>
+    /// <summary>C = X·W (overwrites C), or C += X·W.</summary>
     /// <param name="x">[n, k] row-major.</param>
     /// <param name="n">Rows of X and C.</param>
     /// <param name="k">Columns of X = rows of W.</param>
     /// <param name="w">[k, o] row-major.</param>
     /// <param name="o">Columns of W and C.</param>
     /// <param name="c">[n, o] row-major output.</param>
-    public static void MatMul(ReadOnlySpan<double> x, int n, int k, ReadOnlySpan<double> w, int o, Span<double> c)
+    /// <param name="accumulate">C += X·W instead of C = X·W.</param>
+    public static void MatMul(ReadOnlySpan<double> x, int n, int k, ReadOnlySpan<double> w, int o, Span<double> c, bool accumulate = false)
     {
         if (x.Length < n * k || w.Length < k * o || c.Length < n * o)
             throw new ArgumentException("MatMul operand too short.");
@@ -51,10 +52,10 @@ internal static class DenseKernels
                     a3 = Vector256.FusedMultiplyAdd(s3, wv, a3); b3 = Vector256.FusedMultiplyAdd(s3, wv2, b3);
                 }
                 ref double c0 = ref Unsafe.Add(ref cr, i * o + j);
-                a0.StoreUnsafe(ref c0); b0.StoreUnsafe(ref c0, 4);
-                a1.StoreUnsafe(ref c0, (nuint)o); b1.StoreUnsafe(ref c0, (nuint)(o + 4));
-                a2.StoreUnsafe(ref c0, (nuint)(2 * o)); b2.StoreUnsafe(ref c0, (nuint)(2 * o + 4));
-                a3.StoreUnsafe(ref c0, (nuint)(3 * o)); b3.StoreUnsafe(ref c0, (nuint)(3 * o + 4));
+                St(a0, ref c0, 0, accumulate); St(b0, ref c0, 4, accumulate);
+                St(a1, ref c0, o, accumulate); St(b1, ref c0, o + 4, accumulate);
+                St(a2, ref c0, 2 * o, accumulate); St(b2, ref c0, 2 * o + 4, accumulate);
+                St(a3, ref c0, 3 * o, accumulate); St(b3, ref c0, 3 * o + 4, accumulate);
             }
             for (; j + 4 <= o; j += 4)
             {
@@ -68,10 +69,10 @@ internal static class DenseKernels
                     a3 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x3, p)), wv, a3);
                 }
                 ref double c0 = ref Unsafe.Add(ref cr, i * o + j);
-                a0.StoreUnsafe(ref c0);
-                a1.StoreUnsafe(ref c0, (nuint)o);
-                a2.StoreUnsafe(ref c0, (nuint)(2 * o));
-                a3.StoreUnsafe(ref c0, (nuint)(3 * o));
+                St(a0, ref c0, 0, accumulate);
+                St(a1, ref c0, o, accumulate);
+                St(a2, ref c0, 2 * o, accumulate);
+                St(a3, ref c0, 3 * o, accumulate);
             }
             for (; j < o; j++)
             {
@@ -84,10 +85,10 @@ internal static class DenseKernels
                     a2 = Math.FusedMultiplyAdd(Unsafe.Add(ref x2, p), wv, a2);
                     a3 = Math.FusedMultiplyAdd(Unsafe.Add(ref x3, p), wv, a3);
                 }
-                Unsafe.Add(ref cr, i * o + j) = a0;
-                Unsafe.Add(ref cr, (i + 1) * o + j) = a1;
-                Unsafe.Add(ref cr, (i + 2) * o + j) = a2;
-                Unsafe.Add(ref cr, (i + 3) * o + j) = a3;
+                { ref double cs = ref Unsafe.Add(ref cr, i * o + j); cs = accumulate ? cs + a0 : a0; }
+                { ref double cs = ref Unsafe.Add(ref cr, (i + 1) * o + j); cs = accumulate ? cs + a1 : a1; }
+                { ref double cs = ref Unsafe.Add(ref cr, (i + 2) * o + j); cs = accumulate ? cs + a2 : a2; }
+                { ref double cs = ref Unsafe.Add(ref cr, (i + 3) * o + j); cs = accumulate ? cs + a3 : a3; }
             }
         }
         for (; i < n; i++)
@@ -99,16 +100,23 @@ internal static class DenseKernels
                 Vector256<double> a0 = default;
                 for (int p = 0; p < k; p++)
                     a0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x0, p)), Vector256.LoadUnsafe(ref Unsafe.Add(ref wr, p * o + j)), a0);
-                a0.StoreUnsafe(ref Unsafe.Add(ref cr, i * o + j));
+                St(a0, ref Unsafe.Add(ref cr, i * o + j), 0, accumulate);
             }
             for (; j < o; j++)
             {
                 double a0 = 0;
                 for (int p = 0; p < k; p++)
                     a0 = Math.FusedMultiplyAdd(Unsafe.Add(ref x0, p), Unsafe.Add(ref wr, p * o + j), a0);
-                Unsafe.Add(ref cr, i * o + j) = a0;
+                { ref double cs = ref Unsafe.Add(ref cr, i * o + j); cs = accumulate ? cs + a0 : a0; }
             }
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void St(Vector256<double> v, ref double c, int offset, bool accumulate)
+    {
+        if (accumulate) v += Vector256.LoadUnsafe(ref c, (nuint)offset);
+        v.StoreUnsafe(ref c, (nuint)offset);
     }
 
     /// <summary>y[μ] += a·x[μ] for μ &lt; n.</summary>

@@ -1,5 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using DpCompress.Core.Model;
 using DpCompress.Core.Neighbors;
 using DpCompress.Core.Structures;
@@ -212,7 +216,8 @@ public sealed class FastEngine : IDpEngine
     /// <summary>Large per-evaluation arrays, kept between evaluations (grown on demand, never shrunk).</summary>
     private sealed class Buffers
     {
-        public double[] R = [], Geo = [], G = [], Gp = [], A = [], D = [], DD = [], Grad = [], Fc = [], Wa = [], MaxS = [];
+        public double[] R = [], Geo = [], G = [], Gp = [], A = [], D = [], DD = [], Grad = [], Fc = [], Wa = [], MaxS = [], Dlt = [];
+        public int[] Nbr = [];
         public double[][] Hidden = [];
 
         public static double[] Ensure(ref double[] a, int size)
@@ -241,7 +246,7 @@ public sealed class FastEngine : IDpEngine
         private readonly int[] _pairEnd;
         private readonly int _real;         // number of real slots
         private double[] _r = [];           // [real, 4] normalised R
-        private double[] _geo = [];         // [real, 3] S′/r, f = S/r, f′/r (for the backward chain)
+        private double[] _geo = [];         // [real, 4] S′/r, f = S/r, f′/r, 0 (for the backward chain)
         private double[] _g = [];           // [real, m] G (original)
         private double[] _gp = [];          // [real, m] G′ (original)
         private double[] _a = [];           // [N, 4, m]
@@ -253,6 +258,8 @@ public sealed class FastEngine : IDpEngine
         private double[] _fc = [];          // [N, 3] centre-side forces
         private double[] _wa = [];          // [N, 9] per-atom virial
         private double[] _maxS = [];        // [N]
+        private double[] _dlt = [];         // [real, 3] dR of the real slots (compact order)
+        private int[] _nbr = [];            // [real] neighbour atom j of the real slots
         private long _beyond, _outside;
 
         private readonly Buffers _buf;
@@ -324,8 +331,11 @@ public sealed class FastEngine : IDpEngine
             if (_n > 0)
             {
                 _r = Buffers.Ensure(ref _buf.R, _real * 4);
-                _geo = Buffers.Ensure(ref _buf.Geo, _real * 3);
+                _geo = Buffers.Ensure(ref _buf.Geo, _real * 4);
                 _maxS = Buffers.Ensure(ref _buf.MaxS, _n);
+                _dlt = Buffers.Ensure(ref _buf.Dlt, _real * 3);
+                if (_buf.Nbr.Length < _real) _buf.Nbr = new int[_real];
+                _nbr = _buf.Nbr;
                 _e.Run(Chunks(_n, AtomChunk), EnvironmentChunk, _ct);
                 if (timings is not null) timings.Environment += Lap(ref stamp);
 
@@ -382,21 +392,17 @@ public sealed class FastEngine : IDpEngine
             for (int i = 0; i < _n; i++)
             {
                 energy += _ei[i];
-                forces[3 * i] += _fc[3 * i]; forces[3 * i + 1] += _fc[3 * i + 1]; forces[3 * i + 2] += _fc[3 * i + 2];
-                foreach (int t in _present)
-                {
-                    int cnt = _nl.Counts[i * _t + t];
-                    int slot0 = (i * _t + t) * _k;
-                    int idx0 = _blockStart[i * _t + t];
-                    for (int s = 0; s < cnt; s++)
-                    {
-                        int j = _nl.Neighbor[slot0 + s];
-                        int q = (idx0 + s) * 3;
-                        forces[3 * j] -= _grad[q]; forces[3 * j + 1] -= _grad[q + 1]; forces[3 * j + 2] -= _grad[q + 2];
-                    }
-                }
+                forces[3 * i] = _fc[3 * i]; forces[3 * i + 1] = _fc[3 * i + 1]; forces[3 * i + 2] = _fc[3 * i + 2];
                 for (int q = 0; q < 9; q++) virial[q] += _wa[9 * i + q];
                 if (_maxS[i] > maxS) maxS = _maxS[i];
+            }
+            // Neighbour side: F_j −= dE/d(dR) over the real slots in compact order.
+            var nbr = _nbr.AsSpan(0, _real);
+            var grad = _grad.AsSpan(0, 3 * _real);
+            for (int idx = 0; idx < nbr.Length; idx++)
+            {
+                int j = 3 * nbr[idx];
+                forces[j] -= grad[3 * idx]; forces[j + 1] -= grad[3 * idx + 1]; forces[j + 2] -= grad[3 * idx + 2];
             }
             if (timings is not null) timings.Backward += Lap(ref stamp);
             return new Prediction(_config, energy, _ei, forces, virial)
@@ -417,31 +423,81 @@ public sealed class FastEngine : IDpEngine
             int end = Math.Min(_n, (chunk + 1) * AtomChunk);
             var delta = _nl.Delta;
             double rmin = _e._rmin, rmax = _e._rmax, invWidth = 1.0 / (rmax - rmin);
+            var vRmin = Vector256.Create(rmin); var vRmax = Vector256.Create(rmax); var vInvWidth = Vector256.Create(invWidth);
+            var one = Vector256.Create(1.0); var zero = Vector256<double>.Zero;
+            var c6 = Vector256.Create(-6.0); var c15 = Vector256.Create(15.0); var c10 = Vector256.Create(10.0); var c30 = Vector256.Create(-30.0);
+            ref double rr = ref MemoryMarshal.GetArrayDataReference(_r);
+            ref double gr = ref MemoryMarshal.GetArrayDataReference(_geo);
             for (int i = chunk * AtomChunk; i < end; i++)
             {
                 int ti = _types[i];
                 double a0 = _e._davg[ti * 4], a1 = _e._davg[ti * 4 + 1], a2 = _e._davg[ti * 4 + 2], a3 = _e._davg[ti * 4 + 3];
                 double s0 = 1.0 / _e._dstd[ti * 4], s1 = 1.0 / _e._dstd[ti * 4 + 1], s2 = 1.0 / _e._dstd[ti * 4 + 2], s3 = 1.0 / _e._dstd[ti * 4 + 3];
+                var va0 = Vector256.Create(a0); var va1 = Vector256.Create(a1); var va2 = Vector256.Create(a2); var va3 = Vector256.Create(a3);
+                var vs0 = Vector256.Create(s0); var vs1 = Vector256.Create(s1); var vs2 = Vector256.Create(s2); var vs3 = Vector256.Create(s3);
                 double maxS = 0;
                 bool any = false;
+                var vmax = Vector256.Create(double.NegativeInfinity);
                 foreach (int t in _present)
                 {
                     int cnt = _nl.Counts[i * _t + t];
                     int slot0 = (i * _t + t) * _k;
                     int idx0 = _blockStart[i * _t + t];
-                    for (int s = 0; s < cnt; s++)
+                    _nl.Neighbor.AsSpan(slot0, cnt).CopyTo(_nbr.AsSpan(idx0, cnt));
+                    delta.AsSpan(slot0 * 3, cnt * 3).CopyTo(_dlt.AsSpan(idx0 * 3, cnt * 3));
+                    int s = 0;
+                    if (Avx.IsSupported)
+                    {
+                        // Four slots per step, the scalar formulas of Geometry.Switch evaluated branch-free.
+                        for (; s + 4 <= cnt; s += 4)
+                        {
+                            int d = (slot0 + s) * 3;
+                            var x = Vector256.Create(delta[d], delta[d + 3], delta[d + 6], delta[d + 9]);
+                            var y = Vector256.Create(delta[d + 1], delta[d + 4], delta[d + 7], delta[d + 10]);
+                            var z = Vector256.Create(delta[d + 2], delta[d + 5], delta[d + 8], delta[d + 11]);
+                            var r = Vector256.Sqrt(x * x + y * y + z * z);
+                            var pos = Vector256.GreaterThan(r, zero);
+                            var inv = Vector256.ConditionalSelect(pos, one / r, zero);
+                            var inner = pos & Vector256.LessThan(r, vRmin);
+                            var mid = Vector256.GreaterThan(r, vRmin) & Vector256.LessThan(r, vRmax);
+                            var u = (r - vRmin) * vInvWidth;
+                            var u2 = u * u; var u3 = u2 * u;
+                            var pu = u3 * (c6 * u2 + c15 * u - c10) + one;
+                            var um1 = u - one;
+                            var dp = c30 * u2 * um1 * um1;
+                            var swMid = pu * inv;
+                            var dsMid = (dp * vInvWidth - swMid) * inv;
+                            var sw = Vector256.ConditionalSelect(inner, inv, Vector256.ConditionalSelect(mid, swMid, zero));
+                            var dsdr = Vector256.ConditionalSelect(inner, -(inv * inv), Vector256.ConditionalSelect(mid, dsMid, zero));
+                            var f = sw * inv;
+                            var sv = (sw - va0) * vs0;
+                            vmax = Vector256.Max(vmax, sv);
+                            var q1 = (f * x - va1) * vs1; var q2 = (f * y - va2) * vs2; var q3 = (f * z - va3) * vs3;
+                            int idx = idx0 + s;
+                            Transpose4(sv, q1, q2, q3, ref Unsafe.Add(ref rr, 4 * idx));
+                            Transpose4(dsdr * inv, f, (dsdr - f) * inv * inv, zero, ref Unsafe.Add(ref gr, 4 * idx));
+                        }
+                        if (s > 0)
+                        {
+                            double m = Math.Max(Math.Max(vmax[0], vmax[1]), Math.Max(vmax[2], vmax[3]));
+                            if (!any || m > maxS) { maxS = m; any = true; }
+                        }
+                    }
+                    for (; s < cnt; s++)
                     {
                         int d = (slot0 + s) * 3;
                         double x = delta[d], y = delta[d + 1], z = delta[d + 2];
+                        int idx = idx0 + s;
                         double r = Math.Sqrt(x * x + y * y + z * z);
                         double inv = r > 0 ? 1.0 / r : 0;
                         double sw = Geometry.Switch(r, inv, rmin, rmax, invWidth, out double dsdr);
                         double f = sw * inv;
-                        int gq = (idx0 + s) * 3;
+                        int gq = idx * 4;
                         _geo[gq] = dsdr * inv;
                         _geo[gq + 1] = f;
                         _geo[gq + 2] = (dsdr - f) * inv * inv;
-                        int q = (idx0 + s) * 4;
+                        _geo[gq + 3] = 0;
+                        int q = idx * 4;
                         double sv = (sw - a0) * s0;
                         _r[q] = sv;
                         _r[q + 1] = (f * x - a1) * s1;
@@ -452,6 +508,20 @@ public sealed class FastEngine : IDpEngine
                 }
                 _maxS[i] = maxS;
             }
+        }
+
+        /// <summary>Stores four column vectors (one lane per slot) as four rows [4 slots, 4].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Transpose4(Vector256<double> c0, Vector256<double> c1, Vector256<double> c2, Vector256<double> c3, ref double dst)
+        {
+            var t0 = Avx.UnpackLow(c0, c1);   // c0[0] c1[0] c0[2] c1[2]
+            var t1 = Avx.UnpackHigh(c0, c1);  // c0[1] c1[1] c0[3] c1[3]
+            var t2 = Avx.UnpackLow(c2, c3);
+            var t3 = Avx.UnpackHigh(c2, c3);
+            Avx.Permute2x128(t0, t2, 0x20).StoreUnsafe(ref dst);
+            Avx.Permute2x128(t1, t3, 0x20).StoreUnsafe(ref dst, 4);
+            Avx.Permute2x128(t0, t2, 0x31).StoreUnsafe(ref dst, 8);
+            Avx.Permute2x128(t1, t3, 0x31).StoreUnsafe(ref dst, 12);
         }
 
         private List<(int Pair, int Start, int Count)> EmbeddingItems()
@@ -581,7 +651,6 @@ public sealed class FastEngine : IDpEngine
             int m = _m, m2 = _m2;
             int ti = item.Type, end = item.Start + item.Count;
             var table = _e._table;
-            var delta = _nl.Delta;
             var g = ws.G.AsSpan();
             var gpBuf = ws.Gp.AsSpan();
             Span<double> uv = stackalloc double[8];
@@ -617,12 +686,11 @@ public sealed class FastEngine : IDpEngine
                         double v = r0 * uv[4] + r1 * uv[5] + r2 * uv[6] + r3 * uv[7];
                         // dE/dR̃_a = c·(dE/dR_a)/dstd_a; the s = R_0 path enters component 0.
                         double g0 = c0 * (uv[0] + v), g1 = c1 * uv[1], g2 = c2 * uv[2], g3 = c3 * uv[3];
-                        int dq = (slot0 + s) * 3;
-                        double x = delta[dq], y = delta[dq + 1], z = delta[dq + 2];
+                        double x = _dlt[3 * idx], y = _dlt[3 * idx + 1], z = _dlt[3 * idx + 2];
                         // dE/dd_b = d_b·(g0·S′/r + (f′/r)·(g·d)) + f·g_b, with f = S/r
                         int gq = idx * 3;
-                        double radial = g0 * _geo[gq] + _geo[gq + 2] * (g1 * x + g2 * y + g3 * z);
-                        double f = _geo[gq + 1];
+                        double radial = g0 * _geo[4 * idx] + _geo[4 * idx + 2] * (g1 * x + g2 * y + g3 * z);
+                        double f = _geo[4 * idx + 1];
                         double gx = radial * x + f * g1, gy = radial * y + f * g2, gz = radial * z + f * g3;
                         _grad[gq] = gx; _grad[gq + 1] = gy; _grad[gq + 2] = gz;
                         fx += gx; fy += gy; fz += gz;

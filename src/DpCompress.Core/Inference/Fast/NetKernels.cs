@@ -202,25 +202,12 @@ internal sealed class FittingKernel
                     g[q] = v * (1.0 - hr[q] * hr[q]);
                 }
             }
-            if (skip == SkipKind.None)
-                DenseKernels.MatMul(gx, n, o, _transposed[l], inW, target);
-            else
-                AddMatMul(gx, n, o, _transposed[l], inW, target);
+            DenseKernels.MatMul(gx, n, o, _transposed[l], inW, target, accumulate: skip != SkipKind.None);
             if (l > 0)
             {
                 var t = gx; gx = other; other = t;
             }
             width = inW;
-        }
-    }
-
-    private static void AddMatMul(ReadOnlySpan<double> x, int n, int k, ReadOnlySpan<double> w, int o, Span<double> c)
-    {
-        for (int r = 0; r < n; r++)
-        {
-            var cr = c.Slice(r * o, o);
-            for (int p = 0; p < k; p++)
-                DenseKernels.Axpy(x[r * k + p], w.Slice(p * o, o), cr);
         }
     }
 }
