@@ -47,7 +47,7 @@ public sealed class FastEngine : IDpEngine
     private const int EmbeddingChunk = 128;
     private const int FittingChunk = 32;
     private const int AtomChunk = 8;
-    private const int TypeChunk = 32;
+    private const int TypeChunk = 64;
 
     private readonly int _t, _k, _m, _m2;
     private readonly double _rmin, _rmax;
@@ -217,7 +217,8 @@ public sealed class FastEngine : IDpEngine
     private sealed class Buffers
     {
         public double[] R = [], Geo = [], G = [], Gp = [], A = [], D = [], DD = [], Grad = [], Fc = [], Wa = [], MaxS = [], Dlt = [];
-        public int[] Nbr = [];
+        public int[] Nbr = [], Off = [];
+        public double[] XL = [], Ex = [];
         public double[][] Hidden = [];
 
         public static double[] Ensure(ref double[] a, int size)
@@ -260,6 +261,9 @@ public sealed class FastEngine : IDpEngine
         private double[] _maxS = [];        // [N]
         private double[] _dlt = [];         // [real, 3] dR of the real slots (compact order)
         private int[] _nbr = [];            // [real] neighbour atom j of the real slots
+        private int[] _off = [];            // [real] SoA table row offset (order-3 table kernels)
+        private double[] _xl = [];          // [real] local x on that row
+        private double[] _ex = [];          // [real] distance beyond the table (0 inside)
         private long _beyond, _outside;
 
         private readonly Buffers _buf;
@@ -340,6 +344,13 @@ public sealed class FastEngine : IDpEngine
                 if (timings is not null) timings.Environment += Lap(ref stamp);
 
                 var atomItems = TypeItems(TypeChunk);
+                if (_e._table is { PairKernels: true })
+                {
+                    if (_buf.Off.Length < _real) _buf.Off = new int[_real];
+                    _off = _buf.Off;
+                    _xl = Buffers.Ensure(ref _buf.XL, _real);
+                    _ex = Buffers.Ensure(ref _buf.Ex, _real);
+                }
                 _a = Buffers.Ensure(ref _buf.A, _n * 4 * _m);
                 _d = Buffers.Ensure(ref _buf.D, _n * _m * _m2);
                 if (!compressed)
@@ -565,7 +576,29 @@ public sealed class FastEngine : IDpEngine
                     var a0 = a.Slice(0, m); var a1 = a.Slice(m, m); var a2 = a.Slice(2 * m, m); var a3 = a.Slice(3 * m, m);
                     int cnt = _nl.Counts[i * _t + t];
                     int idx0 = _blockStart[i * _t + t];
-                    for (int s = 0; s < cnt; s++)
+                    if (table is not null && table.PairKernels)
+                    {
+                        // Locate every slot first (independent chains), then two slots per kernel call.
+                        for (int s = 0; s < cnt; s++)
+                        {
+                            int idx = idx0 + s;
+                            var zone = table.Locate(net, _r[idx * 4], out _off[idx], out _xl[idx], out _ex[idx]);
+                            if ((zone & TableZone.BeyondTraining) != 0) beyond++;
+                            if ((zone & TableZone.OutOfTable) != 0) outside++;
+                        }
+                        int pending = -1;
+                        for (int s = 0; s < cnt; s++)
+                        {
+                            int idx = idx0 + s;
+                            if (_ex[idx] != 0) { table.Accumulate(net, _r[idx * 4], _r.AsSpan(idx * 4, 4), a, g); continue; }
+                            if (pending < 0) { pending = idx; continue; }
+                            table.AccumulatePair(_off[pending], _xl[pending], _r.AsSpan(pending * 4, 4), _off[idx], _xl[idx], _r.AsSpan(idx * 4, 4), a);
+                            pending = -1;
+                        }
+                        if (pending >= 0)
+                            table.AccumulatePair(_off[pending], _xl[pending], _r.AsSpan(pending * 4, 4), -1, 0, _r.AsSpan(pending * 4, 4), a);
+                    }
+                    for (int s = 0; s < cnt && !(table is not null && table.PairKernels); s++)
                     {
                         int idx = idx0 + s;
                         if (table is null)
@@ -662,8 +695,9 @@ public sealed class FastEngine : IDpEngine
                 _fc.AsSpan(3 * i, 3).Clear();
                 _wa.AsSpan(9 * i, 9).Clear();
             }
-            double inv0 = 1.0 / _e._dstd[ti * 4], inv1 = 1.0 / _e._dstd[ti * 4 + 1], inv2 = 1.0 / _e._dstd[ti * 4 + 2], inv3 = 1.0 / _e._dstd[ti * 4 + 3];
-            double c0 = _c * inv0, c1 = _c * inv1, c2 = _c * inv2, c3 = _c * inv3;
+            // dE/dR̃_a = c·(dE/dR_a)/dstd_a
+            var cv = Vector256.Create(_c / _e._dstd[ti * 4], _c / _e._dstd[ti * 4 + 1], _c / _e._dstd[ti * 4 + 2], _c / _e._dstd[ti * 4 + 3]);
+            bool pairs = table is not null && table.PairKernels;
             foreach (int t in _present)
             {
                 int net = _e.NetIndex(ti, t);
@@ -672,37 +706,63 @@ public sealed class FastEngine : IDpEngine
                     int i = _order[p];
                     var da = ws.DA.AsSpan((p - item.Start) * 4 * m, 4 * m);
                     int cnt = _nl.Counts[i * _t + t];
-                    int slot0 = (i * _t + t) * _k;
                     int idx0 = _blockStart[i * _t + t];
-                    double fx = 0, fy = 0, fz = 0;
-                    double wxx = 0, wxy = 0, wxz = 0, wyx = 0, wyy = 0, wyz = 0, wzx = 0, wzy = 0, wzz = 0;
-                    for (int s = 0; s < cnt; s++)
+                    Vector256<double> f = default, wx = default, wy = default, wz = default;
+                    if (pairs)
                     {
-                        int idx = idx0 + s;
-                        // u_a = Σ_μ dA[a,μ] G_μ, v_a = Σ_μ dA[a,μ] G′_μ
-                        if (table is null) DenseKernels.Contract(da, _g.AsSpan(idx * m, m), _gp.AsSpan(idx * m, m), uv);
-                        else table.Contract(net, _r[idx * 4], da, uv, g, gpBuf);
-                        double r0 = _r[idx * 4], r1 = _r[idx * 4 + 1], r2 = _r[idx * 4 + 2], r3 = _r[idx * 4 + 3];
-                        double v = r0 * uv[4] + r1 * uv[5] + r2 * uv[6] + r3 * uv[7];
-                        // dE/dR̃_a = c·(dE/dR_a)/dstd_a; the s = R_0 path enters component 0.
-                        double g0 = c0 * (uv[0] + v), g1 = c1 * uv[1], g2 = c2 * uv[2], g3 = c3 * uv[3];
-                        double x = _dlt[3 * idx], y = _dlt[3 * idx + 1], z = _dlt[3 * idx + 2];
-                        // dE/dd_b = d_b·(g0·S′/r + (f′/r)·(g·d)) + f·g_b, with f = S/r
-                        int gq = idx * 3;
-                        double radial = g0 * _geo[4 * idx] + _geo[4 * idx + 2] * (g1 * x + g2 * y + g3 * z);
-                        double f = _geo[4 * idx + 1];
-                        double gx = radial * x + f * g1, gy = radial * y + f * g2, gz = radial * z + f * g3;
-                        _grad[gq] = gx; _grad[gq + 1] = gy; _grad[gq + 2] = gz;
-                        fx += gx; fy += gy; fz += gz;
-                        wxx -= x * gx; wxy -= x * gy; wxz -= x * gz;
-                        wyx -= y * gx; wyy -= y * gy; wyz -= y * gz;
-                        wzx -= z * gx; wzy -= z * gy; wzz -= z * gz;
+                        for (int s = 0; s < cnt; s += 2)
+                        {
+                            int ia = idx0 + s, ib = s + 1 < cnt ? ia + 1 : ia;
+                            table!.ContractPair(_off[ia], _xl[ia], _ex[ia], _off[ib], _xl[ib], _ex[ib], da, out var uA, out var vA, out var uB, out var vB);
+                            Chain(ia, uA, vA, cv, ref f, ref wx, ref wy, ref wz);
+                            if (ib != ia) Chain(ib, uB, vB, cv, ref f, ref wx, ref wy, ref wz);
+                        }
                     }
-                    _fc[3 * i] += fx; _fc[3 * i + 1] += fy; _fc[3 * i + 2] += fz;
+                    else
+                    {
+                        for (int s = 0; s < cnt; s++)
+                        {
+                            int idx = idx0 + s;
+                            // u_a = Σ_μ dA[a,μ] G_μ, v_a = Σ_μ dA[a,μ] G′_μ
+                            if (table is null) DenseKernels.Contract(da, _g.AsSpan(idx * m, m), _gp.AsSpan(idx * m, m), uv);
+                            else table.Contract(net, _r[idx * 4], da, uv, g, gpBuf);
+                            Chain(idx, Vector256.Create(uv[0], uv[1], uv[2], uv[3]), Vector256.Create(uv[4], uv[5], uv[6], uv[7]), cv, ref f, ref wx, ref wy, ref wz);
+                        }
+                    }
+                    _fc[3 * i] += f[0]; _fc[3 * i + 1] += f[1]; _fc[3 * i + 2] += f[2];
                     var w = _wa.AsSpan(9 * i, 9);
-                    w[0] += wxx; w[1] += wxy; w[2] += wxz; w[3] += wyx; w[4] += wyy; w[5] += wyz; w[6] += wzx; w[7] += wzy; w[8] += wzz;
+                    w[0] += wx[0]; w[1] += wx[1]; w[2] += wx[2];
+                    w[3] += wy[0]; w[4] += wy[1]; w[5] += wy[2];
+                    w[6] += wz[0]; w[7] += wz[1]; w[8] += wz[2];
                 }
             }
+        }
+
+        /// <summary>
+        /// Chain rule of one real slot from u_a = Σ_μ dA[a,μ] G_μ and v_a = Σ_μ dA[a,μ] G′_μ:
+        /// dE/dR_a = c·(u_a + [a = 0]·Σ_b R_b v_b) (the s = R_0 path enters component 0), divided by
+        /// dstd_a (<paramref name="cv"/> = c/dstd); then dE/dd_b = d_b·(g0·S′/r + (f′/r)·(g·d)) + f·g_b
+        /// with f = S/r. Writes dE/d(dR) and accumulates the centre force and virial rows
+        /// (W_a· −= d_a·dE/d(dR)).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Chain(int idx, Vector256<double> u, Vector256<double> v, Vector256<double> cv,
+            ref Vector256<double> f, ref Vector256<double> wx, ref Vector256<double> wy, ref Vector256<double> wz)
+        {
+            var r = Vector256.LoadUnsafe(ref _r[4 * idx]);
+            double vs = Vector256.Sum(r * v);
+            var gv = cv * (u + Vector256.Create(vs, 0, 0, 0));                        // g0, g1, g2, g3
+            double x = _dlt[3 * idx], y = _dlt[3 * idx + 1], z = _dlt[3 * idx + 2];
+            var d = Vector256.Create(x, y, z, 0);
+            var gs = Vector256.Create(gv[1], gv[2], gv[3], 0);                          // g1, g2, g3, 0
+            ref double geo = ref _geo[4 * idx];
+            double radial = gv[0] * geo + Unsafe.Add(ref geo, 2) * Vector256.Sum(gs * d);
+            var gr = Vector256.Create(radial) * d + Vector256.Create(Unsafe.Add(ref geo, 1)) * gs;   // dE/d(dR), 0
+            _grad[3 * idx] = gr[0]; _grad[3 * idx + 1] = gr[1]; _grad[3 * idx + 2] = gr[2];
+            f += gr;
+            wx -= Vector256.Create(x) * gr;
+            wy -= Vector256.Create(y) * gr;
+            wz -= Vector256.Create(z) * gr;
         }
     }
 }

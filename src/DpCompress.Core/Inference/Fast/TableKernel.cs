@@ -89,6 +89,168 @@ internal sealed class TableKernel
 
     public int NetCount { get; }
 
+    /// <summary>True when the located-slot kernels (<see cref="Locate(int, double, out int, out double, out double)"/>, <see cref="AccumulatePair"/>, <see cref="ContractPair"/>) apply (order 3 with AVX).</summary>
+    public bool PairKernels => _fusedOrder3;
+
+    /// <summary>Locates s for the located-slot kernels: SoA row offset, local x and the distance beyond the table.</summary>
+    /// <param name="net">Table net index.</param>
+    /// <param name="s">Normalised s.</param>
+    /// <param name="offset">Receives the SoA row offset.</param>
+    /// <param name="x">Receives s − x_row.</param>
+    /// <param name="extra">Receives the distance beyond the last node (0 inside).</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TableZone Locate(int net, double s, out int offset, out double x, out double extra)
+    {
+        var zone = Locate(s, out int row, out x, out extra);
+        offset = SoaOffset(net, row);
+        return zone;
+    }
+
+    /// <summary>
+    /// A[a, μ] += R_a·G_μ(s) + R′_a·G_μ(s′) for two located slots inside the table (extra = 0);
+    /// the two slots share the loads and stores of A and give two independent dependency chains.
+    /// Either slot may be absent (offset −1).
+    /// </summary>
+    /// <param name="offA">SoA row offset of slot A.</param>
+    /// <param name="xA">Local x of slot A.</param>
+    /// <param name="rA">[4] R of slot A.</param>
+    /// <param name="offB">SoA row offset of slot B, or −1.</param>
+    /// <param name="xB">Local x of slot B.</param>
+    /// <param name="rB">[4] R of slot B.</param>
+    /// <param name="a">[4, m] accumulator.</param>
+    public void AccumulatePair(int offA, double xA, ReadOnlySpan<double> rA, int offB, double xB, ReadOnlySpan<double> rB, Span<double> a)
+    {
+        int m = _width, mp = _mp;
+        if (a.Length < 4 * m || rA.Length < 4 || rB.Length < 4 || (uint)offA > (uint)(_soa.Length - 4 * mp) || (offB >= 0 && offB > _soa.Length - 4 * mp))
+            throw new ArgumentException("AccumulatePair operand out of range.");
+        bool two = offB >= 0;
+        ref double ca0 = ref _soa[offA];
+        ref double cb0 = ref _soa[two ? offB : offA];
+        ref double ar = ref MemoryMarshal.GetReference(a);
+        var xa = Vector256.Create(xA); var xb = Vector256.Create(xB);
+        double bScale = two ? 1.0 : 0.0;
+        var pa0 = Vector256.Create(rA[0]); var pa1 = Vector256.Create(rA[1]); var pa2 = Vector256.Create(rA[2]); var pa3 = Vector256.Create(rA[3]);
+        var pb0 = Vector256.Create(rB[0] * bScale); var pb1 = Vector256.Create(rB[1] * bScale); var pb2 = Vector256.Create(rB[2] * bScale); var pb3 = Vector256.Create(rB[3] * bScale);
+        int q = 0;
+        for (; q + 4 <= m; q += 4)
+        {
+            ref double ca = ref Unsafe.Add(ref ca0, q);
+            ref double cb = ref Unsafe.Add(ref cb0, q);
+            var ga = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(
+                Vector256.LoadUnsafe(ref ca), xa, Vector256.LoadUnsafe(ref ca, (nuint)mp)), xa, Vector256.LoadUnsafe(ref ca, (nuint)(2 * mp))), xa, Vector256.LoadUnsafe(ref ca, (nuint)(3 * mp)));
+            var gb = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(
+                Vector256.LoadUnsafe(ref cb), xb, Vector256.LoadUnsafe(ref cb, (nuint)mp)), xb, Vector256.LoadUnsafe(ref cb, (nuint)(2 * mp))), xb, Vector256.LoadUnsafe(ref cb, (nuint)(3 * mp)));
+            ref double a0 = ref Unsafe.Add(ref ar, q);
+            Vector256.FusedMultiplyAdd(pb0, gb, Vector256.FusedMultiplyAdd(pa0, ga, Vector256.LoadUnsafe(ref a0))).StoreUnsafe(ref a0);
+            Vector256.FusedMultiplyAdd(pb1, gb, Vector256.FusedMultiplyAdd(pa1, ga, Vector256.LoadUnsafe(ref a0, (nuint)m))).StoreUnsafe(ref a0, (nuint)m);
+            Vector256.FusedMultiplyAdd(pb2, gb, Vector256.FusedMultiplyAdd(pa2, ga, Vector256.LoadUnsafe(ref a0, (nuint)(2 * m)))).StoreUnsafe(ref a0, (nuint)(2 * m));
+            Vector256.FusedMultiplyAdd(pb3, gb, Vector256.FusedMultiplyAdd(pa3, ga, Vector256.LoadUnsafe(ref a0, (nuint)(3 * m)))).StoreUnsafe(ref a0, (nuint)(3 * m));
+        }
+        for (; q < m; q++)
+        {
+            ref double c0 = ref Unsafe.Add(ref ca0, q);
+            double ga = ((c0 * xA + Unsafe.Add(ref c0, mp)) * xA + Unsafe.Add(ref c0, 2 * mp)) * xA + Unsafe.Add(ref c0, 3 * mp);
+            a[q] += rA[0] * ga; a[m + q] += rA[1] * ga; a[2 * m + q] += rA[2] * ga; a[3 * m + q] += rA[3] * ga;
+            if (two)
+            {
+                ref double c1 = ref Unsafe.Add(ref cb0, q);
+                double gb = ((c1 * xB + Unsafe.Add(ref c1, mp)) * xB + Unsafe.Add(ref c1, 2 * mp)) * xB + Unsafe.Add(ref c1, 3 * mp);
+                a[q] += rB[0] * gb; a[m + q] += rB[1] * gb; a[2 * m + q] += rB[2] * gb; a[3 * m + q] += rB[3] * gb;
+            }
+        }
+    }
+
+    /// <summary>
+    /// u_a = Σ_μ dA[a, μ]·G_μ(s), v_a = Σ_μ dA[a, μ]·G′_μ(s) for two located slots (any zone; G
+    /// continues linearly beyond the table with the located extra), sharing the loads of dA.
+    /// </summary>
+    /// <param name="offA">SoA row offset of slot A.</param>
+    /// <param name="xA">Local x of slot A.</param>
+    /// <param name="eA">Extra distance of slot A (0 inside).</param>
+    /// <param name="offB">SoA row offset of slot B (pass slot A again when there is none).</param>
+    /// <param name="xB">Local x of slot B.</param>
+    /// <param name="eB">Extra distance of slot B.</param>
+    /// <param name="da">[4, m] dE/dA.</param>
+    /// <param name="uA">Receives (u_0..u_3) of slot A.</param>
+    /// <param name="vA">Receives (v_0..v_3) of slot A.</param>
+    /// <param name="uB">Receives (u_0..u_3) of slot B.</param>
+    /// <param name="vB">Receives (v_0..v_3) of slot B.</param>
+    public void ContractPair(int offA, double xA, double eA, int offB, double xB, double eB, ReadOnlySpan<double> da,
+        out Vector256<double> uA, out Vector256<double> vA, out Vector256<double> uB, out Vector256<double> vB)
+    {
+        int m = _width, mp = _mp;
+        if (da.Length < 4 * m || (uint)offA > (uint)(_soa.Length - 4 * mp) || (uint)offB > (uint)(_soa.Length - 4 * mp))
+            throw new ArgumentException("ContractPair operand out of range.");
+        ref double ca0 = ref _soa[offA];
+        ref double cb0 = ref _soa[offB];
+        ref double dr = ref MemoryMarshal.GetReference(da);
+        var xa = Vector256.Create(xA); var xa3 = Vector256.Create(3 * xA); var ea = Vector256.Create(eA);
+        var xb = Vector256.Create(xB); var xb3 = Vector256.Create(3 * xB); var eb = Vector256.Create(eB);
+        Vector256<double> u0 = default, u1 = default, u2 = default, u3 = default, w0 = default, w1 = default, w2 = default, w3 = default;
+        Vector256<double> y0 = default, y1 = default, y2 = default, y3 = default, z0 = default, z1 = default, z2 = default, z3 = default;
+        int q = 0;
+        for (; q + 4 <= m; q += 4)
+        {
+            ref double ca = ref Unsafe.Add(ref ca0, q);
+            var a_ = Vector256.LoadUnsafe(ref ca); var b_ = Vector256.LoadUnsafe(ref ca, (nuint)mp);
+            var c_ = Vector256.LoadUnsafe(ref ca, (nuint)(2 * mp)); var d_ = Vector256.LoadUnsafe(ref ca, (nuint)(3 * mp));
+            // g = ((a x + b) x + c) x + d + g′·extra, g′ = (3a x + 2b) x + c
+            var gA = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(a_, xa, b_), xa, c_), xa, d_);
+            var dA = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(a_, xa3, b_ + b_), xa, c_);
+            gA = Vector256.FusedMultiplyAdd(dA, ea, gA);
+            ref double cb = ref Unsafe.Add(ref cb0, q);
+            a_ = Vector256.LoadUnsafe(ref cb); b_ = Vector256.LoadUnsafe(ref cb, (nuint)mp);
+            c_ = Vector256.LoadUnsafe(ref cb, (nuint)(2 * mp)); d_ = Vector256.LoadUnsafe(ref cb, (nuint)(3 * mp));
+            var gB = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(a_, xb, b_), xb, c_), xb, d_);
+            var dB = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(a_, xb3, b_ + b_), xb, c_);
+            gB = Vector256.FusedMultiplyAdd(dB, eb, gB);
+            ref double d0 = ref Unsafe.Add(ref dr, q);
+            var k0 = Vector256.LoadUnsafe(ref d0);
+            var k1 = Vector256.LoadUnsafe(ref d0, (nuint)m);
+            var k2 = Vector256.LoadUnsafe(ref d0, (nuint)(2 * m));
+            var k3 = Vector256.LoadUnsafe(ref d0, (nuint)(3 * m));
+            u0 = Vector256.FusedMultiplyAdd(k0, gA, u0); w0 = Vector256.FusedMultiplyAdd(k0, dA, w0);
+            u1 = Vector256.FusedMultiplyAdd(k1, gA, u1); w1 = Vector256.FusedMultiplyAdd(k1, dA, w1);
+            u2 = Vector256.FusedMultiplyAdd(k2, gA, u2); w2 = Vector256.FusedMultiplyAdd(k2, dA, w2);
+            u3 = Vector256.FusedMultiplyAdd(k3, gA, u3); w3 = Vector256.FusedMultiplyAdd(k3, dA, w3);
+            y0 = Vector256.FusedMultiplyAdd(k0, gB, y0); z0 = Vector256.FusedMultiplyAdd(k0, dB, z0);
+            y1 = Vector256.FusedMultiplyAdd(k1, gB, y1); z1 = Vector256.FusedMultiplyAdd(k1, dB, z1);
+            y2 = Vector256.FusedMultiplyAdd(k2, gB, y2); z2 = Vector256.FusedMultiplyAdd(k2, dB, z2);
+            y3 = Vector256.FusedMultiplyAdd(k3, gB, y3); z3 = Vector256.FusedMultiplyAdd(k3, dB, z3);
+        }
+        uA = Sum4(u0, u1, u2, u3); vA = Sum4(w0, w1, w2, w3);
+        uB = Sum4(y0, y1, y2, y3); vB = Sum4(z0, z1, z2, z3);
+        if (q < m)
+        {
+            Span<double> t = stackalloc double[16];
+            t.Clear();
+            for (; q < m; q++)
+            {
+                ref double c0 = ref Unsafe.Add(ref ca0, q);
+                double ga, ga1, gb, gb1;
+                {
+                    double a_ = c0, b_ = Unsafe.Add(ref c0, mp), c_ = Unsafe.Add(ref c0, 2 * mp), d_ = Unsafe.Add(ref c0, 3 * mp);
+                    ga1 = (3 * a_ * xA + 2 * b_) * xA + c_;
+                    ga = ((a_ * xA + b_) * xA + c_) * xA + d_ + ga1 * eA;
+                }
+                ref double c1 = ref Unsafe.Add(ref cb0, q);
+                {
+                    double a_ = c1, b_ = Unsafe.Add(ref c1, mp), c_ = Unsafe.Add(ref c1, 2 * mp), d_ = Unsafe.Add(ref c1, 3 * mp);
+                    gb1 = (3 * a_ * xB + 2 * b_) * xB + c_;
+                    gb = ((a_ * xB + b_) * xB + c_) * xB + d_ + gb1 * eB;
+                }
+                for (int c = 0; c < 4; c++)
+                {
+                    double k = da[c * m + q];
+                    t[c] += k * ga; t[4 + c] += k * ga1; t[8 + c] += k * gb; t[12 + c] += k * gb1;
+                }
+            }
+            uA += Vector256.Create(t[0], t[1], t[2], t[3]); vA += Vector256.Create(t[4], t[5], t[6], t[7]);
+            uB += Vector256.Create(t[8], t[9], t[10], t[11]); vB += Vector256.Create(t[12], t[13], t[14], t[15]);
+        }
+    }
+
+
     public int Width => _width;
 
     /// <summary>Row, local variable x and the extra distance beyond the table (0 inside).</summary>
