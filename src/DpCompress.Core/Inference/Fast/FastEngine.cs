@@ -454,6 +454,19 @@ public sealed class FastEngine : IDpEngine
                     int cnt = _nl.Counts[i * _t + t];
                     int slot0 = (i * _t + t) * _k;
                     int idx0 = _blockStart[i * _t + t];
+                    // The neighbour list is [N, T, K] with mostly empty slots: prefetch the real slots two blocks
+                    // ahead (a fixed stride of K slots) so the copies below do not wait on L3/DRAM.
+                    if (Sse.IsSupported)
+                    {
+                        int ahead = slot0 + 2 * _k;
+                        if ((ahead + 16) * 3 <= delta.Length)
+                            unsafe
+                            {
+                                byte* pd = (byte*)Unsafe.AsPointer(ref delta[ahead * 3]);
+                                for (int l = 0; l < 6; l++) Sse.Prefetch0(pd + 64 * l);
+                                Sse.Prefetch0(Unsafe.AsPointer(ref _nl.Neighbor[ahead]));
+                            }
+                    }
                     _nl.Neighbor.AsSpan(slot0, cnt).CopyTo(_nbr.AsSpan(idx0, cnt));
                     delta.AsSpan(slot0 * 3, cnt * 3).CopyTo(_dlt.AsSpan(idx0 * 3, cnt * 3));
                     int s = 0;
