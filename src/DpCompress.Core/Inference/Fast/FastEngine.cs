@@ -582,6 +582,22 @@ public sealed class FastEngine : IDpEngine
             {
                 int net = _e.NetIndex(ti, t);
                 var gpad = _e._gPad.AsSpan((ti * _t + t) * m, m);
+                bool pairs = table is not null && table.PairKernels;
+                if (pairs)
+                {
+                    // Locate every real slot of the item for this net first (a contiguous compact range;
+                    // independent chains) and start fetching the table rows.
+                    int lo = _blockStart[_order[item.Start] * _t + t];
+                    int last = _order[end - 1];
+                    int hi = _blockStart[last * _t + t] + _nl.Counts[last * _t + t];
+                    for (int idx = lo; idx < hi; idx++)
+                    {
+                        var zone = table!.Locate(net, _r[idx * 4], out _off[idx], out _xl[idx], out _ex[idx]);
+                        if ((zone & TableZone.BeyondTraining) != 0) beyond++;
+                        if ((zone & TableZone.OutOfTable) != 0) outside++;
+                        table.Prefetch(_off[idx]);
+                    }
+                }
                 for (int p = item.Start; p < end; p++)
                 {
                     int i = _order[p];
@@ -589,29 +605,27 @@ public sealed class FastEngine : IDpEngine
                     var a0 = a.Slice(0, m); var a1 = a.Slice(m, m); var a2 = a.Slice(2 * m, m); var a3 = a.Slice(3 * m, m);
                     int cnt = _nl.Counts[i * _t + t];
                     int idx0 = _blockStart[i * _t + t];
-                    if (table is not null && table.PairKernels)
+                    if (pairs)
                     {
-                        // Locate every slot first (independent chains), then two slots per kernel call.
-                        for (int s = 0; s < cnt; s++)
+                        // Rows of the next atom's slots into L1 while this atom's slots are accumulated, two per call.
+                        if (p + 1 < end)
                         {
-                            int idx = idx0 + s;
-                            var zone = table.Locate(net, _r[idx * 4], out _off[idx], out _xl[idx], out _ex[idx]);
-                            if ((zone & TableZone.BeyondTraining) != 0) beyond++;
-                            if ((zone & TableZone.OutOfTable) != 0) outside++;
+                            int nb = _order[p + 1] * _t + t;
+                            for (int idx = _blockStart[nb], stop = idx + _nl.Counts[nb]; idx < stop; idx++) table!.Prefetch(_off[idx]);
                         }
                         int pending = -1;
                         for (int s = 0; s < cnt; s++)
                         {
                             int idx = idx0 + s;
-                            if (_ex[idx] != 0) { table.Accumulate(net, _r[idx * 4], _r.AsSpan(idx * 4, 4), a, g); continue; }
+                            if (_ex[idx] != 0) { table!.Accumulate(net, _r[idx * 4], _r.AsSpan(idx * 4, 4), a, g); continue; }
                             if (pending < 0) { pending = idx; continue; }
-                            table.AccumulatePair(_off[pending], _xl[pending], _r.AsSpan(pending * 4, 4), _off[idx], _xl[idx], _r.AsSpan(idx * 4, 4), a);
+                            table!.AccumulatePair(_off[pending], _xl[pending], _r.AsSpan(pending * 4, 4), _off[idx], _xl[idx], _r.AsSpan(idx * 4, 4), a);
                             pending = -1;
                         }
                         if (pending >= 0)
-                            table.AccumulatePair(_off[pending], _xl[pending], _r.AsSpan(pending * 4, 4), -1, 0, _r.AsSpan(pending * 4, 4), a);
+                            table!.AccumulatePair(_off[pending], _xl[pending], _r.AsSpan(pending * 4, 4), -1, 0, _r.AsSpan(pending * 4, 4), a);
                     }
-                    for (int s = 0; s < cnt && !(table is not null && table.PairKernels); s++)
+                    for (int s = 0; s < cnt && !pairs; s++)
                     {
                         int idx = idx0 + s;
                         if (table is null)
@@ -723,6 +737,11 @@ public sealed class FastEngine : IDpEngine
                     Vector256<double> f = default, wx = default, wy = default, wz = default;
                     if (pairs)
                     {
+                        if (p + 1 < end)
+                        {
+                            int nb = _order[p + 1] * _t + t;
+                            for (int idx = _blockStart[nb], stop = idx + _nl.Counts[nb]; idx < stop; idx++) table!.Prefetch(_off[idx]);
+                        }
                         for (int s = 0; s < cnt; s += 2)
                         {
                             int ia = idx0 + s, ib = s + 1 < cnt ? ia + 1 : ia;

@@ -106,6 +106,18 @@ internal sealed class TableKernel
         return zone;
     }
 
+    /// <summary>Prefetches the SoA row at <paramref name="offset"/> into L1: every cache line, or only the first <paramref name="lines"/> (no-op without SSE).</summary>
+    /// <param name="offset">SoA row offset from <see cref="Locate(int, double, out int, out double, out double)"/>.</param>
+    /// <param name="lines">Cache lines to fetch; 0: the whole row.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void Prefetch(int offset, int lines = 0)
+    {
+        if (!Sse.IsSupported || (uint)offset > (uint)(_soa.Length - 4 * _mp)) return;
+        byte* p = (byte*)Unsafe.AsPointer(ref _soa[offset]);
+        int bytes = lines > 0 ? 64 * lines : 4 * _mp * sizeof(double);
+        for (int l = 0; l < bytes; l += 64) Sse.Prefetch0(p + l);
+    }
+
     /// <summary>
     /// A[a, μ] += R_a·G_μ(s) + R′_a·G_μ(s′) for two located slots inside the table (extra = 0);
     /// the two slots share the loads and stores of A and give two independent dependency chains.
