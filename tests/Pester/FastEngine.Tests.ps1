@@ -243,6 +243,18 @@ Describe 'FastEngine' {
             $nl = [DpCompress.Core.Neighbors.NeighborSearch]::Build($other, $m.AtomTypes, $m.Rmax, $m.MaxNeighbors)
             (Get-DpError { (New-Fast $m).Evaluate($c, $nl) }).ErrorId | Should -Be 'NeighborListMismatch'
         }
+        It 'refuses an out-of-range neighbour index (NeighborListMismatch, checked in the environment pass)' {
+            $c = Read-Config 'agau' 'Ag10Au14' 0
+            $m = $script:AgAuModel
+            $nl = [DpCompress.Core.Neighbors.NeighborSearch]::Build($c, $m.AtomTypes, $m.Rmax, $m.MaxNeighbors)
+            $nbr = [int[]]$nl.Neighbor.Clone()
+            $t = [array]::IndexOf([int[]]$nl.Counts, ($nl.Counts | Where-Object { $_ -gt 0 } | Select-Object -First 1))
+            $nbr[$t * $m.MaxNeighbors] = $c.AtomCount + 5
+            $bad = [DpCompress.Core.Neighbors.NeighborList]::new($nl.AtomCount, $nl.TypeCount, $nl.MaxNeighbors, $nl.AtomTypes, $nl.Counts, $nbr, $nl.Delta)
+            foreach ($threads in 1, 2) {
+                (Get-DpError { (New-Fast $m $threads).Evaluate($c, $bad) }).ErrorId | Should -Be 'NeighborListMismatch'
+            }
+        }
         It 'refuses more real neighbours than max_neigh_num (TooManyNeighbors)' {
             $c = Read-Config 'agau' 'Ag10Au14' 0
             $m = $script:AgAuModel

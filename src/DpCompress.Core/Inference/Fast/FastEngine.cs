@@ -265,6 +265,7 @@ public sealed class FastEngine : IDpEngine
         private double[] _xl = [];          // [real] local x on that row
         private double[] _ex = [];          // [real] distance beyond the table (0 inside)
         private long _beyond, _outside;
+        private int _badNeighbor = -1;      // an atom with an out-of-range neighbour index, or −1
 
         private readonly Buffers _buf;
 
@@ -316,10 +317,7 @@ public sealed class FastEngine : IDpEngine
                         if ((uint)cnt > (uint)_k)
                             throw new DpCompressException("TooManyNeighbors", ErrorKind.LimitsExceeded,
                                 $"Atom {i} has {cnt} neighbours of type {t} (Z = {e.Model.AtomTypes[t]}); the model allows max_neigh_num = {_k}.");
-                        int slot0 = (i * _t + t) * _k;
-                        for (int s = 0; s < cnt; s++)
-                            if ((uint)nl.Neighbor[slot0 + s] >= (uint)_n)
-                                throw new DpCompressException("NeighborListMismatch", ErrorKind.InvalidArgument, $"Atom {i}: neighbour index {nl.Neighbor[slot0 + s]} is out of range.");
+                        // Neighbour indices are range-checked in the environment pass (one sparse read of the list).
                         _blockStart[i * _t + t] = cursor;
                         cursor += cnt;
                     }
@@ -341,6 +339,8 @@ public sealed class FastEngine : IDpEngine
                 if (_buf.Nbr.Length < _real) _buf.Nbr = new int[_real];
                 _nbr = _buf.Nbr;
                 _e.Run(Chunks(_n, AtomChunk), EnvironmentChunk, _ct);
+                if (_badNeighbor >= 0)
+                    throw new DpCompressException("NeighborListMismatch", ErrorKind.InvalidArgument, $"Atom {_badNeighbor}: a neighbour index is out of range (the configuration has {_n} atoms).");
                 if (timings is not null) timings.Environment += Lap(ref stamp);
 
                 var atomItems = TypeItems(TypeChunk);
@@ -468,6 +468,8 @@ public sealed class FastEngine : IDpEngine
                             }
                     }
                     _nl.Neighbor.AsSpan(slot0, cnt).CopyTo(_nbr.AsSpan(idx0, cnt));
+                    foreach (int j in _nbr.AsSpan(idx0, cnt))
+                        if ((uint)j >= (uint)_n) _badNeighbor = i;
                     delta.AsSpan(slot0 * 3, cnt * 3).CopyTo(_dlt.AsSpan(idx0 * 3, cnt * 3));
                     int s = 0;
                     if (Avx.IsSupported)
