@@ -47,7 +47,8 @@ public sealed class FastEngine : IDpEngine
     private const int EmbeddingChunk = 128;
     private const int FittingChunk = 32;
     private const int AtomChunk = 8;
-    private const int TypeChunk = 64;
+    private const int TypeChunk = 64;         // atoms per descriptor/backward item with several threads
+    private const int TypeChunkSerial = 256;  // one thread: larger items, each net's table rows fetched fewer times
 
     private readonly int _t, _k, _m, _m2;
     private readonly double _rmin, _rmax;
@@ -199,7 +200,7 @@ public sealed class FastEngine : IDpEngine
             S = new double[EmbeddingChunk];
             G = new double[e._m];
             Gp = new double[e._m];
-            DA = new double[TypeChunk * 4 * e._m];
+            DA = new double[TypeChunkSerial * 4 * e._m];
             Sym = new double[e._m * ((e._m + 3) & ~3)];
         }
 
@@ -343,7 +344,8 @@ public sealed class FastEngine : IDpEngine
                     throw new DpCompressException("NeighborListMismatch", ErrorKind.InvalidArgument, $"Atom {_badNeighbor}: a neighbour index is out of range (the configuration has {_n} atoms).");
                 if (timings is not null) timings.Environment += Lap(ref stamp);
 
-                var atomItems = TypeItems(TypeChunk);
+                // Item sizes never change results: every atom's sums run in the same order in any item.
+                var atomItems = TypeItems(_e.MaxDegreeOfParallelism == 1 ? TypeChunkSerial : TypeChunk);
                 if (_e._table is { PairKernels: true })
                 {
                     if (_buf.Off.Length < _real) _buf.Off = new int[_real];
