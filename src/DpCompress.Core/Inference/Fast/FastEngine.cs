@@ -48,7 +48,8 @@ public sealed class FastEngine : IDpEngine
     private const int FittingChunk = 32;
     private const int AtomChunk = 8;
     private const int TypeChunk = 64;         // atoms per descriptor/backward item with several threads
-    private const int TypeChunkSerial = 256;  // one thread: larger items, each net's table rows fetched fewer times
+    private const int TypeChunkSerial = 256;
+    private const int PrefetchSlots = 24;     // table rows prefetched up front per (item, net) before the per-atom prefetch takes over  // one thread: larger items, each net's table rows fetched fewer times
 
     private readonly int _t, _k, _m, _m2;
     private readonly double _rmin, _rmax;
@@ -599,7 +600,7 @@ public sealed class FastEngine : IDpEngine
                         var zone = table!.Locate(net, _r[idx * 4], out _off[idx], out _xl[idx], out _ex[idx]);
                         if ((zone & TableZone.BeyondTraining) != 0) beyond++;
                         if ((zone & TableZone.OutOfTable) != 0) outside++;
-                        table.Prefetch(_off[idx]);
+                        if (idx < lo + PrefetchSlots) table.Prefetch(_off[idx]);
                     }
                 }
                 for (int p = item.Start; p < end; p++)
