@@ -27,8 +27,8 @@ internal enum TableZone
 /// </summary>
 /// <remarks>
 /// The fused kernels (<see cref="Accumulate"/>, <see cref="Contract"/>) never materialise G:
-/// for order 3 with AVX they read a structure-of-arrays copy of the table ([nets, rows, 4, mp],
-/// the a, b, c, d of all outputs of a row contiguous, mp = m rounded up to 4), so four outputs'
+/// for order 3 with AVX they read a structure-of-arrays copy of the table ([nets, rows, 4, m],
+/// the a, b, c, d of all outputs of a row contiguous; no padding, rows stay 32·m bytes), so four outputs'
 /// coefficients load as four vectors and evaluate four outputs per instruction (DeePMD-kit's
 /// tabulate_fusion idea).
 /// </remarks>
@@ -39,8 +39,8 @@ internal sealed class TableKernel
     private readonly int _rows, _width, _order, _stride, _inner;
     private readonly double _sMin, _dx, _xL, _outerStep, _outerEnd, _sMax, _endLocal;
     private readonly bool _fusedOrder3;
-    private readonly int _mp;               // m rounded up to a multiple of 4
-    private readonly double[] _soa = [];     // order 3: [nets, rows, 4 (a, b, c, d), mp], zero-padded outputs
+    private readonly int _mp;               // stride of one coefficient array in a SoA row (= m; padding to 4 cost memory traffic)
+    private readonly double[] _soa = [];     // order 3: [nets, rows, 4 (a, b, c, d), m]
 
     public TableKernel(CompressionTable table)
     {
@@ -62,7 +62,7 @@ internal sealed class TableKernel
         _endLocal = _outerEnd - _nodes[_rows - 1];
         NetCount = table.NetCount;
         _fusedOrder3 = _order == 3 && Avx.IsSupported;
-        _mp = (_width + 3) & ~3;
+        _mp = _width;
         if (_fusedOrder3)
         {
             // Structure-of-arrays rows: the four coefficients of four outputs load as four vectors.
