@@ -37,10 +37,18 @@ public enum PaddingEvaluation
 /// accumulation of A_i and D_i (compressed); Descriptor = A_i, D_i (original only); Fitting =
 /// fitting nets forward; Backward = fitting backward, per-slot chain rule and the force/virial
 /// reduction, of which EmbeddingBackward is the per-slot part (G′/table contraction + geometry).</para>
-/// <para>Determinism: work is split into fixed chunks (atoms, slot batches) that do not depend on
-/// the thread count, each result is written by exactly one chunk, and the cross-atom sums
-/// (energy, forces on neighbours, virial) run serially in atom order, so 1 and n threads give
-/// bit-identical results.</para>
+/// <para>Layout and order (performance): real slots are stored compactly grouped by (centre type,
+/// neighbour type), atoms in type order inside ([real, 4] R, [real, 4] geometry, [real, 3] dR).
+/// The environment pass is vectorised over four slots and prefetches the sparse [N, T, K]
+/// neighbour list. The descriptor and backward passes work on items of atoms of one centre type
+/// and visit them pair-major (neighbour type outer, atoms inner), so one net's table rows stay in
+/// L2; for order-3 tables every slot is first located (row offset, local x) and its row
+/// prefetched, then two slots of an atom share one kernel call (<see cref="TableKernel.AccumulatePair"/>,
+/// <see cref="TableKernel.ContractPair"/>).</para>
+/// <para>Determinism: each atom's sums (A_i over neighbour types in order and slots in order, its
+/// centre force and virial) run in the same order whatever item or thread computes it, each result
+/// is written by exactly one item, and the cross-atom sums (energy, virial in atom order, forces on
+/// neighbours in compact slot order) run serially, so 1 and n threads give bit-identical results.</para>
 /// </remarks>
 public sealed class FastEngine : IDpEngine
 {
