@@ -78,6 +78,14 @@ internal sealed class TableKernel
         }
     }
 
+    /// <summary>Mask keeping the last <paramref name="count"/> (1–3) of four lanes (all bits set), the others zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> Tail(int count)
+    {
+        var lane = Vector256.Create(0.0, 1.0, 2.0, 3.0);
+        return Vector256.GreaterThanOrEqual(lane, Vector256.Create((double)(4 - count)));
+    }
+
     /// <summary>(Σ lanes of v0, Σ v1, Σ v2, Σ v3) as one vector.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<double> Sum4(Vector256<double> v0, Vector256<double> v1, Vector256<double> v2, Vector256<double> v3)
@@ -158,6 +166,24 @@ internal sealed class TableKernel
             Vector256.FusedMultiplyAdd(pb2, gb, Vector256.FusedMultiplyAdd(pa2, ga, Vector256.LoadUnsafe(ref a0, (nuint)(2 * m)))).StoreUnsafe(ref a0, (nuint)(2 * m));
             Vector256.FusedMultiplyAdd(pb3, gb, Vector256.FusedMultiplyAdd(pa3, ga, Vector256.LoadUnsafe(ref a0, (nuint)(3 * m)))).StoreUnsafe(ref a0, (nuint)(3 * m));
         }
+        if (q < m && m >= 4)
+        {
+            // Tail: one more vector over the last four outputs with the lanes already done masked off.
+            var keep = Tail(m - q);
+            q = m - 4;
+            ref double ca = ref Unsafe.Add(ref ca0, q);
+            ref double cb = ref Unsafe.Add(ref cb0, q);
+            var ga = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(
+                Vector256.LoadUnsafe(ref ca), xa, Vector256.LoadUnsafe(ref ca, (nuint)mp)), xa, Vector256.LoadUnsafe(ref ca, (nuint)(2 * mp))), xa, Vector256.LoadUnsafe(ref ca, (nuint)(3 * mp))) & keep;
+            var gb = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(
+                Vector256.LoadUnsafe(ref cb), xb, Vector256.LoadUnsafe(ref cb, (nuint)mp)), xb, Vector256.LoadUnsafe(ref cb, (nuint)(2 * mp))), xb, Vector256.LoadUnsafe(ref cb, (nuint)(3 * mp))) & keep;
+            ref double a0 = ref Unsafe.Add(ref ar, q);
+            Vector256.FusedMultiplyAdd(pb0, gb, Vector256.FusedMultiplyAdd(pa0, ga, Vector256.LoadUnsafe(ref a0))).StoreUnsafe(ref a0);
+            Vector256.FusedMultiplyAdd(pb1, gb, Vector256.FusedMultiplyAdd(pa1, ga, Vector256.LoadUnsafe(ref a0, (nuint)m))).StoreUnsafe(ref a0, (nuint)m);
+            Vector256.FusedMultiplyAdd(pb2, gb, Vector256.FusedMultiplyAdd(pa2, ga, Vector256.LoadUnsafe(ref a0, (nuint)(2 * m)))).StoreUnsafe(ref a0, (nuint)(2 * m));
+            Vector256.FusedMultiplyAdd(pb3, gb, Vector256.FusedMultiplyAdd(pa3, ga, Vector256.LoadUnsafe(ref a0, (nuint)(3 * m)))).StoreUnsafe(ref a0, (nuint)(3 * m));
+            return;
+        }
         for (; q < m; q++)
         {
             ref double c0 = ref Unsafe.Add(ref ca0, q);
@@ -229,6 +255,38 @@ internal sealed class TableKernel
             y1 = Vector256.FusedMultiplyAdd(k1, gB, y1); z1 = Vector256.FusedMultiplyAdd(k1, dB, z1);
             y2 = Vector256.FusedMultiplyAdd(k2, gB, y2); z2 = Vector256.FusedMultiplyAdd(k2, dB, z2);
             y3 = Vector256.FusedMultiplyAdd(k3, gB, y3); z3 = Vector256.FusedMultiplyAdd(k3, dB, z3);
+        }
+        if (q < m && m >= 4)
+        {
+            // Tail: one more vector over the last four outputs with the lanes already done masked off.
+            var keep = Tail(m - q);
+            q = m - 4;
+            ref double ca = ref Unsafe.Add(ref ca0, q);
+            var a_ = Vector256.LoadUnsafe(ref ca); var b_ = Vector256.LoadUnsafe(ref ca, (nuint)mp);
+            var c_ = Vector256.LoadUnsafe(ref ca, (nuint)(2 * mp)); var d_ = Vector256.LoadUnsafe(ref ca, (nuint)(3 * mp));
+            var gA = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(a_, xa, b_), xa, c_), xa, d_);
+            var dA = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(a_, xa3, b_ + b_), xa, c_);
+            gA = Vector256.FusedMultiplyAdd(dA, ea, gA) & keep; dA &= keep;
+            ref double cb = ref Unsafe.Add(ref cb0, q);
+            a_ = Vector256.LoadUnsafe(ref cb); b_ = Vector256.LoadUnsafe(ref cb, (nuint)mp);
+            c_ = Vector256.LoadUnsafe(ref cb, (nuint)(2 * mp)); d_ = Vector256.LoadUnsafe(ref cb, (nuint)(3 * mp));
+            var gB = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(a_, xb, b_), xb, c_), xb, d_);
+            var dB = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(a_, xb3, b_ + b_), xb, c_);
+            gB = Vector256.FusedMultiplyAdd(dB, eb, gB) & keep; dB &= keep;
+            ref double d0 = ref Unsafe.Add(ref dr, q);
+            var k0 = Vector256.LoadUnsafe(ref d0);
+            var k1 = Vector256.LoadUnsafe(ref d0, (nuint)m);
+            var k2 = Vector256.LoadUnsafe(ref d0, (nuint)(2 * m));
+            var k3 = Vector256.LoadUnsafe(ref d0, (nuint)(3 * m));
+            u0 = Vector256.FusedMultiplyAdd(k0, gA, u0); w0 = Vector256.FusedMultiplyAdd(k0, dA, w0);
+            u1 = Vector256.FusedMultiplyAdd(k1, gA, u1); w1 = Vector256.FusedMultiplyAdd(k1, dA, w1);
+            u2 = Vector256.FusedMultiplyAdd(k2, gA, u2); w2 = Vector256.FusedMultiplyAdd(k2, dA, w2);
+            u3 = Vector256.FusedMultiplyAdd(k3, gA, u3); w3 = Vector256.FusedMultiplyAdd(k3, dA, w3);
+            y0 = Vector256.FusedMultiplyAdd(k0, gB, y0); z0 = Vector256.FusedMultiplyAdd(k0, dB, z0);
+            y1 = Vector256.FusedMultiplyAdd(k1, gB, y1); z1 = Vector256.FusedMultiplyAdd(k1, dB, z1);
+            y2 = Vector256.FusedMultiplyAdd(k2, gB, y2); z2 = Vector256.FusedMultiplyAdd(k2, dB, z2);
+            y3 = Vector256.FusedMultiplyAdd(k3, gB, y3); z3 = Vector256.FusedMultiplyAdd(k3, dB, z3);
+            q = m;
         }
         uA = Sum4(u0, u1, u2, u3); vA = Sum4(w0, w1, w2, w3);
         uB = Sum4(y0, y1, y2, y3); vB = Sum4(z0, z1, z2, z3);
