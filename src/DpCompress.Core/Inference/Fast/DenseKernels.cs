@@ -135,6 +135,11 @@ internal static class DenseKernels
             Unsafe.Add(ref yr, i) = Math.FusedMultiplyAdd(a, Unsafe.Add(ref xr, i), Unsafe.Add(ref yr, i));
     }
 
+    /// <summary>Mask keeping the last <paramref name="count"/> (1–3) of four lanes (all bits set), the others zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<double> TailMask(int count) =>
+        Vector256.GreaterThanOrEqual(Vector256.Create(0.0, 1.0, 2.0, 3.0), Vector256.Create((double)(4 - count)));
+
     /// <summary>Σ_μ x[μ]·y[μ].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
@@ -180,6 +185,24 @@ internal static class DenseKernels
             u1 = Vector256.FusedMultiplyAdd(a1, gv, u1); w1 = Vector256.FusedMultiplyAdd(a1, dv, w1);
             u2 = Vector256.FusedMultiplyAdd(a2, gv, u2); w2 = Vector256.FusedMultiplyAdd(a2, dv, w2);
             u3 = Vector256.FusedMultiplyAdd(a3, gv, u3); w3 = Vector256.FusedMultiplyAdd(a3, dv, w3);
+        }
+        if (q < m && m >= 4)
+        {
+            // Tail: the last four outputs again with the ones already done masked off.
+            var keep = TailMask(m - q);
+            q = m - 4;
+            var gv = Vector256.LoadUnsafe(ref gr, (nuint)q) & keep;
+            var dv = Vector256.LoadUnsafe(ref pr, (nuint)q) & keep;
+            ref double d0 = ref Unsafe.Add(ref dr, q);
+            var a0 = Vector256.LoadUnsafe(ref d0);
+            var a1 = Vector256.LoadUnsafe(ref d0, (nuint)m);
+            var a2 = Vector256.LoadUnsafe(ref d0, (nuint)(2 * m));
+            var a3 = Vector256.LoadUnsafe(ref d0, (nuint)(3 * m));
+            u0 = Vector256.FusedMultiplyAdd(a0, gv, u0); w0 = Vector256.FusedMultiplyAdd(a0, dv, w0);
+            u1 = Vector256.FusedMultiplyAdd(a1, gv, u1); w1 = Vector256.FusedMultiplyAdd(a1, dv, w1);
+            u2 = Vector256.FusedMultiplyAdd(a2, gv, u2); w2 = Vector256.FusedMultiplyAdd(a2, dv, w2);
+            u3 = Vector256.FusedMultiplyAdd(a3, gv, u3); w3 = Vector256.FusedMultiplyAdd(a3, dv, w3);
+            q = m;
         }
         double su0 = Vector256.Sum(u0), su1 = Vector256.Sum(u1), su2 = Vector256.Sum(u2), su3 = Vector256.Sum(u3);
         double sw0 = Vector256.Sum(w0), sw1 = Vector256.Sum(w1), sw2 = Vector256.Sum(w2), sw3 = Vector256.Sum(w3);

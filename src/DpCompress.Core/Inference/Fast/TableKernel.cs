@@ -166,24 +166,6 @@ internal sealed class TableKernel
             Vector256.FusedMultiplyAdd(pb2, gb, Vector256.FusedMultiplyAdd(pa2, ga, Vector256.LoadUnsafe(ref a0, (nuint)(2 * m)))).StoreUnsafe(ref a0, (nuint)(2 * m));
             Vector256.FusedMultiplyAdd(pb3, gb, Vector256.FusedMultiplyAdd(pa3, ga, Vector256.LoadUnsafe(ref a0, (nuint)(3 * m)))).StoreUnsafe(ref a0, (nuint)(3 * m));
         }
-        if (q < m && m >= 4)
-        {
-            // Tail: one more vector over the last four outputs with the lanes already done masked off.
-            var keep = Tail(m - q);
-            q = m - 4;
-            ref double ca = ref Unsafe.Add(ref ca0, q);
-            ref double cb = ref Unsafe.Add(ref cb0, q);
-            var ga = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(
-                Vector256.LoadUnsafe(ref ca), xa, Vector256.LoadUnsafe(ref ca, (nuint)mp)), xa, Vector256.LoadUnsafe(ref ca, (nuint)(2 * mp))), xa, Vector256.LoadUnsafe(ref ca, (nuint)(3 * mp))) & keep;
-            var gb = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(
-                Vector256.LoadUnsafe(ref cb), xb, Vector256.LoadUnsafe(ref cb, (nuint)mp)), xb, Vector256.LoadUnsafe(ref cb, (nuint)(2 * mp))), xb, Vector256.LoadUnsafe(ref cb, (nuint)(3 * mp))) & keep;
-            ref double a0 = ref Unsafe.Add(ref ar, q);
-            Vector256.FusedMultiplyAdd(pb0, gb, Vector256.FusedMultiplyAdd(pa0, ga, Vector256.LoadUnsafe(ref a0))).StoreUnsafe(ref a0);
-            Vector256.FusedMultiplyAdd(pb1, gb, Vector256.FusedMultiplyAdd(pa1, ga, Vector256.LoadUnsafe(ref a0, (nuint)m))).StoreUnsafe(ref a0, (nuint)m);
-            Vector256.FusedMultiplyAdd(pb2, gb, Vector256.FusedMultiplyAdd(pa2, ga, Vector256.LoadUnsafe(ref a0, (nuint)(2 * m)))).StoreUnsafe(ref a0, (nuint)(2 * m));
-            Vector256.FusedMultiplyAdd(pb3, gb, Vector256.FusedMultiplyAdd(pa3, ga, Vector256.LoadUnsafe(ref a0, (nuint)(3 * m)))).StoreUnsafe(ref a0, (nuint)(3 * m));
-            return;
-        }
         for (; q < m; q++)
         {
             ref double c0 = ref Unsafe.Add(ref ca0, q);
