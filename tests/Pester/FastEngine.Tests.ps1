@@ -186,6 +186,24 @@ Describe 'FastEngine' {
             Get-MaxAbsDiff $a.Virial $b.Virial | Should -BeLessThan 1e-12
             Get-MaxAbsDiff $a.AtomicEnergies $b.AtomicEnergies | Should -BeLessThan 1e-12
         }
+        It '1 and 2 threads agree bit for bit with slots beyond the table (compressed, two atoms 0.2 Å apart, 500-atom alloy5 cell)' {
+            # Exercises the located two-slot table kernels with extra > 0, odd slot counts and several type chunks.
+            $c = Read-Config 'agau' 'Ag10Au14' 0
+            $pos = [double[]]$c.Positions.Clone()
+            $pos[3] = $pos[0] + 0.2; $pos[4] = $pos[1]; $pos[5] = $pos[2]
+            $cs = [DpCompress.Core.Structures.Configuration]::new($c.Cell, $pos, $c.AtomicNumbers)
+            $big = Read-Config 'alloy5' 'fcc_5x5x5_500' 0
+            foreach ($case in @(@($script:AgAuO3, $cs), @($script:Alloy5O3, $big), @($script:Alloy5Model, $big))) {
+                $m = $case[0]; $cfg = $case[1]
+                $a = (New-Fast $m 1).Evaluate($cfg)
+                $b = (New-Fast $m 2).Evaluate($cfg)
+                $a.Energy | Should -Be $b.Energy
+                Get-MaxAbsDiff $a.Forces $b.Forces | Should -Be 0
+                Get-MaxAbsDiff $a.Virial $b.Virial | Should -Be 0
+                Get-MaxAbsDiff $a.AtomicEnergies $b.AtomicEnergies | Should -Be 0
+                $a.OutOfTableCount | Should -Be $b.OutOfTableCount
+            }
+        }
         It 'closed-form padding equals the explicit slot loop (<_>)' -ForEach 'original', 'compressed' {
             $m = if ($_ -eq 'original') { $script:AgAuModel } else { $script:AgAuO3 }
             foreach ($sys in 'Ag45Au3', 'Au32') {
@@ -224,6 +242,18 @@ Describe 'FastEngine' {
             $m = $script:AgAuModel
             $nl = [DpCompress.Core.Neighbors.NeighborSearch]::Build($other, $m.AtomTypes, $m.Rmax, $m.MaxNeighbors)
             (Get-DpError { (New-Fast $m).Evaluate($c, $nl) }).ErrorId | Should -Be 'NeighborListMismatch'
+        }
+        It 'refuses an out-of-range neighbour index (NeighborListMismatch, checked in the environment pass)' {
+            $c = Read-Config 'agau' 'Ag10Au14' 0
+            $m = $script:AgAuModel
+            $nl = [DpCompress.Core.Neighbors.NeighborSearch]::Build($c, $m.AtomTypes, $m.Rmax, $m.MaxNeighbors)
+            $nbr = [int[]]$nl.Neighbor.Clone()
+            $t = [array]::IndexOf([int[]]$nl.Counts, ($nl.Counts | Where-Object { $_ -gt 0 } | Select-Object -First 1))
+            $nbr[$t * $m.MaxNeighbors] = $c.AtomCount + 5
+            $bad = [DpCompress.Core.Neighbors.NeighborList]::new($nl.AtomCount, $nl.TypeCount, $nl.MaxNeighbors, $nl.AtomTypes, $nl.Counts, $nbr, $nl.Delta)
+            foreach ($threads in 1, 2) {
+                (Get-DpError { (New-Fast $m $threads).Evaluate($c, $bad) }).ErrorId | Should -Be 'NeighborListMismatch'
+            }
         }
         It 'refuses more real neighbours than max_neigh_num (TooManyNeighbors)' {
             $c = Read-Config 'agau' 'Ag10Au14' 0

@@ -10,14 +10,15 @@ namespace DpCompress.Core.Inference.Fast;
 /// </summary>
 internal static class DenseKernels
 {
-    /// <summary>C = X·W (overwrites C).</summary>
+    /// <summary>C = X·W (overwrites C), or C += X·W.</summary>
     /// <param name="x">[n, k] row-major.</param>
     /// <param name="n">Rows of X and C.</param>
     /// <param name="k">Columns of X = rows of W.</param>
     /// <param name="w">[k, o] row-major.</param>
     /// <param name="o">Columns of W and C.</param>
     /// <param name="c">[n, o] row-major output.</param>
-    public static void MatMul(ReadOnlySpan<double> x, int n, int k, ReadOnlySpan<double> w, int o, Span<double> c)
+    /// <param name="accumulate">C += X·W instead of C = X·W.</param>
+    public static void MatMul(ReadOnlySpan<double> x, int n, int k, ReadOnlySpan<double> w, int o, Span<double> c, bool accumulate = false)
     {
         if (x.Length < n * k || w.Length < k * o || c.Length < n * o)
             throw new ArgumentException("MatMul operand too short.");
@@ -51,10 +52,10 @@ internal static class DenseKernels
                     a3 = Vector256.FusedMultiplyAdd(s3, wv, a3); b3 = Vector256.FusedMultiplyAdd(s3, wv2, b3);
                 }
                 ref double c0 = ref Unsafe.Add(ref cr, i * o + j);
-                a0.StoreUnsafe(ref c0); b0.StoreUnsafe(ref c0, 4);
-                a1.StoreUnsafe(ref c0, (nuint)o); b1.StoreUnsafe(ref c0, (nuint)(o + 4));
-                a2.StoreUnsafe(ref c0, (nuint)(2 * o)); b2.StoreUnsafe(ref c0, (nuint)(2 * o + 4));
-                a3.StoreUnsafe(ref c0, (nuint)(3 * o)); b3.StoreUnsafe(ref c0, (nuint)(3 * o + 4));
+                St(a0, ref c0, 0, accumulate); St(b0, ref c0, 4, accumulate);
+                St(a1, ref c0, o, accumulate); St(b1, ref c0, o + 4, accumulate);
+                St(a2, ref c0, 2 * o, accumulate); St(b2, ref c0, 2 * o + 4, accumulate);
+                St(a3, ref c0, 3 * o, accumulate); St(b3, ref c0, 3 * o + 4, accumulate);
             }
             for (; j + 4 <= o; j += 4)
             {
@@ -68,10 +69,10 @@ internal static class DenseKernels
                     a3 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x3, p)), wv, a3);
                 }
                 ref double c0 = ref Unsafe.Add(ref cr, i * o + j);
-                a0.StoreUnsafe(ref c0);
-                a1.StoreUnsafe(ref c0, (nuint)o);
-                a2.StoreUnsafe(ref c0, (nuint)(2 * o));
-                a3.StoreUnsafe(ref c0, (nuint)(3 * o));
+                St(a0, ref c0, 0, accumulate);
+                St(a1, ref c0, o, accumulate);
+                St(a2, ref c0, 2 * o, accumulate);
+                St(a3, ref c0, 3 * o, accumulate);
             }
             for (; j < o; j++)
             {
@@ -84,10 +85,10 @@ internal static class DenseKernels
                     a2 = Math.FusedMultiplyAdd(Unsafe.Add(ref x2, p), wv, a2);
                     a3 = Math.FusedMultiplyAdd(Unsafe.Add(ref x3, p), wv, a3);
                 }
-                Unsafe.Add(ref cr, i * o + j) = a0;
-                Unsafe.Add(ref cr, (i + 1) * o + j) = a1;
-                Unsafe.Add(ref cr, (i + 2) * o + j) = a2;
-                Unsafe.Add(ref cr, (i + 3) * o + j) = a3;
+                { ref double cs = ref Unsafe.Add(ref cr, i * o + j); cs = accumulate ? cs + a0 : a0; }
+                { ref double cs = ref Unsafe.Add(ref cr, (i + 1) * o + j); cs = accumulate ? cs + a1 : a1; }
+                { ref double cs = ref Unsafe.Add(ref cr, (i + 2) * o + j); cs = accumulate ? cs + a2 : a2; }
+                { ref double cs = ref Unsafe.Add(ref cr, (i + 3) * o + j); cs = accumulate ? cs + a3 : a3; }
             }
         }
         for (; i < n; i++)
@@ -99,16 +100,23 @@ internal static class DenseKernels
                 Vector256<double> a0 = default;
                 for (int p = 0; p < k; p++)
                     a0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x0, p)), Vector256.LoadUnsafe(ref Unsafe.Add(ref wr, p * o + j)), a0);
-                a0.StoreUnsafe(ref Unsafe.Add(ref cr, i * o + j));
+                St(a0, ref Unsafe.Add(ref cr, i * o + j), 0, accumulate);
             }
             for (; j < o; j++)
             {
                 double a0 = 0;
                 for (int p = 0; p < k; p++)
                     a0 = Math.FusedMultiplyAdd(Unsafe.Add(ref x0, p), Unsafe.Add(ref wr, p * o + j), a0);
-                Unsafe.Add(ref cr, i * o + j) = a0;
+                { ref double cs = ref Unsafe.Add(ref cr, i * o + j); cs = accumulate ? cs + a0 : a0; }
             }
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void St(Vector256<double> v, ref double c, int offset, bool accumulate)
+    {
+        if (accumulate) v += Vector256.LoadUnsafe(ref c, (nuint)offset);
+        v.StoreUnsafe(ref c, (nuint)offset);
     }
 
     /// <summary>y[μ] += a·x[μ] for μ &lt; n.</summary>
@@ -126,6 +134,11 @@ internal static class DenseKernels
         for (; i < n; i++)
             Unsafe.Add(ref yr, i) = Math.FusedMultiplyAdd(a, Unsafe.Add(ref xr, i), Unsafe.Add(ref yr, i));
     }
+
+    /// <summary>Mask keeping the last <paramref name="count"/> (1–3) of four lanes (all bits set), the others zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<double> TailMask(int count) =>
+        Vector256.GreaterThanOrEqual(Vector256.Create(0.0, 1.0, 2.0, 3.0), Vector256.Create((double)(4 - count)));
 
     /// <summary>Σ_μ x[μ]·y[μ].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -172,6 +185,24 @@ internal static class DenseKernels
             u1 = Vector256.FusedMultiplyAdd(a1, gv, u1); w1 = Vector256.FusedMultiplyAdd(a1, dv, w1);
             u2 = Vector256.FusedMultiplyAdd(a2, gv, u2); w2 = Vector256.FusedMultiplyAdd(a2, dv, w2);
             u3 = Vector256.FusedMultiplyAdd(a3, gv, u3); w3 = Vector256.FusedMultiplyAdd(a3, dv, w3);
+        }
+        if (q < m && m >= 4)
+        {
+            // Tail: the last four outputs again with the ones already done masked off.
+            var keep = TailMask(m - q);
+            q = m - 4;
+            var gv = Vector256.LoadUnsafe(ref gr, (nuint)q) & keep;
+            var dv = Vector256.LoadUnsafe(ref pr, (nuint)q) & keep;
+            ref double d0 = ref Unsafe.Add(ref dr, q);
+            var a0 = Vector256.LoadUnsafe(ref d0);
+            var a1 = Vector256.LoadUnsafe(ref d0, (nuint)m);
+            var a2 = Vector256.LoadUnsafe(ref d0, (nuint)(2 * m));
+            var a3 = Vector256.LoadUnsafe(ref d0, (nuint)(3 * m));
+            u0 = Vector256.FusedMultiplyAdd(a0, gv, u0); w0 = Vector256.FusedMultiplyAdd(a0, dv, w0);
+            u1 = Vector256.FusedMultiplyAdd(a1, gv, u1); w1 = Vector256.FusedMultiplyAdd(a1, dv, w1);
+            u2 = Vector256.FusedMultiplyAdd(a2, gv, u2); w2 = Vector256.FusedMultiplyAdd(a2, dv, w2);
+            u3 = Vector256.FusedMultiplyAdd(a3, gv, u3); w3 = Vector256.FusedMultiplyAdd(a3, dv, w3);
+            q = m;
         }
         double su0 = Vector256.Sum(u0), su1 = Vector256.Sum(u1), su2 = Vector256.Sum(u2), su3 = Vector256.Sum(u3);
         double sw0 = Vector256.Sum(w0), sw1 = Vector256.Sum(w1), sw2 = Vector256.Sum(w2), sw3 = Vector256.Sum(w3);

@@ -1,5 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using DpCompress.Core.Model;
 using DpCompress.Core.Neighbors;
 using DpCompress.Core.Structures;
@@ -33,16 +37,27 @@ public enum PaddingEvaluation
 /// accumulation of A_i and D_i (compressed); Descriptor = A_i, D_i (original only); Fitting =
 /// fitting nets forward; Backward = fitting backward, per-slot chain rule and the force/virial
 /// reduction, of which EmbeddingBackward is the per-slot part (G′/table contraction + geometry).</para>
-/// <para>Determinism: work is split into fixed chunks (atoms, slot batches) that do not depend on
-/// the thread count, each result is written by exactly one chunk, and the cross-atom sums
-/// (energy, forces on neighbours, virial) run serially in atom order, so 1 and n threads give
-/// bit-identical results.</para>
+/// <para>Layout and order (performance): real slots are stored compactly grouped by (centre type,
+/// neighbour type), atoms in type order inside ([real, 4] R, [real, 4] geometry, [real, 3] dR).
+/// The environment pass is vectorised over four slots and prefetches the sparse [N, T, K]
+/// neighbour list. The descriptor and backward passes work on items of atoms of one centre type
+/// and visit them pair-major (neighbour type outer, atoms inner), so one net's table rows stay in
+/// L2; for order-3 tables every slot is first located (row offset, local x) and its row
+/// prefetched, then two slots of an atom share one kernel call (<see cref="TableKernel.AccumulatePair"/>,
+/// <see cref="TableKernel.ContractPair"/>).</para>
+/// <para>Determinism: each atom's sums (A_i over neighbour types in order and slots in order, its
+/// centre force and virial) run in the same order whatever item or thread computes it, each result
+/// is written by exactly one item, and the cross-atom sums (energy, virial in atom order, forces on
+/// neighbours in compact slot order) run serially, so 1 and n threads give bit-identical results.</para>
 /// </remarks>
 public sealed class FastEngine : IDpEngine
 {
     private const int EmbeddingChunk = 128;
     private const int FittingChunk = 32;
     private const int AtomChunk = 8;
+    private const int TypeChunk = 64;         // atoms per descriptor/backward item with several threads
+    private const int TypeChunkSerial = 256;
+    private const int PrefetchSlots = 24;     // table rows prefetched up front per (item, net) before the per-atom prefetch takes over  // one thread: larger items, each net's table rows fetched fewer times
 
     private readonly int _t, _k, _m, _m2;
     private readonly double _rmin, _rmax;
@@ -194,7 +209,7 @@ public sealed class FastEngine : IDpEngine
             S = new double[EmbeddingChunk];
             G = new double[e._m];
             Gp = new double[e._m];
-            DA = new double[4 * e._m];
+            DA = new double[TypeChunkSerial * 4 * e._m];
             Sym = new double[e._m * ((e._m + 3) & ~3)];
         }
 
@@ -211,7 +226,9 @@ public sealed class FastEngine : IDpEngine
     /// <summary>Large per-evaluation arrays, kept between evaluations (grown on demand, never shrunk).</summary>
     private sealed class Buffers
     {
-        public double[] R = [], Geo = [], G = [], Gp = [], A = [], D = [], DD = [], Grad = [], Fc = [], Wa = [], MaxS = [];
+        public double[] R = [], Geo = [], G = [], Gp = [], A = [], D = [], DD = [], Grad = [], Fc = [], Wa = [], MaxS = [], Dlt = [];
+        public int[] Nbr = [], Off = [];
+        public double[] XL = [], Ex = [];
         public double[][] Hidden = [];
 
         public static double[] Ensure(ref double[] a, int size)
@@ -240,7 +257,7 @@ public sealed class FastEngine : IDpEngine
         private readonly int[] _pairEnd;
         private readonly int _real;         // number of real slots
         private double[] _r = [];           // [real, 4] normalised R
-        private double[] _geo = [];         // [real, 3] S′/r, f = S/r, f′/r (for the backward chain)
+        private double[] _geo = [];         // [real, 4] S′/r, f = S/r, f′/r, 0 (for the backward chain)
         private double[] _g = [];           // [real, m] G (original)
         private double[] _gp = [];          // [real, m] G′ (original)
         private double[] _a = [];           // [N, 4, m]
@@ -252,7 +269,13 @@ public sealed class FastEngine : IDpEngine
         private double[] _fc = [];          // [N, 3] centre-side forces
         private double[] _wa = [];          // [N, 9] per-atom virial
         private double[] _maxS = [];        // [N]
+        private double[] _dlt = [];         // [real, 3] dR of the real slots (compact order)
+        private int[] _nbr = [];            // [real] neighbour atom j of the real slots
+        private int[] _off = [];            // [real] SoA table row offset (order-3 table kernels)
+        private double[] _xl = [];          // [real] local x on that row
+        private double[] _ex = [];          // [real] distance beyond the table (0 inside)
         private long _beyond, _outside;
+        private int _badNeighbor = -1;      // an atom with an out-of-range neighbour index, or −1
 
         private readonly Buffers _buf;
 
@@ -304,10 +327,7 @@ public sealed class FastEngine : IDpEngine
                         if ((uint)cnt > (uint)_k)
                             throw new DpCompressException("TooManyNeighbors", ErrorKind.LimitsExceeded,
                                 $"Atom {i} has {cnt} neighbours of type {t} (Z = {e.Model.AtomTypes[t]}); the model allows max_neigh_num = {_k}.");
-                        int slot0 = (i * _t + t) * _k;
-                        for (int s = 0; s < cnt; s++)
-                            if ((uint)nl.Neighbor[slot0 + s] >= (uint)_n)
-                                throw new DpCompressException("NeighborListMismatch", ErrorKind.InvalidArgument, $"Atom {i}: neighbour index {nl.Neighbor[slot0 + s]} is out of range.");
+                        // Neighbour indices are range-checked in the environment pass (one sparse read of the list).
                         _blockStart[i * _t + t] = cursor;
                         cursor += cnt;
                     }
@@ -323,11 +343,25 @@ public sealed class FastEngine : IDpEngine
             if (_n > 0)
             {
                 _r = Buffers.Ensure(ref _buf.R, _real * 4);
-                _geo = Buffers.Ensure(ref _buf.Geo, _real * 3);
+                _geo = Buffers.Ensure(ref _buf.Geo, _real * 4);
                 _maxS = Buffers.Ensure(ref _buf.MaxS, _n);
+                _dlt = Buffers.Ensure(ref _buf.Dlt, _real * 3);
+                if (_buf.Nbr.Length < _real) _buf.Nbr = new int[_real];
+                _nbr = _buf.Nbr;
                 _e.Run(Chunks(_n, AtomChunk), EnvironmentChunk, _ct);
+                if (_badNeighbor >= 0)
+                    throw new DpCompressException("NeighborListMismatch", ErrorKind.InvalidArgument, $"Atom {_badNeighbor}: a neighbour index is out of range (the configuration has {_n} atoms).");
                 if (timings is not null) timings.Environment += Lap(ref stamp);
 
+                // Item sizes never change results: every atom's sums run in the same order in any item.
+                var atomItems = TypeItems(_e.MaxDegreeOfParallelism == 1 ? TypeChunkSerial : TypeChunk);
+                if (_e._table is { PairKernels: true })
+                {
+                    if (_buf.Off.Length < _real) _buf.Off = new int[_real];
+                    _off = _buf.Off;
+                    _xl = Buffers.Ensure(ref _buf.XL, _real);
+                    _ex = Buffers.Ensure(ref _buf.Ex, _real);
+                }
                 _a = Buffers.Ensure(ref _buf.A, _n * 4 * _m);
                 _d = Buffers.Ensure(ref _buf.D, _n * _m * _m2);
                 if (!compressed)
@@ -337,17 +371,17 @@ public sealed class FastEngine : IDpEngine
                     var items = EmbeddingItems();
                     _e.Run(items.Count, (w, ws) => EmbeddingItem(items[w], ws), _ct);
                     if (timings is not null) timings.Embedding += Lap(ref stamp);
-                    _e.Run(Chunks(_n, AtomChunk), DescriptorChunk, _ct);
+                    _e.Run(atomItems.Count, (w, ws) => DescriptorItem(atomItems[w], ws), _ct);
                     if (timings is not null) timings.Descriptor += Lap(ref stamp);
                 }
                 else
                 {
                     // Table lookup fused with the accumulation of A_i (tabulate_fusion); D_i in the same pass.
-                    _e.Run(Chunks(_n, AtomChunk), DescriptorChunk, _ct);
+                    _e.Run(atomItems.Count, (w, ws) => DescriptorItem(atomItems[w], ws), _ct);
                     if (timings is not null) timings.Embedding += Lap(ref stamp);
                 }
 
-                var fitItems = FittingItems();
+                var fitItems = TypeItems(FittingChunk);
                 var widths = _e._fitting[0].HiddenWidths;
                 if (_buf.Hidden.Length != widths.Length) _buf.Hidden = new double[widths.Length][];
                 for (int l = 0; l < widths.Length; l++)
@@ -365,7 +399,7 @@ public sealed class FastEngine : IDpEngine
                 _grad = Buffers.Ensure(ref _buf.Grad, _real * 3);
                 _fc = Buffers.Ensure(ref _buf.Fc, _n * 3);
                 _wa = Buffers.Ensure(ref _buf.Wa, _n * 9);
-                _e.Run(Chunks(_n, AtomChunk), BackwardChunk, _ct);
+                _e.Run(atomItems.Count, (w, ws) => BackwardItem(atomItems[w], ws), _ct);
                 if (timings is not null)
                 {
                     double t = Lap(ref stamp);
@@ -380,21 +414,17 @@ public sealed class FastEngine : IDpEngine
             for (int i = 0; i < _n; i++)
             {
                 energy += _ei[i];
-                forces[3 * i] += _fc[3 * i]; forces[3 * i + 1] += _fc[3 * i + 1]; forces[3 * i + 2] += _fc[3 * i + 2];
-                foreach (int t in _present)
-                {
-                    int cnt = _nl.Counts[i * _t + t];
-                    int slot0 = (i * _t + t) * _k;
-                    int idx0 = _blockStart[i * _t + t];
-                    for (int s = 0; s < cnt; s++)
-                    {
-                        int j = _nl.Neighbor[slot0 + s];
-                        int q = (idx0 + s) * 3;
-                        forces[3 * j] -= _grad[q]; forces[3 * j + 1] -= _grad[q + 1]; forces[3 * j + 2] -= _grad[q + 2];
-                    }
-                }
+                forces[3 * i] = _fc[3 * i]; forces[3 * i + 1] = _fc[3 * i + 1]; forces[3 * i + 2] = _fc[3 * i + 2];
                 for (int q = 0; q < 9; q++) virial[q] += _wa[9 * i + q];
                 if (_maxS[i] > maxS) maxS = _maxS[i];
+            }
+            // Neighbour side: F_j −= dE/d(dR) over the real slots in compact order.
+            var nbr = _nbr.AsSpan(0, _real);
+            var grad = _grad.AsSpan(0, 3 * _real);
+            for (int idx = 0; idx < nbr.Length; idx++)
+            {
+                int j = 3 * nbr[idx];
+                forces[j] -= grad[3 * idx]; forces[j + 1] -= grad[3 * idx + 1]; forces[j + 2] -= grad[3 * idx + 2];
             }
             if (timings is not null) timings.Backward += Lap(ref stamp);
             return new Prediction(_config, energy, _ei, forces, virial)
@@ -415,31 +445,96 @@ public sealed class FastEngine : IDpEngine
             int end = Math.Min(_n, (chunk + 1) * AtomChunk);
             var delta = _nl.Delta;
             double rmin = _e._rmin, rmax = _e._rmax, invWidth = 1.0 / (rmax - rmin);
+            var vRmin = Vector256.Create(rmin); var vRmax = Vector256.Create(rmax); var vInvWidth = Vector256.Create(invWidth);
+            var one = Vector256.Create(1.0); var zero = Vector256<double>.Zero;
+            var c6 = Vector256.Create(-6.0); var c15 = Vector256.Create(15.0); var c10 = Vector256.Create(10.0); var c30 = Vector256.Create(-30.0);
+            ref double rr = ref MemoryMarshal.GetArrayDataReference(_r);
+            ref double gr = ref MemoryMarshal.GetArrayDataReference(_geo);
             for (int i = chunk * AtomChunk; i < end; i++)
             {
                 int ti = _types[i];
                 double a0 = _e._davg[ti * 4], a1 = _e._davg[ti * 4 + 1], a2 = _e._davg[ti * 4 + 2], a3 = _e._davg[ti * 4 + 3];
                 double s0 = 1.0 / _e._dstd[ti * 4], s1 = 1.0 / _e._dstd[ti * 4 + 1], s2 = 1.0 / _e._dstd[ti * 4 + 2], s3 = 1.0 / _e._dstd[ti * 4 + 3];
+                var va0 = Vector256.Create(a0); var va1 = Vector256.Create(a1); var va2 = Vector256.Create(a2); var va3 = Vector256.Create(a3);
+                var vs0 = Vector256.Create(s0); var vs1 = Vector256.Create(s1); var vs2 = Vector256.Create(s2); var vs3 = Vector256.Create(s3);
                 double maxS = 0;
                 bool any = false;
+                var vmax = Vector256.Create(double.NegativeInfinity);
                 foreach (int t in _present)
                 {
                     int cnt = _nl.Counts[i * _t + t];
                     int slot0 = (i * _t + t) * _k;
                     int idx0 = _blockStart[i * _t + t];
-                    for (int s = 0; s < cnt; s++)
+                    // The neighbour list is [N, T, K] with mostly empty slots: prefetch the real slots two blocks
+                    // ahead (a fixed stride of K slots) so the copies below do not wait on L3/DRAM.
+                    if (Sse.IsSupported)
+                    {
+                        int ahead = slot0 + 2 * _k;
+                        if ((ahead + 16) * 3 <= delta.Length)
+                            unsafe
+                            {
+                                byte* pd = (byte*)Unsafe.AsPointer(ref delta[ahead * 3]);
+                                for (int l = 0; l < 6; l++) Sse.Prefetch0(pd + 64 * l);
+                                Sse.Prefetch0(Unsafe.AsPointer(ref _nl.Neighbor[ahead]));
+                            }
+                    }
+                    _nl.Neighbor.AsSpan(slot0, cnt).CopyTo(_nbr.AsSpan(idx0, cnt));
+                    foreach (int j in _nbr.AsSpan(idx0, cnt))
+                        if ((uint)j >= (uint)_n) _badNeighbor = i;
+                    delta.AsSpan(slot0 * 3, cnt * 3).CopyTo(_dlt.AsSpan(idx0 * 3, cnt * 3));
+                    int s = 0;
+                    if (Avx.IsSupported)
+                    {
+                        // Four slots per step, the scalar formulas of Geometry.Switch evaluated branch-free.
+                        for (; s + 4 <= cnt; s += 4)
+                        {
+                            int d = (slot0 + s) * 3;
+                            var x = Vector256.Create(delta[d], delta[d + 3], delta[d + 6], delta[d + 9]);
+                            var y = Vector256.Create(delta[d + 1], delta[d + 4], delta[d + 7], delta[d + 10]);
+                            var z = Vector256.Create(delta[d + 2], delta[d + 5], delta[d + 8], delta[d + 11]);
+                            var r = Vector256.Sqrt(x * x + y * y + z * z);
+                            var pos = Vector256.GreaterThan(r, zero);
+                            var inv = Vector256.ConditionalSelect(pos, one / r, zero);
+                            var inner = pos & Vector256.LessThan(r, vRmin);
+                            var mid = Vector256.GreaterThan(r, vRmin) & Vector256.LessThan(r, vRmax);
+                            var u = (r - vRmin) * vInvWidth;
+                            var u2 = u * u; var u3 = u2 * u;
+                            var pu = u3 * (c6 * u2 + c15 * u - c10) + one;
+                            var um1 = u - one;
+                            var dp = c30 * u2 * um1 * um1;
+                            var swMid = pu * inv;
+                            var dsMid = (dp * vInvWidth - swMid) * inv;
+                            var sw = Vector256.ConditionalSelect(inner, inv, Vector256.ConditionalSelect(mid, swMid, zero));
+                            var dsdr = Vector256.ConditionalSelect(inner, -(inv * inv), Vector256.ConditionalSelect(mid, dsMid, zero));
+                            var f = sw * inv;
+                            var sv = (sw - va0) * vs0;
+                            vmax = Vector256.Max(vmax, sv);
+                            var q1 = (f * x - va1) * vs1; var q2 = (f * y - va2) * vs2; var q3 = (f * z - va3) * vs3;
+                            int idx = idx0 + s;
+                            Transpose4(sv, q1, q2, q3, ref Unsafe.Add(ref rr, 4 * idx));
+                            Transpose4(dsdr * inv, f, (dsdr - f) * inv * inv, zero, ref Unsafe.Add(ref gr, 4 * idx));
+                        }
+                        if (s > 0)
+                        {
+                            double m = Math.Max(Math.Max(vmax[0], vmax[1]), Math.Max(vmax[2], vmax[3]));
+                            if (!any || m > maxS) { maxS = m; any = true; }
+                        }
+                    }
+                    for (; s < cnt; s++)
                     {
                         int d = (slot0 + s) * 3;
                         double x = delta[d], y = delta[d + 1], z = delta[d + 2];
+                        int idx = idx0 + s;
                         double r = Math.Sqrt(x * x + y * y + z * z);
                         double inv = r > 0 ? 1.0 / r : 0;
                         double sw = Geometry.Switch(r, inv, rmin, rmax, invWidth, out double dsdr);
                         double f = sw * inv;
-                        int gq = (idx0 + s) * 3;
+                        int gq = idx * 4;
                         _geo[gq] = dsdr * inv;
                         _geo[gq + 1] = f;
                         _geo[gq + 2] = (dsdr - f) * inv * inv;
-                        int q = (idx0 + s) * 4;
+                        _geo[gq + 3] = 0;
+                        int q = idx * 4;
                         double sv = (sw - a0) * s0;
                         _r[q] = sv;
                         _r[q + 1] = (f * x - a1) * s1;
@@ -450,6 +545,20 @@ public sealed class FastEngine : IDpEngine
                 }
                 _maxS[i] = maxS;
             }
+        }
+
+        /// <summary>Stores four column vectors (one lane per slot) as four rows [4 slots, 4].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Transpose4(Vector256<double> c0, Vector256<double> c1, Vector256<double> c2, Vector256<double> c3, ref double dst)
+        {
+            var t0 = Avx.UnpackLow(c0, c1);   // c0[0] c1[0] c0[2] c1[2]
+            var t1 = Avx.UnpackHigh(c0, c1);  // c0[1] c1[1] c0[3] c1[3]
+            var t2 = Avx.UnpackLow(c2, c3);
+            var t3 = Avx.UnpackHigh(c2, c3);
+            Avx.Permute2x128(t0, t2, 0x20).StoreUnsafe(ref dst);
+            Avx.Permute2x128(t1, t3, 0x20).StoreUnsafe(ref dst, 4);
+            Avx.Permute2x128(t0, t2, 0x31).StoreUnsafe(ref dst, 8);
+            Avx.Permute2x128(t1, t3, 0x31).StoreUnsafe(ref dst, 12);
         }
 
         private List<(int Pair, int Start, int Count)> EmbeddingItems()
@@ -469,27 +578,67 @@ public sealed class FastEngine : IDpEngine
             _e._embedding![item.Pair].Forward(s, _g.AsSpan(item.Start * _m, item.Count * _m), _gp.AsSpan(item.Start * _m, item.Count * _m), ws.BufA, ws.BufB);
         }
 
-        /// <summary>A_i = c·(Σ_real R_sᵀ G_s + (K − count)·R_padᵀ G_pad) and D_i = A_iᵀ A_i[:, :M2].</summary>
-        private void DescriptorChunk(int chunk, Workspace ws)
+        /// <summary>
+        /// A_i = c·(Σ_real R_sᵀ G_s + (K − count)·R_padᵀ G_pad) and D_i = A_iᵀ A_i[:, :M2] for a chunk
+        /// of atoms of one centre type, visited pair-major (neighbour type outer, atoms inner) so that
+        /// one net's table rows (≈ 0.2 MB) stay in L2 while its slots stream through.
+        /// </summary>
+        private void DescriptorItem((int Type, int Start, int Count) item, Workspace ws)
         {
-            int end = Math.Min(_n, (chunk + 1) * AtomChunk);
             int m = _m;
+            int ti = item.Type, end = item.Start + item.Count;
             var table = _e._table;
             long beyond = 0, outside = 0;
             var g = ws.G.AsSpan();
-            for (int p = chunk * AtomChunk; p < end; p++)
+            for (int p = item.Start; p < end; p++) _a.AsSpan(_order[p] * 4 * m, 4 * m).Clear();
+            foreach (int t in _present)
             {
-                int i = _order[p];  // type-sorted: one centre type's nets (table rows) stay hot in cache
-                int ti = _types[i];
-                var a = _a.AsSpan(i * 4 * m, 4 * m);
-                a.Clear();
-                var a0 = a.Slice(0, m); var a1 = a.Slice(m, m); var a2 = a.Slice(2 * m, m); var a3 = a.Slice(3 * m, m);
-                foreach (int t in _present)
+                int net = _e.NetIndex(ti, t);
+                var gpad = _e._gPad.AsSpan((ti * _t + t) * m, m);
+                bool pairs = table is not null && table.PairKernels;
+                if (pairs)
                 {
+                    // Locate every real slot of the item for this net first (a contiguous compact range;
+                    // independent chains) and start fetching the table rows.
+                    int lo = _blockStart[_order[item.Start] * _t + t];
+                    int last = _order[end - 1];
+                    int hi = _blockStart[last * _t + t] + _nl.Counts[last * _t + t];
+                    for (int idx = lo; idx < hi; idx++)
+                    {
+                        var zone = table!.Locate(net, _r[idx * 4], out _off[idx], out _xl[idx], out _ex[idx]);
+                        if ((zone & TableZone.BeyondTraining) != 0) beyond++;
+                        if ((zone & TableZone.OutOfTable) != 0) outside++;
+                        if (idx < lo + PrefetchSlots) table.Prefetch(_off[idx]);
+                    }
+                }
+                for (int p = item.Start; p < end; p++)
+                {
+                    int i = _order[p];
+                    var a = _a.AsSpan(i * 4 * m, 4 * m);
+                    var a0 = a.Slice(0, m); var a1 = a.Slice(m, m); var a2 = a.Slice(2 * m, m); var a3 = a.Slice(3 * m, m);
                     int cnt = _nl.Counts[i * _t + t];
                     int idx0 = _blockStart[i * _t + t];
-                    int net = _e.NetIndex(ti, t);
-                    for (int s = 0; s < cnt; s++)
+                    if (pairs)
+                    {
+                        // Rows of the next atom's slots into L1 while this atom's slots are accumulated, two per call.
+                        if (p + 1 < end)
+                        {
+                            int nb = _order[p + 1] * _t + t;
+                            for (int idx = _blockStart[nb], stop = idx + _nl.Counts[nb]; idx < stop; idx++) table!.Prefetch(_off[idx]);
+                        }
+                        int pending = -1;
+                        for (int s = 0; s < cnt; s++)
+                        {
+                            int idx = idx0 + s;
+                            if (_ex[idx] != 0) { table!.Accumulate(net, _r[idx * 4], _r.AsSpan(idx * 4, 4), a, g); continue; }
+                            if (pending < 0) { pending = idx; continue; }
+                            table!.AccumulatePair(_off[pending], _xl[pending], _r.AsSpan(pending * 4, 4), _off[idx], _xl[idx], _r.AsSpan(idx * 4, 4), a);
+                            pending = -1;
+                        }
+                        if (pending >= 0)
+                            table!.AccumulatePair(_off[pending], _xl[pending], _r.AsSpan(pending * 4, 4), -1, 0, _r.AsSpan(pending * 4, 4), a);
+                    }
+                    for (int s = 0; s < cnt && !pairs; s++)
                     {
                         int idx = idx0 + s;
                         if (table is null)
@@ -510,7 +659,6 @@ public sealed class FastEngine : IDpEngine
                     int empty = _k - cnt;
                     if (empty > 0)
                     {
-                        var gpad = _e._gPad.AsSpan((ti * _t + t) * m, m);
                         if (_e.Padding == PaddingEvaluation.ClosedForm)
                         {
                             for (int c = 0; c < 4; c++)
@@ -520,33 +668,36 @@ public sealed class FastEngine : IDpEngine
                         {
                             for (int s = 0; s < empty; s++)
                             {
-                                ReadOnlySpan<double> gs;
                                 if (table is null)
                                 {
                                     ws.S[0] = _e._rPad[ti * 4];
                                     _e._embedding![ti * _t + t].Forward(ws.S.AsSpan(0, 1), g, ws.Gp, ws.BufA, ws.BufB);
                                 }
                                 else table.Value(net, _e._rPad[ti * 4], g);
-                                gs = g;
                                 for (int c = 0; c < 4; c++)
-                                    DenseKernels.Axpy(_e._rPad[ti * 4 + c], gs, a.Slice(c * m, m));
+                                    DenseKernels.Axpy(_e._rPad[ti * 4 + c], g, a.Slice(c * m, m));
                             }
                         }
                     }
                 }
+            }
+            for (int p = item.Start; p < end; p++)
+            {
+                var a = _a.AsSpan(_order[p] * 4 * m, 4 * m);
                 for (int q = 0; q < 4 * m; q++) a[q] *= _c;
-                DenseKernels.Descriptor(a, m, _m2, _d.AsSpan(_position[i] * m * _m2, m * _m2));
+                DenseKernels.Descriptor(a, m, _m2, _d.AsSpan(p * m * _m2, m * _m2));
             }
             if (beyond != 0) Interlocked.Add(ref _beyond, beyond);
             if (outside != 0) Interlocked.Add(ref _outside, outside);
         }
 
-        private List<(int Type, int Start, int Count)> FittingItems()
+        /// <summary>Chunks of at most <paramref name="size"/> atoms of one type, in type-sorted order.</summary>
+        private List<(int Type, int Start, int Count)> TypeItems(int size)
         {
             var items = new List<(int, int, int)>();
             for (int t = 0; t < _t; t++)
-                for (int p = _typeStart[t]; p < _typeStart[t + 1]; p += FittingChunk)
-                    items.Add((t, p, Math.Min(FittingChunk, _typeStart[t + 1] - p)));
+                for (int p = _typeStart[t]; p < _typeStart[t + 1]; p += size)
+                    items.Add((t, p, Math.Min(size, _typeStart[t + 1] - p)));
             return items;
         }
 
@@ -564,64 +715,99 @@ public sealed class FastEngine : IDpEngine
             _e._fitting[item.Type].Backward(_hidden, item.Start, item.Count, _dd.AsSpan(item.Start * width, item.Count * width), ws.BufA, ws.BufB);
         }
 
-        /// <summary>dE/dA_i from dE/dD_i, then dE/d(dR) for every real slot, centre forces and per-atom virial.</summary>
-        private void BackwardChunk(int chunk, Workspace ws)
+        /// <summary>
+        /// dE/dA_i from dE/dD_i, then dE/d(dR) for every real slot, centre forces and per-atom virial,
+        /// for a chunk of atoms of one centre type visited pair-major (as <see cref="DescriptorItem"/>).
+        /// </summary>
+        private void BackwardItem((int Type, int Start, int Count) item, Workspace ws)
         {
-            int end = Math.Min(_n, (chunk + 1) * AtomChunk);
             int m = _m, m2 = _m2;
+            int ti = item.Type, end = item.Start + item.Count;
             var table = _e._table;
-            var delta = _nl.Delta;
             var g = ws.G.AsSpan();
             var gpBuf = ws.Gp.AsSpan();
-            var da = ws.DA.AsSpan();
             Span<double> uv = stackalloc double[8];
-            for (int p = chunk * AtomChunk; p < end; p++)
+            for (int p = item.Start; p < end; p++)
             {
-                int i = _order[p];  // type-sorted: one centre type's nets (table rows) stay hot in cache
-                int ti = _types[i];
-                var a = _a.AsSpan(i * 4 * m, 4 * m);
-                var dd = _dd.AsSpan(_position[i] * m * m2, m * m2);
+                int i = _order[p];
                 // dA[a,κ] = Σ_{ν<M2} dD[κ,ν]·A[a,ν] + [κ<M2] Σ_μ dD[μ,κ]·A[a,μ]
-                DenseKernels.DescriptorBackward(a, dd, m, m2, da, ws.Sym);
-                double inv0 = 1.0 / _e._dstd[ti * 4], inv1 = 1.0 / _e._dstd[ti * 4 + 1], inv2 = 1.0 / _e._dstd[ti * 4 + 2], inv3 = 1.0 / _e._dstd[ti * 4 + 3];
-                double fx = 0, fy = 0, fz = 0;
-                double wxx = 0, wxy = 0, wxz = 0, wyx = 0, wyy = 0, wyz = 0, wzx = 0, wzy = 0, wzz = 0;
-                foreach (int t in _present)
-                {
-                    int cnt = _nl.Counts[i * _t + t];
-                    int slot0 = (i * _t + t) * _k;
-                    int idx0 = _blockStart[i * _t + t];
-                    int net = _e.NetIndex(ti, t);
-                    for (int s = 0; s < cnt; s++)
-                    {
-                        int idx = idx0 + s;
-                        // u_a = Σ_μ dA[a,μ] G_μ, v_a = Σ_μ dA[a,μ] G′_μ
-                        if (table is null) DenseKernels.Contract(da, _g.AsSpan(idx * m, m), _gp.AsSpan(idx * m, m), uv);
-                        else table.Contract(net, _r[idx * 4], da, uv, g, gpBuf);
-                        double r0 = _r[idx * 4], r1 = _r[idx * 4 + 1], r2 = _r[idx * 4 + 2], r3 = _r[idx * 4 + 3];
-                        double u0 = uv[0], u1 = uv[1], u2 = uv[2], u3 = uv[3];
-                        double v = r0 * uv[4] + r1 * uv[5] + r2 * uv[6] + r3 * uv[7];
-                        // dE/dR̃_a = c·(dE/dR_a)/dstd_a; the s = R_0 path enters component 0.
-                        double g0 = _c * (u0 + v) * inv0, g1 = _c * u1 * inv1, g2 = _c * u2 * inv2, g3 = _c * u3 * inv3;
-                        int dq = (slot0 + s) * 3;
-                        double x = delta[dq], y = delta[dq + 1], z = delta[dq + 2];
-                        // dE/dd_b = d_b·(g0·S′/r + (f′/r)·(g·d)) + f·g_b, with f = S/r
-                        int gq = idx * 3;
-                        double radial = g0 * _geo[gq] + _geo[gq + 2] * (g1 * x + g2 * y + g3 * z);
-                        double f = _geo[gq + 1];
-                        double gx = radial * x + f * g1, gy = radial * y + f * g2, gz = radial * z + f * g3;
-                        int q = idx * 3;
-                        _grad[q] = gx; _grad[q + 1] = gy; _grad[q + 2] = gz;
-                        fx += gx; fy += gy; fz += gz;
-                        wxx -= x * gx; wxy -= x * gy; wxz -= x * gz;
-                        wyx -= y * gx; wyy -= y * gy; wyz -= y * gz;
-                        wzx -= z * gx; wzy -= z * gy; wzz -= z * gz;
-                    }
-                }
-                _fc[3 * i] = fx; _fc[3 * i + 1] = fy; _fc[3 * i + 2] = fz;
-                var w = _wa.AsSpan(9 * i, 9);
-                w[0] = wxx; w[1] = wxy; w[2] = wxz; w[3] = wyx; w[4] = wyy; w[5] = wyz; w[6] = wzx; w[7] = wzy; w[8] = wzz;
+                DenseKernels.DescriptorBackward(_a.AsSpan(i * 4 * m, 4 * m), _dd.AsSpan(p * m * m2, m * m2), m, m2, ws.DA.AsSpan((p - item.Start) * 4 * m, 4 * m), ws.Sym);
+                _fc.AsSpan(3 * i, 3).Clear();
+                _wa.AsSpan(9 * i, 9).Clear();
             }
+            // dE/dR̃_a = c·(dE/dR_a)/dstd_a
+            var cv = Vector256.Create(_c / _e._dstd[ti * 4], _c / _e._dstd[ti * 4 + 1], _c / _e._dstd[ti * 4 + 2], _c / _e._dstd[ti * 4 + 3]);
+            bool pairs = table is not null && table.PairKernels;
+            foreach (int t in _present)
+            {
+                int net = _e.NetIndex(ti, t);
+                for (int p = item.Start; p < end; p++)
+                {
+                    int i = _order[p];
+                    var da = ws.DA.AsSpan((p - item.Start) * 4 * m, 4 * m);
+                    int cnt = _nl.Counts[i * _t + t];
+                    int idx0 = _blockStart[i * _t + t];
+                    Vector256<double> f = default, wx = default, wy = default, wz = default;
+                    if (pairs)
+                    {
+                        if (p + 1 < end)
+                        {
+                            int nb = _order[p + 1] * _t + t;
+                            for (int idx = _blockStart[nb], stop = idx + _nl.Counts[nb]; idx < stop; idx++) table!.Prefetch(_off[idx]);
+                        }
+                        for (int s = 0; s < cnt; s += 2)
+                        {
+                            int ia = idx0 + s, ib = s + 1 < cnt ? ia + 1 : ia;
+                            table!.ContractPair(_off[ia], _xl[ia], _ex[ia], _off[ib], _xl[ib], _ex[ib], da, out var uA, out var vA, out var uB, out var vB);
+                            Chain(ia, uA, vA, cv, ref f, ref wx, ref wy, ref wz);
+                            if (ib != ia) Chain(ib, uB, vB, cv, ref f, ref wx, ref wy, ref wz);
+                        }
+                    }
+                    else
+                    {
+                        for (int s = 0; s < cnt; s++)
+                        {
+                            int idx = idx0 + s;
+                            // u_a = Σ_μ dA[a,μ] G_μ, v_a = Σ_μ dA[a,μ] G′_μ
+                            if (table is null) DenseKernels.Contract(da, _g.AsSpan(idx * m, m), _gp.AsSpan(idx * m, m), uv);
+                            else table.Contract(net, _r[idx * 4], da, uv, g, gpBuf);
+                            Chain(idx, Vector256.Create(uv[0], uv[1], uv[2], uv[3]), Vector256.Create(uv[4], uv[5], uv[6], uv[7]), cv, ref f, ref wx, ref wy, ref wz);
+                        }
+                    }
+                    _fc[3 * i] += f[0]; _fc[3 * i + 1] += f[1]; _fc[3 * i + 2] += f[2];
+                    var w = _wa.AsSpan(9 * i, 9);
+                    w[0] += wx[0]; w[1] += wx[1]; w[2] += wx[2];
+                    w[3] += wy[0]; w[4] += wy[1]; w[5] += wy[2];
+                    w[6] += wz[0]; w[7] += wz[1]; w[8] += wz[2];
+                }
+            }
+        }
+
+        /// <summary>
+        /// Chain rule of one real slot from u_a = Σ_μ dA[a,μ] G_μ and v_a = Σ_μ dA[a,μ] G′_μ:
+        /// dE/dR_a = c·(u_a + [a = 0]·Σ_b R_b v_b) (the s = R_0 path enters component 0), divided by
+        /// dstd_a (<paramref name="cv"/> = c/dstd); then dE/dd_b = d_b·(g0·S′/r + (f′/r)·(g·d)) + f·g_b
+        /// with f = S/r. Writes dE/d(dR) and accumulates the centre force and virial rows
+        /// (W_a· −= d_a·dE/d(dR)).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Chain(int idx, Vector256<double> u, Vector256<double> v, Vector256<double> cv,
+            ref Vector256<double> f, ref Vector256<double> wx, ref Vector256<double> wy, ref Vector256<double> wz)
+        {
+            var r = Vector256.LoadUnsafe(ref _r[4 * idx]);
+            double vs = Vector256.Sum(r * v);
+            var gv = cv * (u + Vector256.Create(vs, 0, 0, 0));                        // g0, g1, g2, g3
+            double x = _dlt[3 * idx], y = _dlt[3 * idx + 1], z = _dlt[3 * idx + 2];
+            var d = Vector256.Create(x, y, z, 0);
+            var gs = Vector256.Create(gv[1], gv[2], gv[3], 0);                          // g1, g2, g3, 0
+            ref double geo = ref _geo[4 * idx];
+            double radial = gv[0] * geo + Unsafe.Add(ref geo, 2) * Vector256.Sum(gs * d);
+            var gr = Vector256.Create(radial) * d + Vector256.Create(Unsafe.Add(ref geo, 1)) * gs;   // dE/d(dR), 0
+            _grad[3 * idx] = gr[0]; _grad[3 * idx + 1] = gr[1]; _grad[3 * idx + 2] = gr[2];
+            f += gr;
+            wx -= Vector256.Create(x) * gr;
+            wy -= Vector256.Create(y) * gr;
+            wz -= Vector256.Create(z) * gr;
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using DpCompress.Core.Model;
 
 namespace DpCompress.Core.Inference.Fast;
@@ -41,39 +42,85 @@ internal sealed class EmbeddingKernel
         Span<double> cur = bufA, next = bufB;
         for (int r = 0; r < n; r++) { cur[r] = s[r]; cur[n + r] = 1.0; }
         int width = 1;
-        foreach (var layer in _layers)
+        for (int l = 0; l < _layers.Length; l++)
         {
+            var layer = _layers[l];
             int o = layer.Outputs;
-            DenseKernels.MatMul(cur, 2 * n, width, layer.Weight, o, next);
-            var idt = layer.ResnetDt;
-            var skip = layer.Skip;
-            if (layer.Bias is { } bias) DenseKernels.AddBias(next, n, bias);
-            DenseKernels.Tanh(next.Slice(0, n * o), next);
-            for (int r = 0; r < n; r++)
+            bool last = l == _layers.Length - 1;
+            // The last layer writes straight into G and G′.
+            var hv = last ? g.Slice(0, n * o) : next.Slice(0, n * o);
+            var hd = last ? gp.Slice(0, n * o) : next.Slice(n * o, n * o);
+            DenseKernels.MatMul(cur.Slice(0, n * width), n, width, layer.Weight, o, hv);
+            DenseKernels.MatMul(cur.Slice(n * width, n * width), n, width, layer.Weight, o, hd);
+            if (layer.Bias is { } bias) DenseKernels.AddBias(hv, n, bias);
+            DenseKernels.Tanh(hv, hv);
+            Finish(hv, hd, cur.Slice(0, n * width), cur.Slice(n * width, n * width), n, o, width, layer.Skip, layer.ResnetDt);
+            if (!last)
             {
-                var h = next.Slice(r * o, o);
-                var dz = next.Slice((n + r) * o, o);
-                var x = cur.Slice(r * width, width);
-                var dx = cur.Slice((n + r) * width, width);
-                for (int q = 0; q < o; q++)
-                {
-                    double hq = h[q];
-                    double dh = (1.0 - hq * hq) * dz[q];
-                    if (skip != SkipKind.None && idt is not null) { hq *= idt[q]; dh *= idt[q]; }
-                    switch (skip)
-                    {
-                        case SkipKind.Identity: hq += x[q]; dh += dx[q]; break;
-                        case SkipKind.Doubled: hq += x[q % width]; dh += dx[q % width]; break;
-                    }
-                    h[q] = hq;
-                    dz[q] = dh;
-                }
+                var t = cur; cur = next; next = t;
             }
-            var t = cur; cur = next; next = t;
             width = o;
         }
-        cur.Slice(0, n * width).CopyTo(g);
-        cur.Slice(n * width, n * width).CopyTo(gp);
+    }
+
+    /// <summary>
+    /// h = tanh z (given in <paramref name="hv"/>), dh = (1 − h²)·dz; then ·idt and the skip
+    /// (x + h for out == in, concat(x, x) + h for out == 2·in), for values and derivatives.
+    /// </summary>
+    /// <param name="hv">[n, o] tanh z, receives the layer output.</param>
+    /// <param name="hd">[n, o] dz/ds, receives d(output)/ds.</param>
+    /// <param name="x">[n, width] layer input.</param>
+    /// <param name="dx">[n, width] d(input)/ds.</param>
+    /// <param name="n">Rows.</param>
+    /// <param name="o">Layer outputs.</param>
+    /// <param name="width">Layer inputs.</param>
+    /// <param name="skip">Skip rule of the layer.</param>
+    /// <param name="idt">resnet_dt scale, or null.</param>
+    private static void Finish(Span<double> hv, Span<double> hd, ReadOnlySpan<double> x, ReadOnlySpan<double> dx, int n, int o, int width, SkipKind skip, double[]? idt)
+    {
+        bool useIdt = skip != SkipKind.None && idt is not null;
+        var one = Vector256<double>.One;
+        for (int r = 0; r < n; r++)
+        {
+            var h = hv.Slice(r * o, o);
+            var dz = hd.Slice(r * o, o);
+            var xr = skip == SkipKind.None ? default : x.Slice(r * width, width);
+            var dxr = skip == SkipKind.None ? default : dx.Slice(r * width, width);
+            int q = 0;
+            if (skip != SkipKind.Doubled)
+            {
+                for (; q + 4 <= o; q += 4)
+                {
+                    var hq = Vector256.Create<double>(h.Slice(q, 4));
+                    var dh = (one - hq * hq) * Vector256.Create<double>(dz.Slice(q, 4));
+                    if (useIdt)
+                    {
+                        var iv = Vector256.Create<double>(idt.AsSpan(q, 4));
+                        hq *= iv; dh *= iv;
+                    }
+                    if (skip == SkipKind.Identity)
+                    {
+                        hq += Vector256.Create<double>(xr.Slice(q, 4));
+                        dh += Vector256.Create<double>(dxr.Slice(q, 4));
+                    }
+                    hq.CopyTo(h.Slice(q, 4));
+                    dh.CopyTo(dz.Slice(q, 4));
+                }
+            }
+            for (; q < o; q++)
+            {
+                double hq = h[q];
+                double dh = (1.0 - hq * hq) * dz[q];
+                if (useIdt) { hq *= idt![q]; dh *= idt[q]; }
+                switch (skip)
+                {
+                    case SkipKind.Identity: hq += xr[q]; dh += dxr[q]; break;
+                    case SkipKind.Doubled: hq += xr[q % width]; dh += dxr[q % width]; break;
+                }
+                h[q] = hq;
+                dz[q] = dh;
+            }
+        }
     }
 }
 
@@ -202,25 +249,12 @@ internal sealed class FittingKernel
                     g[q] = v * (1.0 - hr[q] * hr[q]);
                 }
             }
-            if (skip == SkipKind.None)
-                DenseKernels.MatMul(gx, n, o, _transposed[l], inW, target);
-            else
-                AddMatMul(gx, n, o, _transposed[l], inW, target);
+            DenseKernels.MatMul(gx, n, o, _transposed[l], inW, target, accumulate: skip != SkipKind.None);
             if (l > 0)
             {
                 var t = gx; gx = other; other = t;
             }
             width = inW;
-        }
-    }
-
-    private static void AddMatMul(ReadOnlySpan<double> x, int n, int k, ReadOnlySpan<double> w, int o, Span<double> c)
-    {
-        for (int r = 0; r < n; r++)
-        {
-            var cr = c.Slice(r * o, o);
-            for (int p = 0; p < k; p++)
-                DenseKernels.Axpy(x[r * k + p], w.Slice(p * o, o), cr);
         }
     }
 }

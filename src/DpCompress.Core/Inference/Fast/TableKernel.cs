@@ -27,8 +27,10 @@ internal enum TableZone
 /// </summary>
 /// <remarks>
 /// The fused kernels (<see cref="Accumulate"/>, <see cref="Contract"/>) never materialise G:
-/// for order 3 with AVX they load four outputs' (a, b, c, d) as four vectors, transpose them
-/// in registers and evaluate four outputs per instruction (DeePMD-kit's tabulate_fusion idea).
+/// for order 3 with AVX they read a structure-of-arrays copy of the table ([nets, rows, 4, m],
+/// the a, b, c, d of all outputs of a row contiguous; no padding, rows stay 32·m bytes), so four outputs'
+/// coefficients load as four vectors and evaluate four outputs per instruction (DeePMD-kit's
+/// tabulate_fusion idea).
 /// </remarks>
 internal sealed class TableKernel
 {
@@ -37,6 +39,8 @@ internal sealed class TableKernel
     private readonly int _rows, _width, _order, _stride, _inner;
     private readonly double _sMin, _dx, _xL, _outerStep, _outerEnd, _sMax, _endLocal;
     private readonly bool _fusedOrder3;
+    private readonly int _mp;               // stride of one coefficient array in a SoA row (= m; padding to 4 cost memory traffic)
+    private readonly double[] _soa = [];     // order 3: [nets, rows, 4 (a, b, c, d), m]
 
     public TableKernel(CompressionTable table)
     {
@@ -58,9 +62,246 @@ internal sealed class TableKernel
         _endLocal = _outerEnd - _nodes[_rows - 1];
         NetCount = table.NetCount;
         _fusedOrder3 = _order == 3 && Avx.IsSupported;
+        _mp = _width;
+        if (_fusedOrder3)
+        {
+            // Structure-of-arrays rows: the four coefficients of four outputs load as four vectors.
+            _soa = new double[(long)NetCount * _rows * 4 * _mp];
+            for (int net = 0; net < NetCount; net++)
+                for (int row = 0; row < _rows; row++)
+                {
+                    int src = RowOffset(net, row), dst = (net * _rows + row) * 4 * _mp;
+                    for (int q = 0; q < _width; q++)
+                        for (int c = 0; c < 4; c++)
+                            _soa[dst + c * _mp + q] = _coef[src + q * 4 + c];
+                }
+        }
+    }
+
+    /// <summary>Mask keeping the last <paramref name="count"/> (1–3) of four lanes (all bits set), the others zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> Tail(int count)
+    {
+        var lane = Vector256.Create(0.0, 1.0, 2.0, 3.0);
+        return Vector256.GreaterThanOrEqual(lane, Vector256.Create((double)(4 - count)));
+    }
+
+    /// <summary>(Σ lanes of v0, Σ v1, Σ v2, Σ v3) as one vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> Sum4(Vector256<double> v0, Vector256<double> v1, Vector256<double> v2, Vector256<double> v3)
+    {
+        var s01 = Avx.HorizontalAdd(v0, v1);   // v0[0]+v0[1], v1[0]+v1[1], v0[2]+v0[3], v1[2]+v1[3]
+        var s23 = Avx.HorizontalAdd(v2, v3);
+        return Avx.Permute2x128(s01, s23, 0x20) + Avx.Permute2x128(s01, s23, 0x31);
     }
 
     public int NetCount { get; }
+
+    /// <summary>True when the located-slot kernels (<see cref="Locate(int, double, out int, out double, out double)"/>, <see cref="AccumulatePair"/>, <see cref="ContractPair"/>) apply (order 3 with AVX).</summary>
+    public bool PairKernels => _fusedOrder3;
+
+    /// <summary>Locates s for the located-slot kernels: SoA row offset, local x and the distance beyond the table.</summary>
+    /// <param name="net">Table net index.</param>
+    /// <param name="s">Normalised s.</param>
+    /// <param name="offset">Receives the SoA row offset.</param>
+    /// <param name="x">Receives s − x_row.</param>
+    /// <param name="extra">Receives the distance beyond the last node (0 inside).</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TableZone Locate(int net, double s, out int offset, out double x, out double extra)
+    {
+        var zone = Locate(s, out int row, out x, out extra);
+        offset = SoaOffset(net, row);
+        return zone;
+    }
+
+    /// <summary>Prefetches the SoA row at <paramref name="offset"/> into L1: every cache line, or only the first <paramref name="lines"/> (no-op without SSE).</summary>
+    /// <param name="offset">SoA row offset from <see cref="Locate(int, double, out int, out double, out double)"/>.</param>
+    /// <param name="lines">Cache lines to fetch; 0: the whole row.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void Prefetch(int offset, int lines = 0)
+    {
+        if (!Sse.IsSupported || (uint)offset > (uint)(_soa.Length - 4 * _mp)) return;
+        byte* p = (byte*)Unsafe.AsPointer(ref _soa[offset]);
+        int bytes = lines > 0 ? 64 * lines : 4 * _mp * sizeof(double);
+        for (int l = 0; l < bytes; l += 64) Sse.Prefetch0(p + l);
+    }
+
+    /// <summary>
+    /// A[a, μ] += R_a·G_μ(s) + R′_a·G_μ(s′) for two located slots inside the table (extra = 0);
+    /// the two slots share the loads and stores of A and give two independent dependency chains.
+    /// Either slot may be absent (offset −1).
+    /// </summary>
+    /// <param name="offA">SoA row offset of slot A.</param>
+    /// <param name="xA">Local x of slot A.</param>
+    /// <param name="rA">[4] R of slot A.</param>
+    /// <param name="offB">SoA row offset of slot B, or −1.</param>
+    /// <param name="xB">Local x of slot B.</param>
+    /// <param name="rB">[4] R of slot B.</param>
+    /// <param name="a">[4, m] accumulator.</param>
+    public void AccumulatePair(int offA, double xA, ReadOnlySpan<double> rA, int offB, double xB, ReadOnlySpan<double> rB, Span<double> a)
+    {
+        int m = _width, mp = _mp;
+        if (a.Length < 4 * m || rA.Length < 4 || rB.Length < 4 || (uint)offA > (uint)(_soa.Length - 4 * mp) || (offB >= 0 && offB > _soa.Length - 4 * mp))
+            throw new ArgumentException("AccumulatePair operand out of range.");
+        bool two = offB >= 0;
+        ref double ca0 = ref _soa[offA];
+        ref double cb0 = ref _soa[two ? offB : offA];
+        ref double ar = ref MemoryMarshal.GetReference(a);
+        var xa = Vector256.Create(xA); var xb = Vector256.Create(xB);
+        double bScale = two ? 1.0 : 0.0;
+        var pa0 = Vector256.Create(rA[0]); var pa1 = Vector256.Create(rA[1]); var pa2 = Vector256.Create(rA[2]); var pa3 = Vector256.Create(rA[3]);
+        var pb0 = Vector256.Create(rB[0] * bScale); var pb1 = Vector256.Create(rB[1] * bScale); var pb2 = Vector256.Create(rB[2] * bScale); var pb3 = Vector256.Create(rB[3] * bScale);
+        int q = 0;
+        for (; q + 4 <= m; q += 4)
+        {
+            ref double ca = ref Unsafe.Add(ref ca0, q);
+            ref double cb = ref Unsafe.Add(ref cb0, q);
+            var ga = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(
+                Vector256.LoadUnsafe(ref ca), xa, Vector256.LoadUnsafe(ref ca, (nuint)mp)), xa, Vector256.LoadUnsafe(ref ca, (nuint)(2 * mp))), xa, Vector256.LoadUnsafe(ref ca, (nuint)(3 * mp)));
+            var gb = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(
+                Vector256.LoadUnsafe(ref cb), xb, Vector256.LoadUnsafe(ref cb, (nuint)mp)), xb, Vector256.LoadUnsafe(ref cb, (nuint)(2 * mp))), xb, Vector256.LoadUnsafe(ref cb, (nuint)(3 * mp)));
+            ref double a0 = ref Unsafe.Add(ref ar, q);
+            Vector256.FusedMultiplyAdd(pb0, gb, Vector256.FusedMultiplyAdd(pa0, ga, Vector256.LoadUnsafe(ref a0))).StoreUnsafe(ref a0);
+            Vector256.FusedMultiplyAdd(pb1, gb, Vector256.FusedMultiplyAdd(pa1, ga, Vector256.LoadUnsafe(ref a0, (nuint)m))).StoreUnsafe(ref a0, (nuint)m);
+            Vector256.FusedMultiplyAdd(pb2, gb, Vector256.FusedMultiplyAdd(pa2, ga, Vector256.LoadUnsafe(ref a0, (nuint)(2 * m)))).StoreUnsafe(ref a0, (nuint)(2 * m));
+            Vector256.FusedMultiplyAdd(pb3, gb, Vector256.FusedMultiplyAdd(pa3, ga, Vector256.LoadUnsafe(ref a0, (nuint)(3 * m)))).StoreUnsafe(ref a0, (nuint)(3 * m));
+        }
+        for (; q < m; q++)
+        {
+            ref double c0 = ref Unsafe.Add(ref ca0, q);
+            double ga = ((c0 * xA + Unsafe.Add(ref c0, mp)) * xA + Unsafe.Add(ref c0, 2 * mp)) * xA + Unsafe.Add(ref c0, 3 * mp);
+            a[q] += rA[0] * ga; a[m + q] += rA[1] * ga; a[2 * m + q] += rA[2] * ga; a[3 * m + q] += rA[3] * ga;
+            if (two)
+            {
+                ref double c1 = ref Unsafe.Add(ref cb0, q);
+                double gb = ((c1 * xB + Unsafe.Add(ref c1, mp)) * xB + Unsafe.Add(ref c1, 2 * mp)) * xB + Unsafe.Add(ref c1, 3 * mp);
+                a[q] += rB[0] * gb; a[m + q] += rB[1] * gb; a[2 * m + q] += rB[2] * gb; a[3 * m + q] += rB[3] * gb;
+            }
+        }
+    }
+
+    /// <summary>
+    /// u_a = Σ_μ dA[a, μ]·G_μ(s), v_a = Σ_μ dA[a, μ]·G′_μ(s) for two located slots (any zone; G
+    /// continues linearly beyond the table with the located extra), sharing the loads of dA.
+    /// </summary>
+    /// <param name="offA">SoA row offset of slot A.</param>
+    /// <param name="xA">Local x of slot A.</param>
+    /// <param name="eA">Extra distance of slot A (0 inside).</param>
+    /// <param name="offB">SoA row offset of slot B (pass slot A again when there is none).</param>
+    /// <param name="xB">Local x of slot B.</param>
+    /// <param name="eB">Extra distance of slot B.</param>
+    /// <param name="da">[4, m] dE/dA.</param>
+    /// <param name="uA">Receives (u_0..u_3) of slot A.</param>
+    /// <param name="vA">Receives (v_0..v_3) of slot A.</param>
+    /// <param name="uB">Receives (u_0..u_3) of slot B.</param>
+    /// <param name="vB">Receives (v_0..v_3) of slot B.</param>
+    public void ContractPair(int offA, double xA, double eA, int offB, double xB, double eB, ReadOnlySpan<double> da,
+        out Vector256<double> uA, out Vector256<double> vA, out Vector256<double> uB, out Vector256<double> vB)
+    {
+        int m = _width, mp = _mp;
+        if (da.Length < 4 * m || (uint)offA > (uint)(_soa.Length - 4 * mp) || (uint)offB > (uint)(_soa.Length - 4 * mp))
+            throw new ArgumentException("ContractPair operand out of range.");
+        ref double ca0 = ref _soa[offA];
+        ref double cb0 = ref _soa[offB];
+        ref double dr = ref MemoryMarshal.GetReference(da);
+        var xa = Vector256.Create(xA); var xa3 = Vector256.Create(3 * xA); var ea = Vector256.Create(eA);
+        var xb = Vector256.Create(xB); var xb3 = Vector256.Create(3 * xB); var eb = Vector256.Create(eB);
+        Vector256<double> u0 = default, u1 = default, u2 = default, u3 = default, w0 = default, w1 = default, w2 = default, w3 = default;
+        Vector256<double> y0 = default, y1 = default, y2 = default, y3 = default, z0 = default, z1 = default, z2 = default, z3 = default;
+        int q = 0;
+        for (; q + 4 <= m; q += 4)
+        {
+            ref double ca = ref Unsafe.Add(ref ca0, q);
+            var a_ = Vector256.LoadUnsafe(ref ca); var b_ = Vector256.LoadUnsafe(ref ca, (nuint)mp);
+            var c_ = Vector256.LoadUnsafe(ref ca, (nuint)(2 * mp)); var d_ = Vector256.LoadUnsafe(ref ca, (nuint)(3 * mp));
+            // g = ((a x + b) x + c) x + d + g′·extra, g′ = (3a x + 2b) x + c
+            var gA = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(a_, xa, b_), xa, c_), xa, d_);
+            var dA = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(a_, xa3, b_ + b_), xa, c_);
+            gA = Vector256.FusedMultiplyAdd(dA, ea, gA);
+            ref double cb = ref Unsafe.Add(ref cb0, q);
+            a_ = Vector256.LoadUnsafe(ref cb); b_ = Vector256.LoadUnsafe(ref cb, (nuint)mp);
+            c_ = Vector256.LoadUnsafe(ref cb, (nuint)(2 * mp)); d_ = Vector256.LoadUnsafe(ref cb, (nuint)(3 * mp));
+            var gB = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(a_, xb, b_), xb, c_), xb, d_);
+            var dB = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(a_, xb3, b_ + b_), xb, c_);
+            gB = Vector256.FusedMultiplyAdd(dB, eb, gB);
+            ref double d0 = ref Unsafe.Add(ref dr, q);
+            var k0 = Vector256.LoadUnsafe(ref d0);
+            var k1 = Vector256.LoadUnsafe(ref d0, (nuint)m);
+            var k2 = Vector256.LoadUnsafe(ref d0, (nuint)(2 * m));
+            var k3 = Vector256.LoadUnsafe(ref d0, (nuint)(3 * m));
+            u0 = Vector256.FusedMultiplyAdd(k0, gA, u0); w0 = Vector256.FusedMultiplyAdd(k0, dA, w0);
+            u1 = Vector256.FusedMultiplyAdd(k1, gA, u1); w1 = Vector256.FusedMultiplyAdd(k1, dA, w1);
+            u2 = Vector256.FusedMultiplyAdd(k2, gA, u2); w2 = Vector256.FusedMultiplyAdd(k2, dA, w2);
+            u3 = Vector256.FusedMultiplyAdd(k3, gA, u3); w3 = Vector256.FusedMultiplyAdd(k3, dA, w3);
+            y0 = Vector256.FusedMultiplyAdd(k0, gB, y0); z0 = Vector256.FusedMultiplyAdd(k0, dB, z0);
+            y1 = Vector256.FusedMultiplyAdd(k1, gB, y1); z1 = Vector256.FusedMultiplyAdd(k1, dB, z1);
+            y2 = Vector256.FusedMultiplyAdd(k2, gB, y2); z2 = Vector256.FusedMultiplyAdd(k2, dB, z2);
+            y3 = Vector256.FusedMultiplyAdd(k3, gB, y3); z3 = Vector256.FusedMultiplyAdd(k3, dB, z3);
+        }
+        if (q < m && m >= 4)
+        {
+            // Tail: one more vector over the last four outputs with the lanes already done masked off.
+            var keep = Tail(m - q);
+            q = m - 4;
+            ref double ca = ref Unsafe.Add(ref ca0, q);
+            var a_ = Vector256.LoadUnsafe(ref ca); var b_ = Vector256.LoadUnsafe(ref ca, (nuint)mp);
+            var c_ = Vector256.LoadUnsafe(ref ca, (nuint)(2 * mp)); var d_ = Vector256.LoadUnsafe(ref ca, (nuint)(3 * mp));
+            var gA = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(a_, xa, b_), xa, c_), xa, d_);
+            var dA = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(a_, xa3, b_ + b_), xa, c_);
+            gA = Vector256.FusedMultiplyAdd(dA, ea, gA) & keep; dA &= keep;
+            ref double cb = ref Unsafe.Add(ref cb0, q);
+            a_ = Vector256.LoadUnsafe(ref cb); b_ = Vector256.LoadUnsafe(ref cb, (nuint)mp);
+            c_ = Vector256.LoadUnsafe(ref cb, (nuint)(2 * mp)); d_ = Vector256.LoadUnsafe(ref cb, (nuint)(3 * mp));
+            var gB = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(a_, xb, b_), xb, c_), xb, d_);
+            var dB = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(a_, xb3, b_ + b_), xb, c_);
+            gB = Vector256.FusedMultiplyAdd(dB, eb, gB) & keep; dB &= keep;
+            ref double d0 = ref Unsafe.Add(ref dr, q);
+            var k0 = Vector256.LoadUnsafe(ref d0);
+            var k1 = Vector256.LoadUnsafe(ref d0, (nuint)m);
+            var k2 = Vector256.LoadUnsafe(ref d0, (nuint)(2 * m));
+            var k3 = Vector256.LoadUnsafe(ref d0, (nuint)(3 * m));
+            u0 = Vector256.FusedMultiplyAdd(k0, gA, u0); w0 = Vector256.FusedMultiplyAdd(k0, dA, w0);
+            u1 = Vector256.FusedMultiplyAdd(k1, gA, u1); w1 = Vector256.FusedMultiplyAdd(k1, dA, w1);
+            u2 = Vector256.FusedMultiplyAdd(k2, gA, u2); w2 = Vector256.FusedMultiplyAdd(k2, dA, w2);
+            u3 = Vector256.FusedMultiplyAdd(k3, gA, u3); w3 = Vector256.FusedMultiplyAdd(k3, dA, w3);
+            y0 = Vector256.FusedMultiplyAdd(k0, gB, y0); z0 = Vector256.FusedMultiplyAdd(k0, dB, z0);
+            y1 = Vector256.FusedMultiplyAdd(k1, gB, y1); z1 = Vector256.FusedMultiplyAdd(k1, dB, z1);
+            y2 = Vector256.FusedMultiplyAdd(k2, gB, y2); z2 = Vector256.FusedMultiplyAdd(k2, dB, z2);
+            y3 = Vector256.FusedMultiplyAdd(k3, gB, y3); z3 = Vector256.FusedMultiplyAdd(k3, dB, z3);
+            q = m;
+        }
+        uA = Sum4(u0, u1, u2, u3); vA = Sum4(w0, w1, w2, w3);
+        uB = Sum4(y0, y1, y2, y3); vB = Sum4(z0, z1, z2, z3);
+        if (q < m)
+        {
+            Span<double> t = stackalloc double[16];
+            t.Clear();
+            for (; q < m; q++)
+            {
+                ref double c0 = ref Unsafe.Add(ref ca0, q);
+                double ga, ga1, gb, gb1;
+                {
+                    double a_ = c0, b_ = Unsafe.Add(ref c0, mp), c_ = Unsafe.Add(ref c0, 2 * mp), d_ = Unsafe.Add(ref c0, 3 * mp);
+                    ga1 = (3 * a_ * xA + 2 * b_) * xA + c_;
+                    ga = ((a_ * xA + b_) * xA + c_) * xA + d_ + ga1 * eA;
+                }
+                ref double c1 = ref Unsafe.Add(ref cb0, q);
+                {
+                    double a_ = c1, b_ = Unsafe.Add(ref c1, mp), c_ = Unsafe.Add(ref c1, 2 * mp), d_ = Unsafe.Add(ref c1, 3 * mp);
+                    gb1 = (3 * a_ * xB + 2 * b_) * xB + c_;
+                    gb = ((a_ * xB + b_) * xB + c_) * xB + d_ + gb1 * eB;
+                }
+                for (int c = 0; c < 4; c++)
+                {
+                    double k = da[c * m + q];
+                    t[c] += k * ga; t[4 + c] += k * ga1; t[8 + c] += k * gb; t[12 + c] += k * gb1;
+                }
+            }
+            uA += Vector256.Create(t[0], t[1], t[2], t[3]); vA += Vector256.Create(t[4], t[5], t[6], t[7]);
+            uB += Vector256.Create(t[8], t[9], t[10], t[11]); vB += Vector256.Create(t[12], t[13], t[14], t[15]);
+        }
+    }
+
 
     public int Width => _width;
 
@@ -93,6 +334,9 @@ internal sealed class TableKernel
         x = s - _nodes[r];
         return zone;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int SoaOffset(int net, int row) => (net * _rows + row) * 4 * _mp;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int RowOffset(int net, int row) => (int)(((long)net * _rows + row) * _width * _stride);
@@ -150,32 +394,30 @@ internal sealed class TableKernel
             return z;
         }
         var zone = Locate(s, out int row, out double x, out double extra);
-        ref double cr = ref _coef[RowOffset(net, row)];
+        ref double cr = ref _soa[SoaOffset(net, row)];
         ref double ar = ref MemoryMarshal.GetReference(a);
+        int mp = _mp;
         var xv = Vector256.Create(x);
-        var ev = Vector256.Create(extra);
         var r0 = Vector256.Create(r[0]); var r1 = Vector256.Create(r[1]); var r2 = Vector256.Create(r[2]); var r3 = Vector256.Create(r[3]);
-        var three = Vector256.Create(3.0); var two = Vector256.Create(2.0);
         int q = 0;
-        for (; q + 4 <= m; q += 4)
+        if (extra == 0)
         {
-            Transpose(ref Unsafe.Add(ref cr, q * 4), out var va, out var vb, out var vc, out var vd);
-            var gv = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(va, xv, vb), xv, vc), xv, vd);
-            if (extra != 0)
+            for (; q + 4 <= m; q += 4)
             {
-                var dv = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(three * va, xv, two * vb), xv, vc);
-                gv = Vector256.FusedMultiplyAdd(dv, ev, gv);
+                ref double cq = ref Unsafe.Add(ref cr, q);
+                var gv = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(
+                    Vector256.LoadUnsafe(ref cq), xv, Vector256.LoadUnsafe(ref cq, (nuint)mp)), xv, Vector256.LoadUnsafe(ref cq, (nuint)(2 * mp))), xv, Vector256.LoadUnsafe(ref cq, (nuint)(3 * mp)));
+                ref double a0 = ref Unsafe.Add(ref ar, q);
+                Vector256.FusedMultiplyAdd(r0, gv, Vector256.LoadUnsafe(ref a0)).StoreUnsafe(ref a0);
+                Vector256.FusedMultiplyAdd(r1, gv, Vector256.LoadUnsafe(ref a0, (nuint)m)).StoreUnsafe(ref a0, (nuint)m);
+                Vector256.FusedMultiplyAdd(r2, gv, Vector256.LoadUnsafe(ref a0, (nuint)(2 * m))).StoreUnsafe(ref a0, (nuint)(2 * m));
+                Vector256.FusedMultiplyAdd(r3, gv, Vector256.LoadUnsafe(ref a0, (nuint)(3 * m))).StoreUnsafe(ref a0, (nuint)(3 * m));
             }
-            ref double a0 = ref Unsafe.Add(ref ar, q);
-            Vector256.FusedMultiplyAdd(r0, gv, Vector256.LoadUnsafe(ref a0)).StoreUnsafe(ref a0);
-            Vector256.FusedMultiplyAdd(r1, gv, Vector256.LoadUnsafe(ref a0, (nuint)m)).StoreUnsafe(ref a0, (nuint)m);
-            Vector256.FusedMultiplyAdd(r2, gv, Vector256.LoadUnsafe(ref a0, (nuint)(2 * m))).StoreUnsafe(ref a0, (nuint)(2 * m));
-            Vector256.FusedMultiplyAdd(r3, gv, Vector256.LoadUnsafe(ref a0, (nuint)(3 * m))).StoreUnsafe(ref a0, (nuint)(3 * m));
         }
         for (; q < m; q++)
         {
-            ref double c0 = ref Unsafe.Add(ref cr, q * 4);
-            double ca = c0, cb = Unsafe.Add(ref c0, 1), cc = Unsafe.Add(ref c0, 2), cd = Unsafe.Add(ref c0, 3);
+            ref double c0 = ref Unsafe.Add(ref cr, q);
+            double ca = c0, cb = Unsafe.Add(ref c0, mp), cc = Unsafe.Add(ref c0, 2 * mp), cd = Unsafe.Add(ref c0, 3 * mp);
             double gv = ((ca * x + cb) * x + cc) * x + cd;
             if (extra != 0) gv += ((3 * ca * x + 2 * cb) * x + cc) * extra;
             a[q] += r[0] * gv; a[m + q] += r[1] * gv; a[2 * m + q] += r[2] * gv; a[3 * m + q] += r[3] * gv;
@@ -206,18 +448,22 @@ internal sealed class TableKernel
             return;
         }
         Locate(s, out int row, out double x, out double extra);
-        ref double cr = ref _coef[RowOffset(net, row)];
+        ref double cr = ref _soa[SoaOffset(net, row)];
         ref double dr = ref MemoryMarshal.GetReference(da);
+        int mp = _mp;
         var xv = Vector256.Create(x);
+        var x3 = Vector256.Create(3 * x);
         var ev = Vector256.Create(extra);
-        var three = Vector256.Create(3.0); var two = Vector256.Create(2.0);
         Vector256<double> u0 = default, u1 = default, u2 = default, u3 = default, w0 = default, w1 = default, w2 = default, w3 = default;
         int q = 0;
         for (; q + 4 <= m; q += 4)
         {
-            Transpose(ref Unsafe.Add(ref cr, q * 4), out var va, out var vb, out var vc, out var vd);
-            var gv = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(va, xv, vb), xv, vc), xv, vd);
-            var dv = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(three * va, xv, two * vb), xv, vc);
+            ref double cq = ref Unsafe.Add(ref cr, q);
+            var ca = Vector256.LoadUnsafe(ref cq); var cb = Vector256.LoadUnsafe(ref cq, (nuint)mp);
+            var cc = Vector256.LoadUnsafe(ref cq, (nuint)(2 * mp)); var cd = Vector256.LoadUnsafe(ref cq, (nuint)(3 * mp));
+            // g = ((a x + b) x + c) x + d + g′·extra, g′ = (3a x + 2b) x + c
+            var gv = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(ca, xv, cb), xv, cc), xv, cd);
+            var dv = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(ca, x3, cb + cb), xv, cc);
             gv = Vector256.FusedMultiplyAdd(dv, ev, gv);
             ref double d0 = ref Unsafe.Add(ref dr, q);
             var a0 = Vector256.LoadUnsafe(ref d0);
@@ -229,12 +475,14 @@ internal sealed class TableKernel
             u2 = Vector256.FusedMultiplyAdd(a2, gv, u2); w2 = Vector256.FusedMultiplyAdd(a2, dv, w2);
             u3 = Vector256.FusedMultiplyAdd(a3, gv, u3); w3 = Vector256.FusedMultiplyAdd(a3, dv, w3);
         }
-        double su0 = Vector256.Sum(u0), su1 = Vector256.Sum(u1), su2 = Vector256.Sum(u2), su3 = Vector256.Sum(u3);
-        double sw0 = Vector256.Sum(w0), sw1 = Vector256.Sum(w1), sw2 = Vector256.Sum(w2), sw3 = Vector256.Sum(w3);
+        var su = Sum4(u0, u1, u2, u3);
+        var sw = Sum4(w0, w1, w2, w3);
+        double su0 = su[0], su1 = su[1], su2 = su[2], su3 = su[3];
+        double sw0 = sw[0], sw1 = sw[1], sw2 = sw[2], sw3 = sw[3];
         for (; q < m; q++)
         {
-            ref double c0 = ref Unsafe.Add(ref cr, q * 4);
-            double ca = c0, cb = Unsafe.Add(ref c0, 1), cc = Unsafe.Add(ref c0, 2), cd = Unsafe.Add(ref c0, 3);
+            ref double c0 = ref Unsafe.Add(ref cr, q);
+            double ca = c0, cb = Unsafe.Add(ref c0, mp), cc = Unsafe.Add(ref c0, 2 * mp), cd = Unsafe.Add(ref c0, 3 * mp);
             double dv = (3 * ca * x + 2 * cb) * x + cc;
             double gv = ((ca * x + cb) * x + cc) * x + cd + dv * extra;
             su0 += da[q] * gv; su1 += da[m + q] * gv; su2 += da[2 * m + q] * gv; su3 += da[3 * m + q] * gv;
@@ -242,23 +490,5 @@ internal sealed class TableKernel
         }
         uv[0] = su0; uv[1] = su1; uv[2] = su2; uv[3] = su3;
         uv[4] = sw0; uv[5] = sw1; uv[6] = sw2; uv[7] = sw3;
-    }
-
-    /// <summary>Loads 4 outputs' (a, b, c, d) and returns the 4 a's, b's, c's and d's as vectors.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose(ref double p, out Vector256<double> a, out Vector256<double> b, out Vector256<double> c, out Vector256<double> d)
-    {
-        var v0 = Vector256.LoadUnsafe(ref p);
-        var v1 = Vector256.LoadUnsafe(ref p, 4);
-        var v2 = Vector256.LoadUnsafe(ref p, 8);
-        var v3 = Vector256.LoadUnsafe(ref p, 12);
-        var t0 = Avx.UnpackLow(v0, v1);   // a0 a1 c0 c1
-        var t1 = Avx.UnpackHigh(v0, v1);  // b0 b1 d0 d1
-        var t2 = Avx.UnpackLow(v2, v3);   // a2 a3 c2 c3
-        var t3 = Avx.UnpackHigh(v2, v3);  // b2 b3 d2 d3
-        a = Avx.Permute2x128(t0, t2, 0x20);
-        c = Avx.Permute2x128(t0, t2, 0x31);
-        b = Avx.Permute2x128(t1, t3, 0x20);
-        d = Avx.Permute2x128(t1, t3, 0x31);
     }
 }
