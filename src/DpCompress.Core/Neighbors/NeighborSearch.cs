@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Globalization;
 using DpCompress.Core.Structures;
 
@@ -34,6 +35,7 @@ public static class NeighborSearch
     /// <param name="rmax">Cutoff Rmax (Å), Rc_M of the model.</param>
     /// <param name="maxNeighbors">K, slots per neighbour-type block (max_neigh_num).</param>
     /// <returns>Counts [N, T], Neighbor [N, T, K], Delta [N, T, K, 3]; real neighbours of a block ordered by (j, image m).</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static NeighborList Build(Configuration c, int[] modelAtomTypes, double rmax, int maxNeighbors)
     {
         ArgumentNullException.ThrowIfNull(c);
@@ -196,6 +198,7 @@ public static class NeighborSearch
     }
 
     /// <summary>Model type index of every atom; throws UnknownElement for an element the model lacks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int[] MapTypes(Configuration c, int[] modelAtomTypes)
     {
         var map = new Dictionary<int, int>();
@@ -221,6 +224,7 @@ public static class NeighborSearch
     {
         public static readonly CandidateOrder Instance = new();
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public int Compare(Candidate x, Candidate y)
         {
             int d = x.J.CompareTo(y.J);
@@ -239,6 +243,7 @@ public static class NeighborSearch
 
     private static int FloorDiv(int a, int b) => a >= 0 ? a / b : -((-a + b - 1) / b);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int FloorMod(int a, int b)
     {
         int m = a % b;
@@ -247,6 +252,7 @@ public static class NeighborSearch
 
     private static double Norm(double[] v, int o) => Math.Sqrt(v[o] * v[o] + v[o + 1] * v[o + 1] + v[o + 2] * v[o + 2]);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Cross(double[] u, int uo, double[] v, int vo, double[] w, int wo)
     {
         w[wo] = u[uo + 1] * v[vo + 2] - u[uo + 2] * v[vo + 1];

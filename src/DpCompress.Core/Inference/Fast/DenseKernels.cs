@@ -18,6 +18,7 @@ internal static class DenseKernels
     /// <param name="o">Columns of W and C.</param>
     /// <param name="c">[n, o] row-major output.</param>
     /// <param name="accumulate">C += X·W instead of C = X·W.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MatMul(ReadOnlySpan<double> x, int n, int k, ReadOnlySpan<double> w, int o, Span<double> c, bool accumulate = false)
     {
         if (x.Length < n * k || w.Length < k * o || c.Length < n * o)
@@ -163,6 +164,7 @@ internal static class DenseKernels
     /// <param name="g">[m].</param>
     /// <param name="gp">[m].</param>
     /// <param name="uv">[8] receives u_0..u_3, v_0..v_3.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Contract(ReadOnlySpan<double> da, ReadOnlySpan<double> g, ReadOnlySpan<double> gp, Span<double> uv)
     {
         int m = g.Length;
@@ -220,6 +222,7 @@ internal static class DenseKernels
     /// y = tanh(x) elementwise (in place allowed): tanh|x| = (1 − e)/(1 + e), e = exp(−2|x|),
     /// sign copied from x. Absolute error ≲ 4e-16 against Math.Tanh.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tanh(ReadOnlySpan<double> x, Span<double> y)
     {
         int n = x.Length;
@@ -244,6 +247,7 @@ internal static class DenseKernels
     }
 
     /// <summary>Adds <paramref name="bias"/> [o] to every row of <paramref name="z"/> [n, o].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddBias(Span<double> z, int n, ReadOnlySpan<double> bias)
     {
         int o = bias.Length;
@@ -255,6 +259,7 @@ internal static class DenseKernels
     /// <param name="m">m.</param>
     /// <param name="m2">M2.</param>
     /// <param name="d">[m, M2] receives D_i.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Descriptor(ReadOnlySpan<double> a, int m, int m2, Span<double> d)
     {
         if (a.Length < 4 * m || d.Length < m * m2 || m2 > m) throw new ArgumentException("Descriptor operand too short.");
@@ -290,6 +295,7 @@ internal static class DenseKernels
     /// <param name="m2">M2.</param>
     /// <param name="da">[4, m] receives dE/dA_i.</param>
     /// <param name="sym">Scratch ≥ m·mp, mp = m rounded up to a multiple of 4.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DescriptorBackward(ReadOnlySpan<double> a, ReadOnlySpan<double> dd, int m, int m2, Span<double> da, Span<double> sym)
     {
         int mp = (m + 3) & ~3;
@@ -333,6 +339,7 @@ internal static class DenseKernels
     }
 
     /// <summary>Transposes a row-major [rows, cols] matrix into [cols, rows].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double[] Transpose(double[] a, int rows, int cols)
     {
         var t = new double[a.Length];

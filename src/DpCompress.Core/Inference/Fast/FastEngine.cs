@@ -144,6 +144,7 @@ public sealed class FastEngine : IDpEngine
 
     public void Dispose() { }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Prediction Evaluate(Configuration configuration, NeighborList? neighbors = null, PhaseTimings? timings = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -175,6 +176,7 @@ public sealed class FastEngine : IDpEngine
     private void ReturnWorkspace(Workspace w) => _workspaces.Add(w);
 
     /// <summary>Runs body(0..count−1) on up to MaxDegreeOfParallelism threads with per-thread scratch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Run(int count, Action<int, Workspace> body, CancellationToken ct)
     {
         if (count <= 0) return;
@@ -337,6 +339,7 @@ public sealed class FastEngine : IDpEngine
             _ei = new double[_n];
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public Prediction Execute(PhaseTimings? timings, long stamp)
         {
             bool compressed = _e._table is not null;
@@ -440,6 +443,7 @@ public sealed class FastEngine : IDpEngine
         private static int Chunks(int count, int size) => (count + size - 1) / size;
 
         /// <summary>R_s = (R̃(dR_s) − davg[t_i]) / dstd[t_i] for every real slot of a chunk of atoms.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void EnvironmentChunk(int chunk, Workspace ws)
         {
             int end = Math.Min(_n, (chunk + 1) * AtomChunk);
@@ -571,6 +575,7 @@ public sealed class FastEngine : IDpEngine
         }
 
         /// <summary>G and G′ of a batch of real slots sharing one embedding net.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void EmbeddingItem((int Pair, int Start, int Count) item, Workspace ws)
         {
             var s = ws.S.AsSpan(0, item.Count);
@@ -583,6 +588,7 @@ public sealed class FastEngine : IDpEngine
         /// of atoms of one centre type, visited pair-major (neighbour type outer, atoms inner) so that
         /// one net's table rows (≈ 0.2 MB) stay in L2 while its slots stream through.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void DescriptorItem((int Type, int Start, int Count) item, Workspace ws)
         {
             int m = _m;
@@ -701,6 +707,7 @@ public sealed class FastEngine : IDpEngine
             return items;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void FittingForward((int Type, int Start, int Count) item, Workspace ws)
         {
             int width = _m * _m2;
@@ -709,6 +716,7 @@ public sealed class FastEngine : IDpEngine
             for (int q = 0; q < item.Count; q++) _ei[_order[item.Start + q]] = energy[q];
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void FittingBackward((int Type, int Start, int Count) item, Workspace ws)
         {
             int width = _m * _m2;
@@ -719,6 +727,7 @@ public sealed class FastEngine : IDpEngine
         /// dE/dA_i from dE/dD_i, then dE/d(dR) for every real slot, centre forces and per-atom virial,
         /// for a chunk of atoms of one centre type visited pair-major (as <see cref="DescriptorItem"/>).
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void BackwardItem((int Type, int Start, int Count) item, Workspace ws)
         {
             int m = _m, m2 = _m2;
@@ -822,6 +831,7 @@ internal static class Geometry
     /// <param name="rmax">Rmax.</param>
     /// <param name="invWidth">1/(Rmax − Rmin).</param>
     /// <param name="dsdr">dS/dr.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Switch(double r, double inv, double rmin, double rmax, double invWidth, out double dsdr)
     {
         if (r > 0 && r < rmin)

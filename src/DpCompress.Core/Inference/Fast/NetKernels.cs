@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using DpCompress.Core.Model;
 
@@ -35,6 +36,7 @@ internal sealed class EmbeddingKernel
     /// <param name="gp">[n, m] dG/ds.</param>
     /// <param name="bufA">Scratch, at least 2·n·MaxWidth.</param>
     /// <param name="bufB">Scratch, at least 2·n·MaxWidth.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(ReadOnlySpan<double> s, Span<double> g, Span<double> gp, Span<double> bufA, Span<double> bufB)
     {
         int n = s.Length;
@@ -76,6 +78,7 @@ internal sealed class EmbeddingKernel
     /// <param name="width">Layer inputs.</param>
     /// <param name="skip">Skip rule of the layer.</param>
     /// <param name="idt">resnet_dt scale, or null.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Finish(Span<double> hv, Span<double> hd, ReadOnlySpan<double> x, ReadOnlySpan<double> dx, int n, int o, int width, SkipKind skip, double[]? idt)
     {
         bool useIdt = skip != SkipKind.None && idt is not null;
@@ -158,6 +161,7 @@ internal sealed class FittingKernel
     /// <param name="energy">[n] E_i.</param>
     /// <param name="bufA">Scratch ≥ n·MaxWidth.</param>
     /// <param name="bufB">Scratch ≥ n·MaxWidth.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(ReadOnlySpan<double> d, int n, double[][] hidden, int row0, Span<double> energy, Span<double> bufA, Span<double> bufB)
     {
         ReadOnlySpan<double> cur = d;
@@ -209,6 +213,7 @@ internal sealed class FittingKernel
     /// <param name="dd">[n, m·M2] receives dE_i/dD_i.</param>
     /// <param name="bufA">Scratch ≥ n·MaxWidth.</param>
     /// <param name="bufB">Scratch ≥ n·MaxWidth.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Backward(double[][] hidden, int row0, int n, Span<double> dd, Span<double> bufA, Span<double> bufB)
     {
         var last = _layers[^1];

@@ -138,6 +138,7 @@ internal sealed class TableKernel
     /// <param name="xB">Local x of slot B.</param>
     /// <param name="rB">[4] R of slot B.</param>
     /// <param name="a">[4, m] accumulator.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AccumulatePair(int offA, double xA, ReadOnlySpan<double> rA, int offB, double xB, ReadOnlySpan<double> rB, Span<double> a)
     {
         int m = _width, mp = _mp;
@@ -195,6 +196,7 @@ internal sealed class TableKernel
     /// <param name="vA">Receives (v_0..v_3) of slot A.</param>
     /// <param name="uB">Receives (u_0..u_3) of slot B.</param>
     /// <param name="vB">Receives (v_0..v_3) of slot B.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ContractPair(int offA, double xA, double eA, int offB, double xB, double eB, ReadOnlySpan<double> da,
         out Vector256<double> uA, out Vector256<double> vA, out Vector256<double> uB, out Vector256<double> vB)
     {
@@ -345,6 +347,7 @@ internal sealed class TableKernel
     /// <param name="net">Table net index.</param>
     /// <param name="s">Normalised s.</param>
     /// <param name="g">[m] receives the values.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TableZone Value(int net, double s, Span<double> g)
     {
         Span<double> gp = stackalloc double[_width];
@@ -356,6 +359,7 @@ internal sealed class TableKernel
     /// <param name="s">Normalised s.</param>
     /// <param name="g">[m] values.</param>
     /// <param name="gp">[m] derivatives.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TableZone ValueAndDerivative(int net, double s, Span<double> g, Span<double> gp)
     {
         var zone = Locate(s, out int row, out double x, out double extra);
@@ -384,6 +388,7 @@ internal sealed class TableKernel
     /// <param name="r">[4] R of the slot.</param>
     /// <param name="a">[4, m] accumulator.</param>
     /// <param name="g">[m] scratch.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TableZone Accumulate(int net, double s, ReadOnlySpan<double> r, Span<double> a, Span<double> g)
     {
         int m = _width;
@@ -434,6 +439,7 @@ internal sealed class TableKernel
     /// <param name="uv">[8] receives u_0..u_3, v_0..v_3.</param>
     /// <param name="g">[m] scratch.</param>
     /// <param name="gp">[m] scratch.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Contract(int net, double s, ReadOnlySpan<double> da, Span<double> uv, Span<double> g, Span<double> gp)
     {
         int m = _width;
