@@ -16,6 +16,15 @@ New-Item -ItemType Directory -Force -Path $OutDir | Out-Null
 $alloy = Join-Path $PSScriptRoot '../tests/data/alloy5'
 $model = Import-DpModel (Join-Path $alloy 'dp5_model.ckpt')
 $none = [Threading.CancellationToken]::None
+# Tables at full width (the default width of a non-interactive host would cut columns).
+function Show([Parameter(ValueFromPipeline)] $InputObject, [object[]] $Property) {
+    begin { $all = [System.Collections.Generic.List[object]]::new() }
+    process { $all.Add($InputObject) }
+    end {
+        $table = if ($Property) { $all | Format-Table -Property $Property -AutoSize } else { $all | Format-Table -AutoSize }
+        $table | Out-String -Width 250 | Write-Host
+    }
+}
 $proc = [Diagnostics.Process]::GetCurrentProcess()
 
 Write-Host "`n== 1. Compression speed (five-type model, $($model.EmbeddingNets.Count) nets [$($model.EmbeddingSizes -join ',')]), ONE thread" -ForegroundColor Cyan
@@ -28,7 +37,7 @@ $compression = foreach ($case in @(@{ Order = 5; Dx = 0.001 }, @{ Order = 3; Dx 
         $t = [DpCompress.Core.Compression.Compressor]::Compress($model, $case.Dx, $case.Order, $null, $null, $none, 1, $measure, [long]2GB)
         $sw.Stop(); $proc.Refresh()
         [pscustomobject]@{
-            Order = $case.Order; Dx = $case.Dx; Nets = $t.NetCount; Rows = $t.Rows
+            Order = $case.Order; Dx = '{0:G}' -f $case.Dx; Nets = $t.NetCount; Rows = $t.Rows
             'Table (MB)' = [math]::Round($t.SizeInBytes / 1MB, 1)
             Work = if ($measure) { 'table + accuracy' } else { 'table only' }
             'Wall (s)' = [math]::Round($sw.Elapsed.TotalSeconds, 3)
@@ -37,7 +46,7 @@ $compression = foreach ($case in @(@{ Order = 5; Dx = 0.001 }, @{ Order = 3; Dx 
         $t = $null
     }
 }
-$compression | Format-Table -AutoSize | Out-Host
+$compression | Show
 $compression | Export-Csv (Join-Path $OutDir 'compression.csv') -NoTypeInformation
 
 Write-Host "== 2. Inference, 500-atom FCC cell, forward + forces + virial, ONE thread (median of $Repeat)" -ForegroundColor Cyan
@@ -45,9 +54,9 @@ $cells = Import-DpConfiguration (Join-Path $alloy 'PWdata')
 $cell500 = $cells | Where-Object AtomCount -eq 500 | Select-Object -First 1
 $cmp3 = $model | Invoke-DpCompression -Dx 0.01 -Order 3
 $timings = Measure-DpInference -Model $model, $cmp3 -Data $cell500 -Engine Reference, Fast -Repeat $Repeat -Warmup 2 -ThrottleLimit 1
-$timings | Format-Table Label, @{ n = 'Model (ms)'; e = { '{0:F2}' -f $_.ModelMs } }, @{ n = 'With neighbours (ms)'; e = { '{0:F2}' -f $_.TotalMs } },
+$timings | Show -Property Label, @{ n = 'Model (ms)'; e = { '{0:F2}' -f $_.ModelMs } }, @{ n = 'With neighbours (ms)'; e = { '{0:F2}' -f $_.TotalMs } },
     @{ n = 'Embedding'; e = { '{0:F2}' -f $_.EmbeddingMs } }, @{ n = 'Emb. grad'; e = { '{0:F2}' -f $_.EmbeddingBackwardMs } }, @{ n = 'Backward'; e = { '{0:F2}' -f $_.BackwardMs } },
-    @{ n = 'Fitting'; e = { '{0:F2}' -f $_.FittingMs } }, @{ n = 'Emb. share'; e = { '{0:P1}' -f $_.EmbeddingShare } }, @{ n = 'Alloc (MB)'; e = { '{0:F1}' -f $_.AllocatedMB } } -AutoSize | Out-Host
+    @{ n = 'Fitting'; e = { '{0:F2}' -f $_.FittingMs } }, @{ n = 'Emb. share'; e = { '{0:P1}' -f $_.EmbeddingShare } }, @{ n = 'Alloc (MB)'; e = { '{0:F1}' -f $_.AllocatedMB } }
 $timings | Select-Object Label, Engine, Compressed, Atoms, ModelMs, TotalMs, NeighborSearchMs, EnvironmentMs, EmbeddingMs, DescriptorMs, FittingMs, BackwardMs, EmbeddingBackwardMs, EmbeddingShare, AllocatedMB, PeakManagedMB |
     Export-Csv (Join-Path $OutDir 'inference500.csv') -NoTypeInformation
 $t = @{}; foreach ($x in $timings) { $t[$x.Label] = $x }
@@ -61,7 +70,7 @@ $scaling = foreach ($n in 1, 2, 4) {
     Measure-DpInference -Model $model, $cmp3 -Data $big -Engine Fast -Repeat $rep -Warmup 1 -ThrottleLimit 1 |
         Select-Object @{ n = 'Atoms'; e = { $_.Atoms } }, Label, @{ n = 'ModelMs'; e = { [math]::Round($_.ModelMs, 1) } }, @{ n = 'NeighborMs'; e = { [math]::Round($_.NeighborSearchMs, 1) } }, @{ n = 'UsPerAtom'; e = { [math]::Round($_.ModelMs * 1000 / $_.Atoms, 2) } }
 }
-$scaling | Format-Table -AutoSize | Out-Host
+$scaling | Show
 $scaling | Export-Csv (Join-Path $OutDir 'scaling.csv') -NoTypeInformation
 
 Write-Host "== 4. Threads: fast compressed engine on the 4,000-atom cell" -ForegroundColor Cyan
@@ -69,7 +78,7 @@ $cell4k = [DpCompress.Core.Structures.ConfigurationTransforms]::Supercell($cell5
 $threads = foreach ($th in 1, [Environment]::ProcessorCount) {
     Measure-DpInference -Model $cmp3 -Data $cell4k -Engine Fast -Repeat 3 -ThrottleLimit $th | Select-Object @{ n = 'Threads'; e = { $th } }, @{ n = 'ModelMs'; e = { [math]::Round($_.ModelMs, 1) } }
 }
-$threads | Format-Table -AutoSize | Out-Host
+$threads | Show
 
 Write-Host "== 5. Peak memory (working set growth, managed + native), each model in its own process" -ForegroundColor Cyan
 $memory = @{}
@@ -86,13 +95,16 @@ if ('$which' -eq 'compressed') { `$m = `$m | Invoke-DpCompression -Dx 0.01 -Orde
         $memory["$which/$eng"] = [double](& dotnet pwsh -NoProfile -NonInteractive -Command $script | Select-Object -Last 1)
     }
 }
-$memory.GetEnumerator() | Sort-Object Name | Format-Table @{ n = 'Model/engine'; e = { $_.Name } }, @{ n = 'Peak working set growth (MB)'; e = { '{0:F1}' -f $_.Value } } -AutoSize | Out-Host
+$memory.GetEnumerator() | Sort-Object Name | Show -Property @{ n = 'Model/engine'; e = { $_.Name } }, @{ n = 'Peak working set growth (MB)'; e = { '{0:F1}' -f $_.Value } }
 
 Write-Host "== Summary (ratios from this run)" -ForegroundColor Cyan
 $per = $scaling | Where-Object Label -like 'compressed*' | Sort-Object Atoms
 $summary = [ordered]@{
-    'Compression o5 dx 0.001, 25 nets, 1 thread (s, table only)' = ($compression | Where-Object { $_.Order -eq 5 -and $_.Dx -eq 0.001 -and $_.Work -eq 'table only' })[0].'Wall (s)'
+    'Compression o5 dx 0.001, 25 nets, 1 thread (s, table only)' = ($compression | Where-Object { $_.Order -eq 5 -and $_.Dx -eq '0.001' -and $_.Work -eq 'table only' })[0].'Wall (s)'
+    'Compression o5 dx 0.001, 25 nets, 1 thread (s, with accuracy)' = ($compression | Where-Object { $_.Order -eq 5 -and $_.Dx -eq '0.001' -and $_.Work -eq 'table + accuracy' })[0].'Wall (s)'
     'Fast compressed, 500 atoms, 1 thread (ms, model)'           = [math]::Round($fastCmp.ModelMs, 2)
+    'Fast original, 500 atoms, 1 thread (ms, model)'             = [math]::Round($fastOrig.ModelMs, 2)
+    'Reference original / compressed, 500 atoms (ms, model)'     = '{0:F1} / {1:F1}' -f $refOrig.ModelMs, $refCmp.ModelMs
     'Fast compressed vs reference original (x)'                   = [math]::Round($refOrig.ModelMs / $fastCmp.ModelMs, 1)
     'Fast compressed vs fast original (x)'                        = [math]::Round($fastOrig.ModelMs / $fastCmp.ModelMs, 1)
     'Reference compressed vs reference original (x)'              = [math]::Round($refOrig.ModelMs / $refCmp.ModelMs, 1)
@@ -101,5 +113,5 @@ $summary = [ordered]@{
     'Peak memory, fast: compressed vs original (MB, separate processes)'      = '{0:F1} vs {1:F1}' -f $memory['compressed/Fast'], $memory['original/Fast']
     'Peak memory, reference: compressed vs original (MB, separate processes)' = '{0:F1} vs {1:F1}' -f $memory['compressed/Reference'], $memory['original/Reference']
 }
-[pscustomobject]$summary | Format-List | Out-Host
+$summary.GetEnumerator() | Show -Property @{ n = 'Measure'; e = { $_.Key } }, @{ n = 'Value'; e = { $_.Value } }
 [pscustomobject]$summary | Export-Csv (Join-Path $OutDir 'summary.csv') -NoTypeInformation
