@@ -276,6 +276,45 @@ Describe 'Compressed evaluation' {
         $script:Report3.BeyondTrainingCount | Should -Be 0
     }
 
+    Context 'every skip rule (a synthetic model)' {
+        BeforeAll {
+            # Embedding nets 1 -> 2 (Doubled) -> 4 (Doubled) -> 25 (None) -> 25 (Identity), resnet_dt on the skip
+            # layers; the Ag-Au fitting nets and statistics. The autograd nets (original) and the compressor's
+            # analytic evaluator (table) implement the skip rules independently: they must agree.
+            $rng = [System.Random]::new(7)
+            function New-Net {
+                $sizes = 1, 2, 4, 25, 25
+                $layers = [System.Collections.Generic.List[DpCompress.Core.Model.DenseLayer]]::new()
+                for ($l = 0; $l -lt $sizes.Count - 1; $l++) {
+                    $nin = $sizes[$l]; $nout = $sizes[$l + 1]
+                    $w = [double[]]::new($nin * $nout); for ($i = 0; $i -lt $w.Length; $i++) { $w[$i] = ($rng.NextDouble() - 0.5) * 1.2 }
+                    $b = [double[]]::new($nout); for ($i = 0; $i -lt $nout; $i++) { $b[$i] = $rng.NextDouble() - 0.5 }
+                    $r = $null
+                    if ($nout -eq $nin -or $nout -eq 2 * $nin) { $r = [double[]]::new($nout); for ($i = 0; $i -lt $nout; $i++) { $r[$i] = 0.5 + $rng.NextDouble() } }
+                    $layers.Add([DpCompress.Core.Model.DenseLayer]::new($nin, $nout, $w, $b, $r))
+                }
+                [DpCompress.Core.Model.EmbeddingNet]::new($layers)
+            }
+            $m = $script:Model
+            $nets = [DpCompress.Core.Model.EmbeddingNet[]]@((New-Net), (New-Net), (New-Net), (New-Net))
+            $script:Synthetic = [DpCompress.Core.Model.DpModel]::new($m.AtomTypes, $m.Rmin, $m.Rmax, $m.MaxNeighbors, $m.M2, $m.Precision,
+                $nets, $m.FittingNets, $m.Davg, $m.Dstd, $m.EnergyShift, $m.SijMax, $m.Checkpoint, $null, $null)
+            $table = [DpCompress.Core.Compression.Compressor]::Compress($script:Synthetic, 0.001, 5, $null, $null, $script:None, -1, $false, 1GB)
+            $script:SyntheticCompressed = $script:Synthetic.WithCompression($table)
+        }
+        It 'gives the same energies and forces from the nets and from their order-5 table' {
+            $o = [DpCompress.Core.Inference.ReferenceEngine]::new($script:Synthetic)
+            $c = [DpCompress.Core.Inference.ReferenceEngine]::new($script:SyntheticCompressed)
+            try {
+                foreach ($cfg in (Get-Config 'Ag10Au14' 2), (Get-Config 'Au32' 0)) {
+                    $po = Invoke-Engine $o $cfg; $pc = Invoke-Engine $c $cfg
+                    [math]::Abs($po.Energy - $pc.Energy) / $cfg.AtomCount | Should -BeLessOrEqual 1e-10
+                    Get-MaxAbsDiff $po.Forces $pc.Forces | Should -BeLessOrEqual 1e-8
+                }
+            } finally { $o.Dispose(); $c.Dispose() }
+        }
+    }
+
     Context 'a pair closer than any in training' {
         BeforeAll {
             # Ag atoms 0 and 2 of Ag10Au14[0]; atom 2 is placed at distance r from atom 0.
