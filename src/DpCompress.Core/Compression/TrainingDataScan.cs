@@ -14,16 +14,8 @@ public sealed record SijScanResult(double RawSijMax, double MinDistance, int Con
 public static class TrainingDataScan
 {
     /// <summary>S(r) of SPEC §2.1 with PWMLFF's strict inequalities (r == Rmin gives 0).</summary>
-    public static double SmoothWeight(double r, double rmin, double rmax)
-    {
-        if (r > 0 && r < rmin) return 1 / r;
-        if (r > rmin && r < rmax)
-        {
-            double u = (r - rmin) / (rmax - rmin);
-            return (u * u * u * (-6 * u * u + 15 * u - 10) + 1) / r;
-        }
-        return 0;
-    }
+    public static double SmoothWeight(double r, double rmin, double rmax) =>
+        Inference.Fast.Geometry.Switch(r, 1 / r, rmin, rmax, 1 / (rmax - rmin), out _);
 
     /// <summary>Scans configurations with the model's cutoff and neighbour limits.</summary>
     public static SijScanResult Scan(DpModel model, IEnumerable<Configuration> configurations, IProgress<int>? progress = null, CancellationToken cancellationToken = default)

@@ -14,4 +14,23 @@ internal static class ConfigurationErrors
     public static DpCompressException Corrupt(string path, string where, string what, Exception? inner = null) =>
         new("ConfigurationCorrupt", ErrorKind.InvalidData,
             string.IsNullOrEmpty(where) ? $"'{path}': {what}" : $"'{path}', {where}: {what}", path, inner);
+
+    /// <summary>
+    /// Opens a text file and hands it to a reader: a missing file is ConfigurationNotFound, an
+    /// I/O or permission failure ConfigurationCorrupt (shared by the MOVEMENT and XYZ readers).
+    /// </summary>
+    public static IReadOnlyList<Configuration> ReadTextFile(string path, Func<TextReader, string, IReadOnlyList<Configuration>> read)
+    {
+        if (!File.Exists(path)) throw NotFound(path);
+        string full = Path.GetFullPath(path);
+        try
+        {
+            using var reader = new StreamReader(full);
+            return read(reader, full);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Corrupt(full, "", $"cannot be read: {ex.Message}", ex);
+        }
+    }
 }

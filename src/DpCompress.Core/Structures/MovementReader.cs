@@ -23,24 +23,7 @@ public static class MovementReader
     public static bool IsHeader(string line) => Header.IsMatch(line) && line.Contains("Iteration", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Reads every frame of a MOVEMENT file.</summary>
-    public static IReadOnlyList<Configuration> Read(string path)
-    {
-        if (!File.Exists(path)) throw ConfigurationErrors.NotFound(path);
-        string full = Path.GetFullPath(path);
-        try
-        {
-            using var reader = new StreamReader(full);
-            return Read(reader, full);
-        }
-        catch (IOException ex)
-        {
-            throw ConfigurationErrors.Corrupt(full, "", $"cannot be read: {ex.Message}", ex);
-        }
-        catch (UnauthorizedAccessException ex)
-        {
-            throw ConfigurationErrors.Corrupt(full, "", $"cannot be read: {ex.Message}", ex);
-        }
-    }
+    public static IReadOnlyList<Configuration> Read(string path) => ConfigurationErrors.ReadTextFile(path, Read);
 
     /// <summary>Reads every frame from <paramref name="reader"/>; <paramref name="path"/> is used for Source and in errors.</summary>
     public static IReadOnlyList<Configuration> Read(TextReader reader, string path)
