@@ -213,7 +213,18 @@ public sealed class FastEngine : IDpEngine
             Gp = new double[e._m];
             DA = new double[TypeChunkSerial * 4 * e._m];
             Sym = new double[e._m * ((e._m + 3) & ~3)];
+            if (e._table is { BlockKernels: true } t)
+            {
+                APad = new double[TypeChunkSerial * 4 * t.PaddedWidth];
+                UV = new Vector256<double>[2 * e._k];
+            }
         }
+
+        /// <summary>Block kernels: [TypeChunkSerial, 4, mp] padded A_i (forward) or dE/dA_i (backward) of an item's atoms.</summary>
+        public double[] APad { get; } = [];
+
+        /// <summary>Block kernels: [2·K] (u, v) of one block's slots.</summary>
+        public Vector256<double>[] UV { get; } = [];
 
         public double[] Sym { get; }
 
@@ -596,6 +607,11 @@ public sealed class FastEngine : IDpEngine
             var table = _e._table;
             long beyond = 0, outside = 0;
             var g = ws.G.AsSpan();
+            if (table is { BlockKernels: true })
+            {
+                DescriptorItemBlocks(item, table, ws);
+                return;
+            }
             for (int p = item.Start; p < end; p++) _a.AsSpan(_order[p] * 4 * m, 4 * m).Clear();
             foreach (int t in _present)
             {
@@ -697,6 +713,71 @@ public sealed class FastEngine : IDpEngine
             if (outside != 0) Interlocked.Add(ref _outside, outside);
         }
 
+        /// <summary>
+        /// <see cref="DescriptorItem"/> with the register-blocked table kernel: per (neighbour type, atom)
+        /// block, the slots inside the table in slot order (<see cref="TableKernel.AccumulateBlock"/>), then
+        /// those beyond it, then the padding term, into a padded [4, mp] accumulator; then A_i = c·A and D_i.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void DescriptorItemBlocks((int Type, int Start, int Count) item, TableKernel table, Workspace ws)
+        {
+            int m = _m, mp = table.PaddedWidth;
+            int ti = item.Type, end = item.Start + item.Count;
+            long beyond = 0, outside = 0;
+            var g = ws.G.AsSpan();
+            var apad = ws.APad.AsSpan(0, item.Count * 4 * mp);
+            apad.Clear();
+            foreach (int t in _present)
+            {
+                int net = _e.NetIndex(ti, t);
+                var gpad = _e._gPad.AsSpan((ti * _t + t) * m, m);
+                int lo = _blockStart[_order[item.Start] * _t + t];
+                int last = _order[end - 1];
+                int hi = _blockStart[last * _t + t] + _nl.Counts[last * _t + t];
+                for (int idx = lo; idx < hi; idx++)
+                {
+                    var zone = table.Locate(net, _r[idx * 4], out _off[idx], out _xl[idx], out _ex[idx]);
+                    if ((zone & TableZone.BeyondTraining) != 0) beyond++;
+                    if ((zone & TableZone.OutOfTable) != 0) outside++;
+                    if (idx < lo + PrefetchSlots) table.Prefetch(_off[idx]);
+                }
+                for (int p = item.Start; p < end; p++)
+                {
+                    int i = _order[p];
+                    var a = apad.Slice((p - item.Start) * 4 * mp, 4 * mp);
+                    int cnt = _nl.Counts[i * _t + t];
+                    int idx0 = _blockStart[i * _t + t];
+                    if (p + 1 < end)
+                    {
+                        int nb = _order[p + 1] * _t + t;
+                        for (int idx = _blockStart[nb], stop = idx + _nl.Counts[nb]; idx < stop; idx++) table.Prefetch(_off[idx]);
+                    }
+                    table.AccumulateBlock(_off.AsSpan(idx0, cnt), _xl.AsSpan(idx0, cnt), _ex.AsSpan(idx0, cnt), _r.AsSpan(idx0 * 4, cnt * 4), a);
+                    for (int idx = idx0; idx < idx0 + cnt; idx++)
+                    {
+                        if (_ex[idx] == 0) continue;
+                        table.Value(net, _r[idx * 4], g);
+                        for (int c = 0; c < 4; c++)
+                            DenseKernels.Axpy(_r[idx * 4 + c], g.Slice(0, m), a.Slice(c * mp, m));
+                    }
+                    int empty = _k - cnt;
+                    if (empty > 0)
+                        for (int c = 0; c < 4; c++)
+                            DenseKernels.Axpy(empty * _e._rPad[ti * 4 + c], gpad, a.Slice(c * mp, m));
+                }
+            }
+            for (int p = item.Start; p < end; p++)
+            {
+                var src = apad.Slice((p - item.Start) * 4 * mp, 4 * mp);
+                var a = _a.AsSpan(_order[p] * 4 * m, 4 * m);
+                for (int c = 0; c < 4; c++)
+                    for (int q = 0; q < m; q++) a[c * m + q] = src[c * mp + q] * _c;
+                DenseKernels.Descriptor(a, m, _m2, _d.AsSpan(p * m * _m2, m * _m2));
+            }
+            if (beyond != 0) Interlocked.Add(ref _beyond, beyond);
+            if (outside != 0) Interlocked.Add(ref _outside, outside);
+        }
+
         /// <summary>Chunks of at most <paramref name="size"/> atoms of one type, in type-sorted order.</summary>
         private List<(int Type, int Start, int Count)> TypeItems(int size)
         {
@@ -746,6 +827,11 @@ public sealed class FastEngine : IDpEngine
             }
             // dE/dR̃_a = c·(dE/dR_a)/dstd_a
             var cv = Vector256.Create(_c / _e._dstd[ti * 4], _c / _e._dstd[ti * 4 + 1], _c / _e._dstd[ti * 4 + 2], _c / _e._dstd[ti * 4 + 3]);
+            if (table is { BlockKernels: true })
+            {
+                BackwardItemBlocks(item, table, cv, ws);
+                return;
+            }
             bool pairs = table is not null && table.PairKernels;
             foreach (int t in _present)
             {
@@ -783,6 +869,50 @@ public sealed class FastEngine : IDpEngine
                             Chain(idx, Vector256.Create(uv[0], uv[1], uv[2], uv[3]), Vector256.Create(uv[4], uv[5], uv[6], uv[7]), cv, ref f, ref wx, ref wy, ref wz);
                         }
                     }
+                    _fc[3 * i] += f[0]; _fc[3 * i + 1] += f[1]; _fc[3 * i + 2] += f[2];
+                    var w = _wa.AsSpan(9 * i, 9);
+                    w[0] += wx[0]; w[1] += wx[1]; w[2] += wx[2];
+                    w[3] += wy[0]; w[4] += wy[1]; w[5] += wy[2];
+                    w[6] += wz[0]; w[7] += wz[1]; w[8] += wz[2];
+                }
+            }
+        }
+
+        /// <summary>
+        /// The per-slot part of <see cref="BackwardItem"/> with the register-blocked table kernel: dE/dA_i
+        /// copied into a zero-padded [4, mp] block, then per (neighbour type, atom) block
+        /// <see cref="TableKernel.ContractBlock"/> and the chain rule of every slot in slot order.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void BackwardItemBlocks((int Type, int Start, int Count) item, TableKernel table, Vector256<double> cv, Workspace ws)
+        {
+            int m = _m, mp = table.PaddedWidth;
+            int ti = item.Type, end = item.Start + item.Count;
+            var dpad = ws.APad.AsSpan(0, item.Count * 4 * mp);
+            dpad.Clear();
+            for (int p = item.Start; p < end; p++)
+            {
+                var src = ws.DA.AsSpan((p - item.Start) * 4 * m, 4 * m);
+                var dst = dpad.Slice((p - item.Start) * 4 * mp, 4 * mp);
+                for (int c = 0; c < 4; c++) src.Slice(c * m, m).CopyTo(dst.Slice(c * mp, m));
+            }
+            var uv = ws.UV.AsSpan();
+            foreach (int t in _present)
+            {
+                for (int p = item.Start; p < end; p++)
+                {
+                    int i = _order[p];
+                    int cnt = _nl.Counts[i * _t + t];
+                    int idx0 = _blockStart[i * _t + t];
+                    if (p + 1 < end)
+                    {
+                        int nb = _order[p + 1] * _t + t;
+                        for (int idx = _blockStart[nb], stop = idx + _nl.Counts[nb]; idx < stop; idx++) table.Prefetch(_off[idx]);
+                    }
+                    table.ContractBlock(_off.AsSpan(idx0, cnt), _xl.AsSpan(idx0, cnt), _ex.AsSpan(idx0, cnt), dpad.Slice((p - item.Start) * 4 * mp, 4 * mp), uv);
+                    Vector256<double> f = default, wx = default, wy = default, wz = default;
+                    for (int s = 0; s < cnt; s++)
+                        Chain(idx0 + s, uv[2 * s], uv[2 * s + 1], cv, ref f, ref wx, ref wy, ref wz);
                     _fc[3 * i] += f[0]; _fc[3 * i + 1] += f[1]; _fc[3 * i + 2] += f[2];
                     var w = _wa.AsSpan(9 * i, 9);
                     w[0] += wx[0]; w[1] += wx[1]; w[2] += wx[2];

@@ -32,14 +32,14 @@ internal enum TableZone
 /// coefficients load as four vectors and evaluate four outputs per instruction (DeePMD-kit's
 /// tabulate_fusion idea).
 /// </remarks>
-internal sealed class TableKernel
+internal sealed partial class TableKernel
 {
     private readonly double[] _coef;
     private readonly double[] _nodes;
     private readonly int _rows, _width, _order, _stride, _inner;
     private readonly double _sMin, _dx, _xL, _outerStep, _outerEnd, _sMax, _endLocal;
     private readonly bool _fusedOrder3;
-    private readonly int _mp;               // stride of one coefficient array in a SoA row (= m; padding to 4 cost memory traffic)
+    private readonly int _mp;               // stride of one coefficient array in a SoA row: m, or m rounded up to 4 for the block kernels (zero padding)
     private readonly double[] _soa = [];     // order 3: [nets, rows, 4 (a, b, c, d), m]
 
     public TableKernel(CompressionTable table)
@@ -62,7 +62,8 @@ internal sealed class TableKernel
         _endLocal = _outerEnd - _nodes[_rows - 1];
         NetCount = table.NetCount;
         _fusedOrder3 = _order == 3 && Avx.IsSupported;
-        _mp = _width;
+        BlockKernels = _fusedOrder3 && Vector512.IsHardwareAccelerated && _width <= 32;
+        _mp = BlockKernels ? (_width + 3) & ~3 : _width;
         if (_fusedOrder3)
         {
             // Structure-of-arrays rows: the four coefficients of four outputs load as four vectors.

@@ -1,0 +1,283 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace DpCompress.Core.Inference.Fast;
+
+/// <summary>
+/// Register-blocked order-3 table kernels for one (atom, net) block of located slots, used when
+/// Vector512 is accelerated and m ≤ 32. A block's accumulator A_i [4, mp] (or dE/dA_i) lives in
+/// registers for all its slots: per slot the row's coefficients are read once and G (and G′) are
+/// formed and consumed without touching memory. mp = m rounded up to 4; the padding lanes of the
+/// SoA rows are zero, so padded lanes of A stay zero.
+/// </summary>
+/// <remarks>
+/// The shape (full 8-lane vectors Z = mp / 8, plus a 4-lane tail when mp mod 8 = 4) is a type
+/// argument (<see cref="IBlockShape"/>), so the JIT compiles one kernel per shape with the
+/// unused accumulators removed.
+/// </remarks>
+internal sealed partial class TableKernel
+{
+    /// <summary>Shape of a padded row: <see cref="Z"/> Vector512 lanes blocks plus an optional Vector256 tail.</summary>
+    internal interface IBlockShape
+    {
+        static abstract int Z { get; }
+        static abstract bool Y { get; }
+    }
+
+    private struct Z0Y : IBlockShape { public static int Z => 0; public static bool Y => true; }
+    private struct Z1 : IBlockShape { public static int Z => 1; public static bool Y => false; }
+    private struct Z1Y : IBlockShape { public static int Z => 1; public static bool Y => true; }
+    private struct Z2 : IBlockShape { public static int Z => 2; public static bool Y => false; }
+    private struct Z2Y : IBlockShape { public static int Z => 2; public static bool Y => true; }
+    private struct Z3 : IBlockShape { public static int Z => 3; public static bool Y => false; }
+    private struct Z3Y : IBlockShape { public static int Z => 3; public static bool Y => true; }
+    private struct Z4 : IBlockShape { public static int Z => 4; public static bool Y => false; }
+
+    /// <summary>True when <see cref="AccumulateBlock"/> and <see cref="ContractBlock"/> apply.</summary>
+    public bool BlockKernels { get; private set; }
+
+    /// <summary>Row stride of one coefficient array (m rounded up to 4 with block kernels, else m); the width of padded A buffers.</summary>
+    public int PaddedWidth => _mp;
+
+    /// <summary>
+    /// A[a, μ] += R_a·G_μ(s) over the slots of one block that lie inside the table (extra = 0;
+    /// the others are skipped, see <see cref="Accumulate"/>), in slot order.
+    /// </summary>
+    /// <param name="off">[cnt] SoA row offsets.</param>
+    /// <param name="x">[cnt] local x.</param>
+    /// <param name="extra">[cnt] distance beyond the table (slots with extra ≠ 0 are skipped).</param>
+    /// <param name="r">[cnt, 4] R of the slots.</param>
+    /// <param name="a">[4, mp] padded accumulator.</param>
+    public void AccumulateBlock(ReadOnlySpan<int> off, ReadOnlySpan<double> x, ReadOnlySpan<double> extra, ReadOnlySpan<double> r, Span<double> a)
+    {
+        int cnt = off.Length;
+        if (!BlockKernels || x.Length < cnt || extra.Length < cnt || r.Length < 4 * cnt || a.Length < 4 * _mp)
+            throw new ArgumentException("AccumulateBlock operand out of range.");
+        for (int s = 0; s < cnt; s++)
+            if ((uint)off[s] > (uint)(_soa.Length - 4 * _mp)) throw new ArgumentException("AccumulateBlock row offset out of range.");
+        ref int o = ref MemoryMarshal.GetReference(off);
+        ref double xr = ref MemoryMarshal.GetReference(x);
+        ref double er = ref MemoryMarshal.GetReference(extra);
+        ref double rr = ref MemoryMarshal.GetReference(r);
+        ref double ar = ref MemoryMarshal.GetReference(a);
+        switch (_mp)
+        {
+            case 4: Accumulate<Z0Y>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
+            case 8: Accumulate<Z1>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
+            case 12: Accumulate<Z1Y>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
+            case 16: Accumulate<Z2>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
+            case 20: Accumulate<Z2Y>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
+            case 24: Accumulate<Z3>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
+            case 28: Accumulate<Z3Y>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
+            default: Accumulate<Z4>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> Horner(ref double c, int o, int mp, Vector512<double> x) =>
+        Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(
+            Vector512.LoadUnsafe(ref c, (nuint)o), x, Vector512.LoadUnsafe(ref c, (nuint)(o + mp))), x,
+            Vector512.LoadUnsafe(ref c, (nuint)(o + 2 * mp))), x, Vector512.LoadUnsafe(ref c, (nuint)(o + 3 * mp)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> Horner(ref double c, int o, int mp, Vector256<double> x) =>
+        Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(
+            Vector256.LoadUnsafe(ref c, (nuint)o), x, Vector256.LoadUnsafe(ref c, (nuint)(o + mp))), x,
+            Vector256.LoadUnsafe(ref c, (nuint)(o + 2 * mp))), x, Vector256.LoadUnsafe(ref c, (nuint)(o + 3 * mp)));
+
+    /// <summary>g′ = (3a·x + 2b)·x + c.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> Slope(ref double c, int o, int mp, Vector512<double> x, Vector512<double> x3)
+    {
+        var b = Vector512.LoadUnsafe(ref c, (nuint)(o + mp));
+        return Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c, (nuint)o), x3, b + b), x, Vector512.LoadUnsafe(ref c, (nuint)(o + 2 * mp)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> Slope(ref double c, int o, int mp, Vector256<double> x, Vector256<double> x3)
+    {
+        var b = Vector256.LoadUnsafe(ref c, (nuint)(o + mp));
+        return Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref c, (nuint)o), x3, b + b), x, Vector256.LoadUnsafe(ref c, (nuint)(o + 2 * mp)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Accumulate<TS>(ref int off, ref double x, ref double extra, ref double r, int cnt, ref double a) where TS : struct, IBlockShape
+    {
+        int mp = _mp;
+        int y = 8 * TS.Z;   // offset of the 4-lane tail
+        ref double soa = ref MemoryMarshal.GetArrayDataReference(_soa);
+        Vector512<double> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector512<double> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<double> a20 = default, a21 = default, a22 = default, a23 = default;
+        Vector512<double> a30 = default, a31 = default, a32 = default, a33 = default;
+        Vector256<double> t0 = default, t1 = default, t2 = default, t3 = default;
+        ref double a1r = ref Unsafe.Add(ref a, mp);
+        ref double a2r = ref Unsafe.Add(ref a, 2 * mp);
+        ref double a3r = ref Unsafe.Add(ref a, 3 * mp);
+        if (TS.Z > 0) { a00 = Vector512.LoadUnsafe(ref a); a10 = Vector512.LoadUnsafe(ref a1r); a20 = Vector512.LoadUnsafe(ref a2r); a30 = Vector512.LoadUnsafe(ref a3r); }
+        if (TS.Z > 1) { a01 = Vector512.LoadUnsafe(ref a, 8); a11 = Vector512.LoadUnsafe(ref a1r, 8); a21 = Vector512.LoadUnsafe(ref a2r, 8); a31 = Vector512.LoadUnsafe(ref a3r, 8); }
+        if (TS.Z > 2) { a02 = Vector512.LoadUnsafe(ref a, 16); a12 = Vector512.LoadUnsafe(ref a1r, 16); a22 = Vector512.LoadUnsafe(ref a2r, 16); a32 = Vector512.LoadUnsafe(ref a3r, 16); }
+        if (TS.Z > 3) { a03 = Vector512.LoadUnsafe(ref a, 24); a13 = Vector512.LoadUnsafe(ref a1r, 24); a23 = Vector512.LoadUnsafe(ref a2r, 24); a33 = Vector512.LoadUnsafe(ref a3r, 24); }
+        if (TS.Y) { t0 = Vector256.LoadUnsafe(ref a, (nuint)y); t1 = Vector256.LoadUnsafe(ref a1r, (nuint)y); t2 = Vector256.LoadUnsafe(ref a2r, (nuint)y); t3 = Vector256.LoadUnsafe(ref a3r, (nuint)y); }
+        for (int s = 0; s < cnt; s++)
+        {
+            if (Unsafe.Add(ref extra, s) != 0) continue;
+            ref double c = ref Unsafe.Add(ref soa, Unsafe.Add(ref off, s));
+            double xs = Unsafe.Add(ref x, s);
+            ref double rs = ref Unsafe.Add(ref r, 4 * s);
+            var xv = Vector512.Create(xs);
+            var r0 = Vector512.Create(rs); var r1 = Vector512.Create(Unsafe.Add(ref rs, 1));
+            var r2 = Vector512.Create(Unsafe.Add(ref rs, 2)); var r3 = Vector512.Create(Unsafe.Add(ref rs, 3));
+            if (TS.Z > 0)
+            {
+                var g = Horner(ref c, 0, mp, xv);
+                a00 = Vector512.FusedMultiplyAdd(r0, g, a00); a10 = Vector512.FusedMultiplyAdd(r1, g, a10);
+                a20 = Vector512.FusedMultiplyAdd(r2, g, a20); a30 = Vector512.FusedMultiplyAdd(r3, g, a30);
+            }
+            if (TS.Z > 1)
+            {
+                var g = Horner(ref c, 8, mp, xv);
+                a01 = Vector512.FusedMultiplyAdd(r0, g, a01); a11 = Vector512.FusedMultiplyAdd(r1, g, a11);
+                a21 = Vector512.FusedMultiplyAdd(r2, g, a21); a31 = Vector512.FusedMultiplyAdd(r3, g, a31);
+            }
+            if (TS.Z > 2)
+            {
+                var g = Horner(ref c, 16, mp, xv);
+                a02 = Vector512.FusedMultiplyAdd(r0, g, a02); a12 = Vector512.FusedMultiplyAdd(r1, g, a12);
+                a22 = Vector512.FusedMultiplyAdd(r2, g, a22); a32 = Vector512.FusedMultiplyAdd(r3, g, a32);
+            }
+            if (TS.Z > 3)
+            {
+                var g = Horner(ref c, 24, mp, xv);
+                a03 = Vector512.FusedMultiplyAdd(r0, g, a03); a13 = Vector512.FusedMultiplyAdd(r1, g, a13);
+                a23 = Vector512.FusedMultiplyAdd(r2, g, a23); a33 = Vector512.FusedMultiplyAdd(r3, g, a33);
+            }
+            if (TS.Y)
+            {
+                var g = Horner(ref c, y, mp, xv.GetLower());
+                t0 = Vector256.FusedMultiplyAdd(r0.GetLower(), g, t0); t1 = Vector256.FusedMultiplyAdd(r1.GetLower(), g, t1);
+                t2 = Vector256.FusedMultiplyAdd(r2.GetLower(), g, t2); t3 = Vector256.FusedMultiplyAdd(r3.GetLower(), g, t3);
+            }
+        }
+        if (TS.Z > 0) { a00.StoreUnsafe(ref a); a10.StoreUnsafe(ref a1r); a20.StoreUnsafe(ref a2r); a30.StoreUnsafe(ref a3r); }
+        if (TS.Z > 1) { a01.StoreUnsafe(ref a, 8); a11.StoreUnsafe(ref a1r, 8); a21.StoreUnsafe(ref a2r, 8); a31.StoreUnsafe(ref a3r, 8); }
+        if (TS.Z > 2) { a02.StoreUnsafe(ref a, 16); a12.StoreUnsafe(ref a1r, 16); a22.StoreUnsafe(ref a2r, 16); a32.StoreUnsafe(ref a3r, 16); }
+        if (TS.Z > 3) { a03.StoreUnsafe(ref a, 24); a13.StoreUnsafe(ref a1r, 24); a23.StoreUnsafe(ref a2r, 24); a33.StoreUnsafe(ref a3r, 24); }
+        if (TS.Y) { t0.StoreUnsafe(ref a, (nuint)y); t1.StoreUnsafe(ref a1r, (nuint)y); t2.StoreUnsafe(ref a2r, (nuint)y); t3.StoreUnsafe(ref a3r, (nuint)y); }
+    }
+
+    /// <summary>
+    /// Backward of one block: for every slot, u_a = Σ_μ dA[a, μ]·G_μ(s) and v_a = Σ_μ dA[a, μ]·G′_μ(s)
+    /// (G continued linearly beyond the table with the located extra).
+    /// </summary>
+    /// <param name="off">[cnt] SoA row offsets.</param>
+    /// <param name="x">[cnt] local x.</param>
+    /// <param name="extra">[cnt] distance beyond the table (0 inside).</param>
+    /// <param name="da">[4, mp] padded dE/dA (padding lanes zero).</param>
+    /// <param name="uv">[2·cnt] receives (u_0..u_3), (v_0..v_3) of every slot.</param>
+    public void ContractBlock(ReadOnlySpan<int> off, ReadOnlySpan<double> x, ReadOnlySpan<double> extra, ReadOnlySpan<double> da, Span<Vector256<double>> uv)
+    {
+        int cnt = off.Length;
+        if (!BlockKernels || x.Length < cnt || extra.Length < cnt || da.Length < 4 * _mp || uv.Length < 2 * cnt)
+            throw new ArgumentException("ContractBlock operand out of range.");
+        for (int s = 0; s < cnt; s++)
+            if ((uint)off[s] > (uint)(_soa.Length - 4 * _mp)) throw new ArgumentException("ContractBlock row offset out of range.");
+        ref int o = ref MemoryMarshal.GetReference(off);
+        ref double xr = ref MemoryMarshal.GetReference(x);
+        ref double er = ref MemoryMarshal.GetReference(extra);
+        ref double dr = ref MemoryMarshal.GetReference(da);
+        ref Vector256<double> ur = ref MemoryMarshal.GetReference(uv);
+        switch (_mp)
+        {
+            case 4: Contract<Z0Y>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
+            case 8: Contract<Z1>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
+            case 12: Contract<Z1Y>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
+            case 16: Contract<Z2>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
+            case 20: Contract<Z2Y>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
+            case 24: Contract<Z3>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
+            case 28: Contract<Z3Y>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
+            default: Contract<Z4>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Contract<TS>(ref int off, ref double x, ref double extra, ref double da, int cnt, ref Vector256<double> uv) where TS : struct, IBlockShape
+    {
+        int mp = _mp;
+        int y = 8 * TS.Z;
+        ref double soa = ref MemoryMarshal.GetArrayDataReference(_soa);
+        Vector512<double> k00 = default, k01 = default, k02 = default, k03 = default;
+        Vector512<double> k10 = default, k11 = default, k12 = default, k13 = default;
+        Vector512<double> k20 = default, k21 = default, k22 = default, k23 = default;
+        Vector512<double> k30 = default, k31 = default, k32 = default, k33 = default;
+        Vector256<double> q0 = default, q1 = default, q2 = default, q3 = default;
+        ref double d1 = ref Unsafe.Add(ref da, mp);
+        ref double d2 = ref Unsafe.Add(ref da, 2 * mp);
+        ref double d3 = ref Unsafe.Add(ref da, 3 * mp);
+        if (TS.Z > 0) { k00 = Vector512.LoadUnsafe(ref da); k10 = Vector512.LoadUnsafe(ref d1); k20 = Vector512.LoadUnsafe(ref d2); k30 = Vector512.LoadUnsafe(ref d3); }
+        if (TS.Z > 1) { k01 = Vector512.LoadUnsafe(ref da, 8); k11 = Vector512.LoadUnsafe(ref d1, 8); k21 = Vector512.LoadUnsafe(ref d2, 8); k31 = Vector512.LoadUnsafe(ref d3, 8); }
+        if (TS.Z > 2) { k02 = Vector512.LoadUnsafe(ref da, 16); k12 = Vector512.LoadUnsafe(ref d1, 16); k22 = Vector512.LoadUnsafe(ref d2, 16); k32 = Vector512.LoadUnsafe(ref d3, 16); }
+        if (TS.Z > 3) { k03 = Vector512.LoadUnsafe(ref da, 24); k13 = Vector512.LoadUnsafe(ref d1, 24); k23 = Vector512.LoadUnsafe(ref d2, 24); k33 = Vector512.LoadUnsafe(ref d3, 24); }
+        if (TS.Y) { q0 = Vector256.LoadUnsafe(ref da, (nuint)y); q1 = Vector256.LoadUnsafe(ref d1, (nuint)y); q2 = Vector256.LoadUnsafe(ref d2, (nuint)y); q3 = Vector256.LoadUnsafe(ref d3, (nuint)y); }
+        for (int s = 0; s < cnt; s++)
+        {
+            ref double c = ref Unsafe.Add(ref soa, Unsafe.Add(ref off, s));
+            double xs = Unsafe.Add(ref x, s), es = Unsafe.Add(ref extra, s);
+            var xv = Vector512.Create(xs); var x3 = Vector512.Create(3 * xs); var ev = Vector512.Create(es);
+            // Partial sums over the lanes: u_a in pu_a, v_a in pv_a.
+            Vector512<double> pu0, pu1, pu2, pu3, pv0, pv1, pv2, pv3;
+            Vector256<double> su0 = default, su1 = default, su2 = default, su3 = default, sv0 = default, sv1 = default, sv2 = default, sv3 = default;
+            if (TS.Z > 0)
+            {
+                var d = Slope(ref c, 0, mp, xv, x3);
+                var g = Vector512.FusedMultiplyAdd(d, ev, Horner(ref c, 0, mp, xv));
+                pu0 = k00 * g; pu1 = k10 * g; pu2 = k20 * g; pu3 = k30 * g;
+                pv0 = k00 * d; pv1 = k10 * d; pv2 = k20 * d; pv3 = k30 * d;
+                if (TS.Z > 1)
+                {
+                    d = Slope(ref c, 8, mp, xv, x3);
+                    g = Vector512.FusedMultiplyAdd(d, ev, Horner(ref c, 8, mp, xv));
+                    pu0 = Vector512.FusedMultiplyAdd(k01, g, pu0); pu1 = Vector512.FusedMultiplyAdd(k11, g, pu1);
+                    pu2 = Vector512.FusedMultiplyAdd(k21, g, pu2); pu3 = Vector512.FusedMultiplyAdd(k31, g, pu3);
+                    pv0 = Vector512.FusedMultiplyAdd(k01, d, pv0); pv1 = Vector512.FusedMultiplyAdd(k11, d, pv1);
+                    pv2 = Vector512.FusedMultiplyAdd(k21, d, pv2); pv3 = Vector512.FusedMultiplyAdd(k31, d, pv3);
+                }
+                if (TS.Z > 2)
+                {
+                    d = Slope(ref c, 16, mp, xv, x3);
+                    g = Vector512.FusedMultiplyAdd(d, ev, Horner(ref c, 16, mp, xv));
+                    pu0 = Vector512.FusedMultiplyAdd(k02, g, pu0); pu1 = Vector512.FusedMultiplyAdd(k12, g, pu1);
+                    pu2 = Vector512.FusedMultiplyAdd(k22, g, pu2); pu3 = Vector512.FusedMultiplyAdd(k32, g, pu3);
+                    pv0 = Vector512.FusedMultiplyAdd(k02, d, pv0); pv1 = Vector512.FusedMultiplyAdd(k12, d, pv1);
+                    pv2 = Vector512.FusedMultiplyAdd(k22, d, pv2); pv3 = Vector512.FusedMultiplyAdd(k32, d, pv3);
+                }
+                if (TS.Z > 3)
+                {
+                    d = Slope(ref c, 24, mp, xv, x3);
+                    g = Vector512.FusedMultiplyAdd(d, ev, Horner(ref c, 24, mp, xv));
+                    pu0 = Vector512.FusedMultiplyAdd(k03, g, pu0); pu1 = Vector512.FusedMultiplyAdd(k13, g, pu1);
+                    pu2 = Vector512.FusedMultiplyAdd(k23, g, pu2); pu3 = Vector512.FusedMultiplyAdd(k33, g, pu3);
+                    pv0 = Vector512.FusedMultiplyAdd(k03, d, pv0); pv1 = Vector512.FusedMultiplyAdd(k13, d, pv1);
+                    pv2 = Vector512.FusedMultiplyAdd(k23, d, pv2); pv3 = Vector512.FusedMultiplyAdd(k33, d, pv3);
+                }
+                su0 = pu0.GetLower() + pu0.GetUpper(); su1 = pu1.GetLower() + pu1.GetUpper();
+                su2 = pu2.GetLower() + pu2.GetUpper(); su3 = pu3.GetLower() + pu3.GetUpper();
+                sv0 = pv0.GetLower() + pv0.GetUpper(); sv1 = pv1.GetLower() + pv1.GetUpper();
+                sv2 = pv2.GetLower() + pv2.GetUpper(); sv3 = pv3.GetLower() + pv3.GetUpper();
+            }
+            if (TS.Y)
+            {
+                var xh = xv.GetLower();
+                var d = Slope(ref c, y, mp, xh, x3.GetLower());
+                var g = Vector256.FusedMultiplyAdd(d, ev.GetLower(), Horner(ref c, y, mp, xh));
+                su0 = Vector256.FusedMultiplyAdd(q0, g, su0); su1 = Vector256.FusedMultiplyAdd(q1, g, su1);
+                su2 = Vector256.FusedMultiplyAdd(q2, g, su2); su3 = Vector256.FusedMultiplyAdd(q3, g, su3);
+                sv0 = Vector256.FusedMultiplyAdd(q0, d, sv0); sv1 = Vector256.FusedMultiplyAdd(q1, d, sv1);
+                sv2 = Vector256.FusedMultiplyAdd(q2, d, sv2); sv3 = Vector256.FusedMultiplyAdd(q3, d, sv3);
+            }
+            Unsafe.Add(ref uv, 2 * s) = Sum4(su0, su1, su2, su3);
+            Unsafe.Add(ref uv, 2 * s + 1) = Sum4(sv0, sv1, sv2, sv3);
+        }
+    }
+}
