@@ -204,6 +204,50 @@ Describe 'FastEngine' {
                 $a.OutOfTableCount | Should -Be $b.OutOfTableCount
             }
         }
+        It 'the portable table kernels (AVX-512 switched off) agree with the Vector512 block kernels' {
+            # A child process with DOTNET_EnableAVX512=0 takes the two-slot AVX2 kernels; this one the
+            # register-blocked Vector512 kernels (on hardware that has them). Cases: a 500-atom five-type
+            # cell and a two-type cell with a pair 0.2 Å apart (slots beyond the table).
+            $child = Join-Path $TestDrive 'portable.ps1'
+            Set-Content -Path $child -Value @'
+param([string] $Module, [string] $Data)
+Import-Module $Module -Force
+$none = [Threading.CancellationToken]::None
+$out = foreach ($case in @(@('alloy5/dp5_model.ckpt', 'alloy5/PWdata/fcc_5x5x5_500', 0, $false), @('agau/dp_model.ckpt', 'agau/PWdata/Ag10Au14', 0, $true))) {
+    $m = [DpCompress.Core.Serialization.CheckpointReader]::Read((Join-Path $Data $case[0]))
+    $m = $m.WithCompression([DpCompress.Core.Compression.Compressor]::Compress($m, 0.01, 3, $null, $null, $none, 1, $false))
+    $c = [DpCompress.Core.Structures.PwDataReader]::Read((Join-Path $Data $case[1]))[$case[2]]
+    if ($case[3]) {
+        $pos = [double[]]$c.Positions.Clone(); $pos[3] = $pos[0] + 0.2; $pos[4] = $pos[1]; $pos[5] = $pos[2]
+        $c = [DpCompress.Core.Structures.Configuration]::new($c.Cell, $pos, $c.AtomicNumbers)
+    }
+    $p = [DpCompress.Core.Inference.Fast.FastEngine]::new($m, 1).Evaluate($c)
+    [pscustomobject]@{ Energy = $p.Energy.ToString('R'); Forces = @($p.Forces | ForEach-Object { $_.ToString('R') }); Virial = @($p.Virial | ForEach-Object { $_.ToString('R') }); OutOfTable = $p.OutOfTableCount }
+}
+[pscustomobject]@{ Vector512 = [System.Runtime.Intrinsics.Vector512]::IsHardwareAccelerated; Cases = @($out) } | ConvertTo-Json -Depth 4 -Compress
+'@
+            $old = $env:DOTNET_EnableAVX512
+            try {
+                $env:DOTNET_EnableAVX512 = '0'
+                $json = & ([Environment]::ProcessPath) (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File $child -Module (Get-Module DpCompress).Path -Data (Get-TestDataPath '.') 2>&1
+            }
+            finally { $env:DOTNET_EnableAVX512 = $old }
+            $LASTEXITCODE | Should -Be 0 -Because ($json -join "`n")
+            $portable = ($json -join "`n") | ConvertFrom-Json
+            $portable.Vector512 | Should -BeFalse
+            $c = Read-Config 'agau' 'Ag10Au14' 0
+            $pos = [double[]]$c.Positions.Clone(); $pos[3] = $pos[0] + 0.2; $pos[4] = $pos[1]; $pos[5] = $pos[2]
+            $squeezed = [DpCompress.Core.Structures.Configuration]::new($c.Cell, $pos, $c.AtomicNumbers)
+            $here = @((New-Fast $script:Alloy5O3).Evaluate((Read-Config 'alloy5' 'fcc_5x5x5_500' 0)), (New-Fast $script:AgAuO3).Evaluate($squeezed))
+            $here[1].OutOfTableCount | Should -BeGreaterThan 0
+            for ($k = 0; $k -lt 2; $k++) {
+                $p = $portable.Cases[$k]
+                [math]::Abs([double]$p.Energy - $here[$k].Energy) / [math]::Abs($here[$k].Energy) | Should -BeLessThan 1e-13
+                Get-MaxAbsDiff ([double[]]$p.Forces) $here[$k].Forces | Should -BeLessThan 1e-11
+                Get-MaxAbsDiff ([double[]]$p.Virial) $here[$k].Virial | Should -BeLessThan 1e-10
+                $p.OutOfTable | Should -Be $here[$k].OutOfTableCount
+            }
+        }
         It 'closed-form padding equals the explicit slot loop (<_>)' -ForEach 'original', 'compressed' {
             $m = if ($_ -eq 'original') { $script:AgAuModel } else { $script:AgAuO3 }
             foreach ($sys in 'Ag45Au3', 'Au32') {

@@ -44,7 +44,9 @@ public enum PaddingEvaluation
 /// and visit them pair-major (neighbour type outer, atoms inner), so one net's table rows stay in
 /// L2; for order-3 tables every slot is first located (row offset, local x) and its row
 /// prefetched, then two slots of an atom share one kernel call (<see cref="TableKernel.AccumulatePair"/>,
-/// <see cref="TableKernel.ContractPair"/>).</para>
+/// <see cref="TableKernel.ContractPair"/>); where Vector512 is accelerated and m ≤ 32, one call per
+/// (atom, neighbour type) block keeps A_i or dE/dA_i in registers for all its slots
+/// (<see cref="TableKernel.AccumulateBlock"/>, <see cref="TableKernel.ContractBlock"/>).</para>
 /// <para>Determinism: each atom's sums (A_i over neighbour types in order and slots in order, its
 /// centre force and virial) run in the same order whatever item or thread computes it, each result
 /// is written by exactly one item, and the cross-atom sums (energy, virial in atom order, forces on
@@ -761,9 +763,15 @@ public sealed class FastEngine : IDpEngine
                             DenseKernels.Axpy(_r[idx * 4 + c], g.Slice(0, m), a.Slice(c * mp, m));
                     }
                     int empty = _k - cnt;
-                    if (empty > 0)
+                    if (empty > 0 && _e.Padding == PaddingEvaluation.ClosedForm)
                         for (int c = 0; c < 4; c++)
                             DenseKernels.Axpy(empty * _e._rPad[ti * 4 + c], gpad, a.Slice(c * mp, m));
+                    for (int s = 0; s < empty && _e.Padding == PaddingEvaluation.SlotLoop; s++)
+                    {
+                        table.Value(net, _e._rPad[ti * 4], g);
+                        for (int c = 0; c < 4; c++)
+                            DenseKernels.Axpy(_e._rPad[ti * 4 + c], g.Slice(0, m), a.Slice(c * mp, m));
+                    }
                 }
             }
             for (int p = item.Start; p < end; p++)
