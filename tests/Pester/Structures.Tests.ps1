@@ -593,6 +593,24 @@ Describe 'NeighborSearch' {
             $o = New-Conf ([double[]](5, 0, 0, 0, 5, 0, 0, 0, 5)) ([double[]](3, 3, 3, 1, 1, 1, 6, 1, 1.00001)) ([int[]](79, 47, 79))
             Test-Exact $o $AgAu 6.0 $K | Should -BeNullOrEmpty
         }
+        It 'building into the arrays of an earlier list (reuse) gives the same list' {
+            $confs = Read-Pw 'Ag10Au14'
+            $nl = [DpCompress.Core.Neighbors.NeighborSearch]::Build($confs[0], $AgAu, 6.0, 100)
+            $delta = $nl.Delta
+            foreach ($c in $confs[1..3]) {
+                $fresh = [DpCompress.Core.Neighbors.NeighborSearch]::Build($c, $AgAu, 6.0, 100)
+                $nl = [DpCompress.Core.Neighbors.NeighborSearch]::Build($c, $AgAu, 6.0, 100, $nl)
+                [object]::ReferenceEquals($nl.Delta, $delta) | Should -BeTrue
+                $nl.Counts | Should -Be $fresh.Counts
+                $nl.Neighbor | Should -Be $fresh.Neighbor
+                [StructuresTests.BruteForce]::CompareExact($c.Cell, $c.Positions, $c.AtomicNumbers, $AgAu, 6.0, 100,
+                    $nl.Counts, $nl.Neighbor, $nl.Delta, $null, -1) | Should -BeNullOrEmpty
+            }
+            # Another shape (K): new arrays.
+            $other = [DpCompress.Core.Neighbors.NeighborSearch]::Build($confs[0], $AgAu, 6.0, 120, $nl)
+            [object]::ReferenceEquals($other.Delta, $delta) | Should -BeFalse
+            $other.Delta.Length | Should -Be (24 * 2 * 120 * 3)
+        }
         It 'too many neighbours of one type on a later atom' {
             $c = (Read-Pw 'Ag10Au14')[0]
             Test-Exact $c $AgAu 6.0 30 | Should -BeNullOrEmpty
