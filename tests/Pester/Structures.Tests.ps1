@@ -606,6 +606,16 @@ Describe 'NeighborSearch' {
                 [StructuresTests.BruteForce]::CompareExact($c.Cell, $c.Positions, $c.AtomicNumbers, $AgAu, 6.0, 100,
                     $nl.Counts, $nl.Neighbor, $nl.Delta, $null, -1) | Should -BeNullOrEmpty
             }
+            # Whatever the arrays hold is overwritten.
+            $c = $confs[4]
+            $junkN = [int[]]::new(24 * 2 * 100); [Array]::Fill($junkN, 7)
+            $junkD = [double[]]::new(24 * 2 * 100 * 3); [Array]::Fill($junkD, [double]::NaN)
+            $junkC = [int[]]::new(24 * 2); [Array]::Fill($junkC, 99)
+            $junk = [DpCompress.Core.Neighbors.NeighborList]::new(24, 2, 100, [int[]]::new(24), $junkC, $junkN, $junkD)
+            $nl = [DpCompress.Core.Neighbors.NeighborSearch]::Build($c, $AgAu, 6.0, 100, $junk)
+            [object]::ReferenceEquals($nl.Delta, $junkD) | Should -BeTrue
+            [StructuresTests.BruteForce]::CompareExact($c.Cell, $c.Positions, $c.AtomicNumbers, $AgAu, 6.0, 100,
+                $nl.Counts, $nl.Neighbor, $nl.Delta, $null, -1) | Should -BeNullOrEmpty
             # Another shape (K): new arrays.
             $other = [DpCompress.Core.Neighbors.NeighborSearch]::Build($confs[0], $AgAu, 6.0, 120, $nl)
             [object]::ReferenceEquals($other.Delta, $delta) | Should -BeFalse

@@ -26,9 +26,9 @@ namespace DpCompress.Core.Neighbors;
 /// rounding); a virtual bin index B maps to the real bin B mod g_a and the image shift s = ⌊B/g_a⌋, one to
 /// one, so no pair is counted twice, and m = s − k_j + k_i. Ranges wider than the cell (small cells) visit
 /// a real bin once per shift, down to a single atom seeing its own images. Along the last axis the
-/// virtual bins of one shift are one contiguous run of sorted atoms, tested 4 at a time (AVX) with the
-/// exact scalar expressions, so the bits do not depend on the path. Cost O(N · atoms within
-/// ≈ (2·Rmax + w)³).</para>
+/// virtual bins of one shift are one contiguous run of sorted atoms, tested 4 at a time (AVX2, the
+/// accepted lanes packed without branches) with the exact scalar expressions, so the bits do not depend
+/// on the path. Cost O(N · atoms within ≈ (2·Rmax + w)³), plus writing the N·T·K slots.</para>
 /// <para>Order without sorting. Virtual bins are visited in ascending order; atom j sits in one real
 /// bin, so its images come in ascending shift, i.e. ascending m. The centre's neighbours are then
 /// written in ascending j (a bit set over atoms), the images of one j in the order found.</para>
@@ -135,8 +135,11 @@ public static class NeighborSearch
 
         var grid = new SearchGrid(r, fw, kShift, plane, rmax);
 
+        // Every Neighbor slot is written by Search; Delta padding only when the array is reused (a new
+        // one is zero already).
         int[] counts, neighbor;
         double[] delta;
+        bool deltaZero;
         if (reuse is not null && reuse.AtomCount == n && reuse.TypeCount == ntypes && reuse.MaxNeighbors == k &&
             reuse.Counts.Length == n * ntypes && reuse.Neighbor.Length == n * ntypes * k && reuse.Delta.Length == 3 * reuse.Neighbor.Length)
         {
@@ -144,25 +147,27 @@ public static class NeighborSearch
             Array.Clear(counts);
             neighbor = reuse.Neighbor;
             delta = reuse.Delta;
+            deltaZero = false;
         }
         else
         {
             counts = new int[n * ntypes];
             neighbor = AllocateUninitialized<int>(n * ntypes * k);
-            delta = AllocateUninitialized<double>(n * ntypes * k * 3);
+            delta = new double[n * ntypes * k * 3];
+            deltaZero = true;
         }
-        Search(c, modelAtomTypes, rmax, k, atomTypes, fw, kShift, nb, span, grid, counts, neighbor, delta);
+        Search(c, modelAtomTypes, rmax, k, atomTypes, fw, kShift, nb, span, grid, counts, neighbor, delta, deltaZero);
         return new NeighborList(n, ntypes, k, atomTypes, counts, neighbor, delta);
     }
 
     /// <summary>
-    /// Fills every slot of <paramref name="neighbor"/> and <paramref name="delta"/> (real neighbours, then
-    /// padding) and <paramref name="counts"/> (zero on entry), centre by centre, throwing the first
-    /// centre's OverlappingAtoms or TooManyNeighbors.
+    /// Fills every slot of <paramref name="neighbor"/> and <paramref name="delta"/> (padding, then real
+    /// neighbours; Delta padding is skipped when <paramref name="deltaZero"/>) and <paramref name="counts"/>
+    /// (zero on entry), centre by centre, throwing the first centre's OverlappingAtoms or TooManyNeighbors.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Search(Configuration c, int[] modelAtomTypes, double rmax, int k, int[] atomTypes,
-        double[] fw, int[] kShift, int[] nb, int[] span, SearchGrid g, int[] counts, int[] neighbor, double[] delta)
+        double[] fw, int[] kShift, int[] nb, int[] span, SearchGrid g, int[] counts, int[] neighbor, double[] delta, bool deltaZero)
     {
         int n = c.AtomCount, ntypes = modelAtomTypes.Length;
         double r2max = rmax * rmax;
@@ -175,6 +180,7 @@ public static class NeighborSearch
         var bits = new ulong[(n + 63) >> 6];
         var summary = new ulong[(bits.Length + 63) >> 6];
         int[] sid = g.Atom;
+        int block = ntypes * k;
 
         for (int i = 0; i < n; i++)
         {
@@ -202,8 +208,11 @@ public static class NeighborSearch
                 tail[j] = e;
             }
 
-            // Slots in ascending j; the images of one j in the order found, which is ascending m.
-            double[] fd = found.D;
+            // Padding everywhere, then the real slots (still in cache) in ascending j; the images of
+            // one j in the order found, which is ascending m.
+            neighbor.AsSpan(i * block, block).Fill(-1);
+            if (!deltaZero) delta.AsSpan(3 * i * block, 3 * block).Clear();
+            double[] fx = found.X, fy = found.Y, fz = found.Z;
             int rowBase = i * ntypes;
             for (int sw = 0; sw < summary.Length; sw++)
             {
@@ -227,9 +236,9 @@ public static class NeighborSearch
                             if (slot >= k) continue;
                             int sl = q * k + slot;
                             neighbor[sl] = j;
-                            delta[3 * sl] = fd[3 * e];
-                            delta[3 * sl + 1] = fd[3 * e + 1];
-                            delta[3 * sl + 2] = fd[3 * e + 2];
+                            delta[3 * sl] = fx[e];
+                            delta[3 * sl + 1] = fy[e];
+                            delta[3 * sl + 2] = fz[e];
                         }
                     }
                 }
@@ -243,28 +252,30 @@ public static class NeighborSearch
                         $"{Describe(c)}: atom {i} ({Elements.Symbol(c.AtomicNumbers[i])}) has {cnt} neighbours of model type {t} " +
                         $"({Elements.Symbol(modelAtomTypes[t])}) within Rmax = {F(rmax)} Å, more than the model's max_neigh_num = {k}. " +
                         "The model cannot describe this configuration (PWMLFF would silently drop neighbours).", c.Source);
-                int q = rowBase + t;
-                neighbor.AsSpan(q * k + cnt, k - cnt).Fill(-1);
-                delta.AsSpan(3 * (q * k + cnt), 3 * (k - cnt)).Clear();
             }
         }
     }
 
-    /// <summary>Neighbours of one centre in the order found: sorted atom index P, dR in D, chain links in Next.</summary>
+    /// <summary>
+    /// Neighbours of one centre in the order found: sorted atom index P, dR in X, Y, Z, chain links in
+    /// Next; 4 spare entries for whole-vector stores.
+    /// </summary>
     private sealed class Found(int capacity)
     {
         public int Count;
-        public int[] P = new int[capacity];
-        public int[] Next = new int[capacity];
-        public double[] D = new double[3 * capacity];
+        public int[] P = new int[capacity + 4];
+        public int[] Next = new int[capacity + 4];
+        public double[] X = new double[capacity + 4], Y = new double[capacity + 4], Z = new double[capacity + 4];
 
         public void Reserve(int more)
         {
-            if (Count + more <= P.Length) return;
-            int cap = Math.Max(2 * P.Length, Count + more);
+            if (Count + more + 4 <= P.Length) return;
+            int cap = Math.Max(2 * P.Length, Count + more + 4);
             Array.Resize(ref P, cap);
             Array.Resize(ref Next, cap);
-            Array.Resize(ref D, 3 * cap);
+            Array.Resize(ref X, cap);
+            Array.Resize(ref Y, cap);
+            Array.Resize(ref Z, cap);
         }
     }
 
@@ -334,38 +345,107 @@ public static class NeighborSearch
     /// All (j, m) with |dR|² &lt; Rmax² around centre i into <paramref name="found"/>, in ascending virtual
     /// bin order, so the images of one atom j come in ascending m; true if one of them overlaps.
     /// </summary>
+    /// <remarks>
+    /// dR and r² are the expressions of SPEC §2.3, (((x_j − x_i) + m0·a_x) + m1·b_x) + m2·c_x and
+    /// ((dx² + dy²) + dz²), evaluated in the same order with or without SIMD (no fused multiply-add),
+    /// so both paths give the same bits.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Gather(SearchGrid g, int i, double[] fw, int[] kShift, double[] h, double r2max, Found found)
     {
         int g0 = g.G0, g1 = g.G1, g2 = g.G2;
         int[] binStart = g.BinStart;
+        double[] x = g.X, y = g.Y, z = g.Z;
+        int[] k0 = g.K0, k1 = g.K1, k2 = g.K2;
+        int self = g.Position[i];
+        double xi = x[self], yi = y[self], zi = z[self];
+        double h0 = h[0], h1 = h[1], h2 = h[2], h3 = h[3], h4 = h[4], h5 = h[5], h6 = h[6], h7 = h[7], h8 = h[8];
         int lo0 = (int)Math.Floor((fw[3 * i] - g.Reach0) * g0), hi0 = (int)Math.Floor((fw[3 * i] + g.Reach0) * g0);
         int lo1 = (int)Math.Floor((fw[3 * i + 1] - g.Reach1) * g1), hi1 = (int)Math.Floor((fw[3 * i + 1] + g.Reach1) * g1);
         int lo2 = (int)Math.Floor((fw[3 * i + 2] - g.Reach2) * g2), hi2 = (int)Math.Floor((fw[3 * i + 2] + g.Reach2) * g2);
         int s2lo = FloorDiv(lo2, g2), s2hi = FloorDiv(hi2, g2);
         int ki0 = kShift[3 * i], ki1 = kShift[3 * i + 1], ki2 = kShift[3 * i + 2];
-        var run = new Run(g, i, h, r2max);
+        bool simd = Avx2.IsSupported;
+        Vector256<double> vxi = Vector256.Create(xi), vyi = Vector256.Create(yi), vzi = Vector256.Create(zi);
+        Vector256<double> vr2 = Vector256.Create(r2max), vmin = Vector256.Create(MinDistanceSquared);
+        Vector256<double> vh0 = Vector256.Create(h0), vh1 = Vector256.Create(h1), vh2 = Vector256.Create(h2);
+        Vector256<double> vh3 = Vector256.Create(h3), vh4 = Vector256.Create(h4), vh5 = Vector256.Create(h5);
+        Vector256<double> vh6 = Vector256.Create(h6), vh7 = Vector256.Create(h7), vh8 = Vector256.Create(h8);
+        Vector128<int> lanes = Vector128.Create(0, 1, 2, 3);
         found.Count = 0;
+        int nc = 0;
         bool overlap = false;
         // Virtual bin v ↦ real bin v mod g, shift s = ⌊v/g⌋; image m = s − k_j + k_i (|k| ≤ 1e9 + 1 and
         // |s| ≤ 1e6: no overflow).
         int s0 = FloorDiv(lo0, g0), w0 = lo0 - s0 * g0;
         for (int v0 = lo0; v0 <= hi0; v0++)
         {
+            int a0 = s0 + ki0;
             int s1 = FloorDiv(lo1, g1), w1 = lo1 - s1 * g1;
             for (int v1 = lo1; v1 <= hi1; v1++)
             {
+                int a1 = s1 + ki1;
                 int row = (w0 * g1 + w1) * g2;
                 for (int s2 = s2lo; s2 <= s2hi; s2++)
                 {
                     // Real bins first..last of the row are the virtual bins of shift s2: one run of atoms.
                     int first = Math.Max(lo2 - s2 * g2, 0), last = Math.Min(hi2 - s2 * g2, g2 - 1);
                     int p = binStart[row + first], pEnd = binStart[row + last + 1];
-                    if (p < pEnd)
+                    if (p >= pEnd) continue;
+                    int a2 = s2 + ki2;
+                    found.Reserve(pEnd - p);
+                    int[] fp = found.P;
+                    double[] fx = found.X, fy = found.Y, fz = found.Z;
+                    if (simd)
                     {
-                        found.Reserve(pEnd - p);
-                        overlap |= run.Scan(p, pEnd, s0 + ki0, s1 + ki1, s2 + ki2, found);
+                        // 4 atoms at a time; the arrays hold 3 entries past the last atom and lanes at or
+                        // past pEnd are masked off. Accepted lanes are packed to the front and stored whole.
+                        Vector128<int> va0 = Vector128.Create(a0), va1 = Vector128.Create(a1), va2 = Vector128.Create(a2);
+                        for (; p < pEnd; p += 4)
+                        {
+                            Vector256<double> m0 = Avx.ConvertToVector256Double(Sse2.Subtract(va0, Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(k0), (nuint)p)));
+                            Vector256<double> m1 = Avx.ConvertToVector256Double(Sse2.Subtract(va1, Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(k1), (nuint)p)));
+                            Vector256<double> m2 = Avx.ConvertToVector256Double(Sse2.Subtract(va2, Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(k2), (nuint)p)));
+                            Vector256<double> dx = Avx.Add(Avx.Add(Avx.Add(Avx.Subtract(Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(x), (nuint)p), vxi), Avx.Multiply(m0, vh0)), Avx.Multiply(m1, vh3)), Avx.Multiply(m2, vh6));
+                            Vector256<double> dy = Avx.Add(Avx.Add(Avx.Add(Avx.Subtract(Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(y), (nuint)p), vyi), Avx.Multiply(m0, vh1)), Avx.Multiply(m1, vh4)), Avx.Multiply(m2, vh7));
+                            Vector256<double> dz = Avx.Add(Avx.Add(Avx.Add(Avx.Subtract(Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(z), (nuint)p), vzi), Avx.Multiply(m0, vh2)), Avx.Multiply(m1, vh5)), Avx.Multiply(m2, vh8));
+                            Vector256<double> r2 = Avx.Add(Avx.Add(Avx.Multiply(dx, dx), Avx.Multiply(dy, dy)), Avx.Multiply(dz, dz));
+                            int mask = Avx.MoveMask(Avx.Compare(r2, vr2, FloatComparisonMode.OrderedLessThanNonSignaling));
+                            if (pEnd - p < 4) mask &= (1 << (pEnd - p)) - 1;
+                            if (mask == 0) continue;
+                            if ((uint)(self - p) < 4u && a0 == k0[self] && a1 == k1[self] && a2 == k2[self])
+                                mask &= ~(1 << (self - p)); // the centre itself
+                            if ((Avx.MoveMask(Avx.Compare(r2, vmin, FloatComparisonMode.OrderedLessThanOrEqualNonSignaling)) & mask) != 0)
+                                overlap = true;
+                            Vector256<int> pack = PackDoubles[mask];
+                            Avx.PermuteVar((Vector128.Create(p) + lanes).AsSingle(), PackInts[mask]).AsInt32()
+                                .StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(fp), (nuint)nc);
+                            Avx2.PermuteVar8x32(dx.AsSingle(), pack).AsDouble().StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(fx), (nuint)nc);
+                            Avx2.PermuteVar8x32(dy.AsSingle(), pack).AsDouble().StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(fy), (nuint)nc);
+                            Avx2.PermuteVar8x32(dz.AsSingle(), pack).AsDouble().StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(fz), (nuint)nc);
+                            nc += BitOperations.PopCount((uint)mask);
+                        }
                     }
+                    else
+                    {
+                        for (; p < pEnd; p++)
+                        {
+                            int m0 = a0 - k0[p], m1 = a1 - k1[p], m2 = a2 - k2[p];
+                            double dx = x[p] - xi + m0 * h0 + m1 * h3 + m2 * h6;
+                            double dy = y[p] - yi + m0 * h1 + m1 * h4 + m2 * h7;
+                            double dz = z[p] - zi + m0 * h2 + m1 * h5 + m2 * h8;
+                            double r2 = dx * dx + dy * dy + dz * dz;
+                            if (!(r2 < r2max)) continue;
+                            if (p == self && m0 == 0 && m1 == 0 && m2 == 0) continue;
+                            if (r2 <= MinDistanceSquared) overlap = true;
+                            fp[nc] = p;
+                            fx[nc] = dx;
+                            fy[nc] = dy;
+                            fz[nc] = dz;
+                            nc++;
+                        }
+                    }
+                    found.Count = nc;
                 }
                 if (++w1 == g1) { w1 = 0; s1++; }
             }
@@ -374,100 +454,31 @@ public static class NeighborSearch
         return overlap;
     }
 
-    /// <summary>The distance test of one centre against runs of sorted atoms.</summary>
-    private readonly struct Run
+    /// <summary>For a 4-bit lane mask: vpermps indices that move the selected doubles (float pairs) to the front.</summary>
+    private static readonly Vector256<int>[] PackDoubles = MakePack(true);
+
+    /// <summary>For a 4-bit lane mask: vpermilps indices that move the selected ints to the front.</summary>
+    private static readonly Vector128<int>[] PackInts = MakePack(false).Select(v => v.GetLower()).ToArray();
+
+    private static Vector256<int>[] MakePack(bool doubles)
     {
-        private readonly double[] x, y, z;
-        private readonly int[] k0, k1, k2;
-        private readonly double xi, yi, zi, r2max;
-        private readonly double h0, h1, h2, h3, h4, h5, h6, h7, h8;
-        private readonly int self;
-
-        public Run(SearchGrid g, int i, double[] h, double r2max)
+        var table = new Vector256<int>[16];
+        for (int mask = 0; mask < 16; mask++)
         {
-            x = g.X; y = g.Y; z = g.Z; k0 = g.K0; k1 = g.K1; k2 = g.K2;
-            self = g.Position[i];
-            xi = x[self]; yi = y[self]; zi = z[self];
-            this.r2max = r2max;
-            h0 = h[0]; h1 = h[1]; h2 = h[2]; h3 = h[3]; h4 = h[4]; h5 = h[5]; h6 = h[6]; h7 = h[7]; h8 = h[8];
-        }
-
-        /// <summary>
-        /// Atoms p .. pEnd−1 with image m = (a0, a1, a2) − k_p: appends those with r² &lt; Rmax² (not the
-        /// centre itself at m = 0) to <paramref name="found"/>; true if one has r² ≤ 1e-8. dR and r² are
-        /// the expressions of SPEC §2.3, (((x_j − x_i) + m0·a_x) + m1·b_x) + m2·c_x and ((dx² + dy²) + dz²),
-        /// in the same order with or without SIMD, so the results are the same bits.
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public bool Scan(int p, int pEnd, int a0, int a1, int a2, Found found)
-        {
-            bool overlap = false;
-            int nc = found.Count;
-            int[] fp = found.P;
-            double[] fd = found.D;
-            if (Avx.IsSupported)
+            var idx = new int[8];
+            int d = 0;
+            for (int lane = 0; lane < 4; lane++)
             {
-                ref double rx = ref MemoryMarshal.GetArrayDataReference(x);
-                ref double ry = ref MemoryMarshal.GetArrayDataReference(y);
-                ref double rz = ref MemoryMarshal.GetArrayDataReference(z);
-                ref int rk0 = ref MemoryMarshal.GetArrayDataReference(k0);
-                ref int rk1 = ref MemoryMarshal.GetArrayDataReference(k1);
-                ref int rk2 = ref MemoryMarshal.GetArrayDataReference(k2);
-                Vector128<int> va0 = Vector128.Create(a0), va1 = Vector128.Create(a1), va2 = Vector128.Create(a2);
-                Vector256<double> vxi = Vector256.Create(xi), vyi = Vector256.Create(yi), vzi = Vector256.Create(zi), vr2 = Vector256.Create(r2max);
-                Vector256<double> vh0 = Vector256.Create(h0), vh1 = Vector256.Create(h1), vh2 = Vector256.Create(h2);
-                Vector256<double> vh3 = Vector256.Create(h3), vh4 = Vector256.Create(h4), vh5 = Vector256.Create(h5);
-                Vector256<double> vh6 = Vector256.Create(h6), vh7 = Vector256.Create(h7), vh8 = Vector256.Create(h8);
-                for (; p < pEnd; p += 4)
-                {
-                    // The arrays hold 3 entries past the last atom: lanes at or past pEnd are masked off.
-                    Vector256<double> m0 = Avx.ConvertToVector256Double(Sse2.Subtract(va0, Vector128.LoadUnsafe(ref rk0, (nuint)p)));
-                    Vector256<double> m1 = Avx.ConvertToVector256Double(Sse2.Subtract(va1, Vector128.LoadUnsafe(ref rk1, (nuint)p)));
-                    Vector256<double> m2 = Avx.ConvertToVector256Double(Sse2.Subtract(va2, Vector128.LoadUnsafe(ref rk2, (nuint)p)));
-                    Vector256<double> dx = Avx.Add(Avx.Add(Avx.Add(Avx.Subtract(Vector256.LoadUnsafe(ref rx, (nuint)p), vxi), Avx.Multiply(m0, vh0)), Avx.Multiply(m1, vh3)), Avx.Multiply(m2, vh6));
-                    Vector256<double> dy = Avx.Add(Avx.Add(Avx.Add(Avx.Subtract(Vector256.LoadUnsafe(ref ry, (nuint)p), vyi), Avx.Multiply(m0, vh1)), Avx.Multiply(m1, vh4)), Avx.Multiply(m2, vh7));
-                    Vector256<double> dz = Avx.Add(Avx.Add(Avx.Add(Avx.Subtract(Vector256.LoadUnsafe(ref rz, (nuint)p), vzi), Avx.Multiply(m0, vh2)), Avx.Multiply(m1, vh5)), Avx.Multiply(m2, vh8));
-                    Vector256<double> r2 = Avx.Add(Avx.Add(Avx.Multiply(dx, dx), Avx.Multiply(dy, dy)), Avx.Multiply(dz, dz));
-                    int mask = Avx.MoveMask(Avx.Compare(r2, vr2, FloatComparisonMode.OrderedLessThanNonSignaling));
-                    if (pEnd - p < 4) mask &= (1 << (pEnd - p)) - 1;
-                    while (mask != 0)
-                    {
-                        int lane = BitOperations.TrailingZeroCount(mask);
-                        mask &= mask - 1;
-                        int q = p + lane;
-                        if (q == self && a0 == k0[q] && a1 == k1[q] && a2 == k2[q]) continue;
-                        if (r2.GetElement(lane) <= MinDistanceSquared) overlap = true;
-                        fp[nc] = q;
-                        fd[3 * nc] = dx.GetElement(lane);
-                        fd[3 * nc + 1] = dy.GetElement(lane);
-                        fd[3 * nc + 2] = dz.GetElement(lane);
-                        nc++;
-                    }
-                }
+                if ((mask & (1 << lane)) == 0) continue;
+                if (doubles) { idx[2 * d] = 2 * lane; idx[2 * d + 1] = 2 * lane + 1; }
+                else idx[d] = lane;
+                d++;
             }
-            else
-            {
-                for (; p < pEnd; p++)
-                {
-                    int m0 = a0 - k0[p], m1 = a1 - k1[p], m2 = a2 - k2[p];
-                    double dx = x[p] - xi + m0 * h0 + m1 * h3 + m2 * h6;
-                    double dy = y[p] - yi + m0 * h1 + m1 * h4 + m2 * h7;
-                    double dz = z[p] - zi + m0 * h2 + m1 * h5 + m2 * h8;
-                    double r2 = dx * dx + dy * dy + dz * dz;
-                    if (!(r2 < r2max)) continue;
-                    if (p == self && m0 == 0 && m1 == 0 && m2 == 0) continue;
-                    if (r2 <= MinDistanceSquared) overlap = true;
-                    fp[nc] = p;
-                    fd[3 * nc] = dx;
-                    fd[3 * nc + 1] = dy;
-                    fd[3 * nc + 2] = dz;
-                    nc++;
-                }
-            }
-            found.Count = nc;
-            return overlap;
+            table[mask] = Vector256.Create(idx);
         }
+        return table;
     }
+
     /// <summary>Model type index of every atom; throws UnknownElement for an element the model lacks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int[] MapTypes(Configuration c, int[] modelAtomTypes)
