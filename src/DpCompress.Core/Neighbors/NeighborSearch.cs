@@ -68,6 +68,7 @@ public static class NeighborSearch
     /// <param name="reuse">A list whose Counts, Neighbor and Delta arrays are overwritten (every element;
     /// partly when an error is thrown) and shared by the result; do not use it afterwards. May be null.</param>
     /// <returns>Counts [N, T], Neighbor [N, T, K], Delta [N, T, K, 3]; real neighbours of a block ordered by (j, image m).</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static NeighborList Build(Configuration c, int[] modelAtomTypes, double rmax, int maxNeighbors, NeighborList? reuse)
     {
         ArgumentNullException.ThrowIfNull(c);
@@ -141,7 +142,8 @@ public static class NeighborSearch
         double[] delta;
         bool deltaZero;
         if (reuse is not null && reuse.AtomCount == n && reuse.TypeCount == ntypes && reuse.MaxNeighbors == k &&
-            reuse.Counts.Length == n * ntypes && reuse.Neighbor.Length == n * ntypes * k && reuse.Delta.Length == 3 * reuse.Neighbor.Length)
+            reuse.Counts.Length == n * ntypes && reuse.Neighbor.Length == n * ntypes * k && reuse.Delta.Length == 3 * reuse.Neighbor.Length &&
+            !ReferenceEquals(reuse.Counts, reuse.Neighbor))
         {
             counts = reuse.Counts;
             Array.Clear(counts);
