@@ -106,6 +106,66 @@ public static class BruteForce {
         return new[] { h[u+1]*h[w+2] - h[u+2]*h[w+1], h[u+2]*h[w] - h[u]*h[w+2], h[u]*h[w+1] - h[u+1]*h[w] };
     }
     static double Norm(double[] x) { return Math.Sqrt(x[0]*x[0] + x[1]*x[1] + x[2]*x[2]); }
+
+    // The exact list of SPEC §2.3, written out directly: for each centre i, each j in index order and
+    // each image m in lexicographic order over a box that surely holds every |Δf_a| < Rmax / d_a,
+    // dR by the same floating-point expression as NeighborSearch. Compares every array bitwise.
+    // Errors: atoms in index order; within an atom an overlap before too many neighbours.
+    public static string CompareExact(double[] h, double[] r, int[] z, int[] modelZ, double rmax, int k,
+                                      int[] counts, int[] neighbor, double[] delta, string errorId, int errorAtom) {
+        int n = z.Length, T = modelZ.Length;
+        if (string.IsNullOrEmpty(errorId)) errorId = null;
+        double[] bc = Cross(h, 3, 6), ca = Cross(h, 6, 0), ab = Cross(h, 0, 3);
+        double v = h[0]*bc[0] + h[1]*bc[1] + h[2]*bc[2];
+        double[][] inv = { bc, ca, ab };   // f_a = r · inv[a] / v
+        var f = new double[3 * n];
+        for (int i = 0; i < n; i++) for (int a = 0; a < 3; a++)
+            f[3*i + a] = (r[3*i]*inv[a][0] + r[3*i+1]*inv[a][1] + r[3*i+2]*inv[a][2]) / v;
+        var reach = new double[3];
+        for (int a = 0; a < 3; a++) reach[a] = rmax * Norm(inv[a]) / Math.Abs(v);
+        int slots = n * T * k;
+        var expN = new int[slots]; var expD = new double[3 * slots]; var expC = new int[n * T];
+        for (int s = 0; s < slots; s++) expN[s] = -1;
+        double r2max = rmax * rmax;
+        for (int i = 0; i < n; i++) {
+            bool overlap = false;
+            for (int j = 0; j < n; j++) {
+                int t = Array.IndexOf(modelZ, z[j]);
+                var lo = new int[3]; var hi = new int[3];
+                for (int a = 0; a < 3; a++) {
+                    double c0 = f[3*i + a] - f[3*j + a];
+                    lo[a] = (int)Math.Floor(c0 - reach[a]) - 1; hi[a] = (int)Math.Ceiling(c0 + reach[a]) + 1;
+                }
+                for (int m0 = lo[0]; m0 <= hi[0]; m0++) for (int m1 = lo[1]; m1 <= hi[1]; m1++) for (int m2 = lo[2]; m2 <= hi[2]; m2++) {
+                    if (j == i && m0 == 0 && m1 == 0 && m2 == 0) continue;
+                    double dx = r[3 * j] - r[3 * i] + m0 * h[0] + m1 * h[3] + m2 * h[6];
+                    double dy = r[3 * j + 1] - r[3 * i + 1] + m0 * h[1] + m1 * h[4] + m2 * h[7];
+                    double dz = r[3 * j + 2] - r[3 * i + 2] + m0 * h[2] + m1 * h[5] + m2 * h[8];
+                    double r2 = dx * dx + dy * dy + dz * dz;
+                    if (!(r2 < r2max)) continue;
+                    if (r2 <= 1e-8) overlap = true;
+                    int c = expC[i * T + t]++;
+                    if (c >= k) continue;
+                    int s = (i * T + t) * k + c;
+                    expN[s] = j; expD[3*s] = dx; expD[3*s+1] = dy; expD[3*s+2] = dz;
+                }
+            }
+            string want = null;
+            if (overlap) want = "OverlappingAtoms";
+            else for (int t = 0; t < T; t++) if (expC[i * T + t] > k) { want = "TooManyNeighbors"; break; }
+            if (want != null)
+                return want == errorId && errorAtom == i ? "" : "expected " + want + " at atom " + i + ", got " + (errorId ?? "a list") + " at atom " + errorAtom;
+        }
+        if (errorId != null) return "expected a list, got " + errorId + " at atom " + errorAtom;
+        for (int q = 0; q < n * T; q++) if (counts[q] != expC[q]) return "block " + q + ": " + counts[q] + " neighbours, expected " + expC[q];
+        for (int s = 0; s < slots; s++) {
+            if (neighbor[s] != expN[s]) return "slot " + s + ": neighbour " + neighbor[s] + ", expected " + expN[s];
+            for (int a = 0; a < 3; a++)
+                if (BitConverter.DoubleToInt64Bits(delta[3*s + a]) != BitConverter.DoubleToInt64Bits(expD[3*s + a]))
+                    return "slot " + s + ": dR[" + a + "] = " + delta[3*s + a].ToString("R") + ", expected " + expD[3*s + a].ToString("R");
+        }
+        return "";
+    }
 }
 }
 '@
@@ -115,6 +175,26 @@ public static class BruteForce {
         $nl = [DpCompress.Core.Neighbors.NeighborSearch]::Build($Config, $ModelZ, $Rmax, $K)
         [StructuresTests.BruteForce]::Compare($Config.Cell, $Config.Positions, $Config.AtomicNumbers, $ModelZ, $Rmax, $Extra,
             $nl.Counts, $nl.Neighbor, $nl.Delta, $K)
+    }
+
+    # Bitwise agreement with the exact brute force, errors included (ErrorId and atom).
+    function Test-Exact($Config, [int[]] $ModelZ, [double] $Rmax, [int] $K) {
+        $nl = $null; $id = $null; $atom = -1
+        try { $nl = [DpCompress.Core.Neighbors.NeighborSearch]::Build($Config, $ModelZ, $Rmax, $K) }
+        catch {
+            $e = $_.Exception
+            while ($e -and $e -isnot [DpCompress.Core.DpCompressException]) { $e = $e.InnerException }
+            if (-not $e) { throw }
+            $id = $e.ErrorId
+            if ($e.Message -match ': atom (\d+) ') { $atom = [int]$Matches[1] }
+        }
+        if ($nl) {
+            [StructuresTests.BruteForce]::CompareExact($Config.Cell, $Config.Positions, $Config.AtomicNumbers, $ModelZ, $Rmax, $K,
+                $nl.Counts, $nl.Neighbor, $nl.Delta, $null, -1)
+        } else {
+            [StructuresTests.BruteForce]::CompareExact($Config.Cell, $Config.Positions, $Config.AtomicNumbers, $ModelZ, $Rmax, $K,
+                $null, $null, $null, $id, $atom)
+        }
     }
 
     # S(r) of SPEC §2.1.
@@ -449,6 +529,102 @@ Describe 'NeighborSearch' {
         It 'the 500-atom five-element cell' {
             $c = ([DpCompress.Core.Structures.PwDataReader]::Read((Get-TestDataPath 'alloy5/PWdata/fcc_5x5x5_500')))[0]
             Test-AgainstBruteForce $c ([int[]](22, 23, 24, 40, 41)) -K 100 -Extra 1 | Should -BeNullOrEmpty
+        }
+    }
+    Context 'bitwise agreement with an exact brute force (order, dR bits, padding, errors)' {
+        BeforeAll {
+            # Positions moved by random whole lattice vectors (−3..3) and up to ±0.1 Å: unwrapped,
+            # negative fractional coordinates.
+            function script:New-Unwrapped($C, [int] $Seed) {
+                $rnd = [Random]::new($Seed); $h = $C.Cell
+                $p = [double[]]$C.Positions.Clone()
+                for ($a = 0; $a -lt $C.AtomCount; $a++) {
+                    $s = @($rnd.Next(-3, 4), $rnd.Next(-3, 4), $rnd.Next(-3, 4))
+                    for ($q = 0; $q -lt 3; $q++) {
+                        $p[3 * $a + $q] += ($rnd.NextDouble() - 0.5) * 0.2 + $s[0] * $h[$q] + $s[1] * $h[3 + $q] + $s[2] * $h[6 + $q]
+                    }
+                }
+                New-Conf $h $p $C.AtomicNumbers
+            }
+        }
+        It 'Ag10Au14 images 0–4, as given and unwrapped' {
+            foreach ($c in (Read-Pw 'Ag10Au14')[0..4]) {
+                Test-Exact $c $AgAu 6.0 100 | Should -BeNullOrEmpty
+                Test-Exact (New-Unwrapped $c 3) $AgAu 6.0 100 | Should -BeNullOrEmpty
+            }
+        }
+        It 'a 2×2×2 supercell of Ag8Au8 and an unwrapped Ag12Au36' {
+            $s = [DpCompress.Core.Structures.ConfigurationTransforms]::Supercell((Read-Pw 'Ag8Au8')[0], 2, 2, 2)
+            Test-Exact $s $AgAu 6.0 100 | Should -BeNullOrEmpty
+            Test-Exact (New-Unwrapped (Read-Pw 'Ag12Au36')[0] 5) $AgAu 6.0 100 | Should -BeNullOrEmpty
+        }
+        It 'a five-element bcc cell of 108 atoms, also with a 4 Å and a 9 Å cutoff' {
+            $c = ([DpCompress.Core.Structures.PwDataReader]::Read((Get-TestDataPath 'alloy5/PWdata/bcc_3x3x6_108')))[0]
+            $z = [int[]](22, 23, 24, 40, 41)
+            Test-Exact $c $z 6.0 100 | Should -BeNullOrEmpty
+            Test-Exact (New-Unwrapped $c 7) $z 4.0 40 | Should -BeNullOrEmpty
+            Test-Exact $c $z 9.0 300 | Should -BeNullOrEmpty
+        }
+        It 'a strongly skewed small cell with atoms far outside it' {
+            $cell = [double[]](5, 0, 0, 4.7, 1.1, 0, -4.6, 0.6, 0.9)
+            $rnd = [Random]::new(11)
+            $pos = [double[]]::new(15); $z = [int[]](47, 79, 47, 79, 79)
+            for ($i = 0; $i -lt 5; $i++) {
+                $f = 1..3 | ForEach-Object { $rnd.NextDouble() * 5 - 2 }
+                for ($k = 0; $k -lt 3; $k++) { $pos[3 * $i + $k] = $f[0] * $cell[$k] + $f[1] * $cell[3 + $k] + $f[2] * $cell[6 + $k] }
+            }
+            Test-Exact (New-Conf $cell $pos $z) $AgAu 6.0 4000 | Should -BeNullOrEmpty
+        }
+        It 'one atom in a cell smaller than Rmax sees only its own images (<Name>)' -ForEach @(
+            @{ Name = 'cubic 2.9 Å'; Cell = (2.9, 0, 0, 0, 2.9, 0, 0, 0, 2.9); Pos = (0.3, -0.2, 7.1) }
+            @{ Name = 'triclinic'; Cell = (2.5, 0, 0, 1.2, 2.2, 0, 0.7, 0.4, 2.4); Pos = (-10.3, 0.2, 0.1) }
+            @{ Name = 'left-handed'; Cell = (0, 3.1, 0, 3.3, 0, 0, 0.2, 0, 3.6); Pos = (1, 2, 3) }
+        ) {
+            Test-Exact (New-Conf ([double[]]$Cell) ([double[]]$Pos) ([int[]](79))) $AgAu 6.0 1000 | Should -BeNullOrEmpty
+        }
+        It 'a short cell (one 1.5 Å vector)' {
+            $c = New-Conf ([double[]](1.5, 0, 0, 0, 7, 0, 0.4, 0.3, 7.5)) ([double[]](0, 0, 0, 0.75, 3.5, 3.7)) ([int[]](79, 79))
+            Test-Exact $c $AgAu 6.0 200 | Should -BeNullOrEmpty
+        }
+        It 'errors come from the first bad atom: <Name>' -ForEach @(
+            @{ Name = 'too many neighbours at atom 0 before an overlap of atoms 1 and 2'; K = 20 }
+            @{ Name = 'the overlap of atoms 1 and 2 when no atom has too many'; K = 500 }
+        ) {
+            $o = New-Conf ([double[]](5, 0, 0, 0, 5, 0, 0, 0, 5)) ([double[]](3, 3, 3, 1, 1, 1, 6, 1, 1.00001)) ([int[]](79, 47, 79))
+            Test-Exact $o $AgAu 6.0 $K | Should -BeNullOrEmpty
+        }
+        It 'building into the arrays of an earlier list (reuse) gives the same list' {
+            $confs = Read-Pw 'Ag10Au14'
+            $nl = [DpCompress.Core.Neighbors.NeighborSearch]::Build($confs[0], $AgAu, 6.0, 100)
+            $delta = $nl.Delta
+            foreach ($c in $confs[1..3]) {
+                $fresh = [DpCompress.Core.Neighbors.NeighborSearch]::Build($c, $AgAu, 6.0, 100)
+                $nl = [DpCompress.Core.Neighbors.NeighborSearch]::Build($c, $AgAu, 6.0, 100, $nl)
+                [object]::ReferenceEquals($nl.Delta, $delta) | Should -BeTrue
+                $nl.Counts | Should -Be $fresh.Counts
+                $nl.Neighbor | Should -Be $fresh.Neighbor
+                [StructuresTests.BruteForce]::CompareExact($c.Cell, $c.Positions, $c.AtomicNumbers, $AgAu, 6.0, 100,
+                    $nl.Counts, $nl.Neighbor, $nl.Delta, $null, -1) | Should -BeNullOrEmpty
+            }
+            # Whatever the arrays hold is overwritten.
+            $c = $confs[4]
+            $junkN = [int[]]::new(24 * 2 * 100); [Array]::Fill($junkN, 7)
+            $junkD = [double[]]::new(24 * 2 * 100 * 3); [Array]::Fill($junkD, [double]::NaN)
+            $junkC = [int[]]::new(24 * 2); [Array]::Fill($junkC, 99)
+            $junk = [DpCompress.Core.Neighbors.NeighborList]::new(24, 2, 100, [int[]]::new(24), $junkC, $junkN, $junkD)
+            $nl = [DpCompress.Core.Neighbors.NeighborSearch]::Build($c, $AgAu, 6.0, 100, $junk)
+            [object]::ReferenceEquals($nl.Delta, $junkD) | Should -BeTrue
+            [StructuresTests.BruteForce]::CompareExact($c.Cell, $c.Positions, $c.AtomicNumbers, $AgAu, 6.0, 100,
+                $nl.Counts, $nl.Neighbor, $nl.Delta, $null, -1) | Should -BeNullOrEmpty
+            # Another shape (K): new arrays.
+            $other = [DpCompress.Core.Neighbors.NeighborSearch]::Build($confs[0], $AgAu, 6.0, 120, $nl)
+            [object]::ReferenceEquals($other.Delta, $delta) | Should -BeFalse
+            $other.Delta.Length | Should -Be (24 * 2 * 120 * 3)
+        }
+        It 'too many neighbours of one type on a later atom' {
+            $c = (Read-Pw 'Ag10Au14')[0]
+            Test-Exact $c $AgAu 6.0 30 | Should -BeNullOrEmpty
+            Test-Exact $c $AgAu 6.0 45 | Should -BeNullOrEmpty
         }
     }
     Context 'slot layout' {

@@ -1,5 +1,9 @@
-using System.Runtime.CompilerServices;
 using System.Globalization;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using DpCompress.Core.Structures;
 
 namespace DpCompress.Core.Neighbors;
@@ -15,12 +19,23 @@ namespace DpCompress.Core.Neighbors;
 /// vector dR has fractional component |Δf_a| ≤ |dR|/d_a &lt; Rmax/d_a. This bound, unlike one
 /// from lattice-vector lengths, holds for any skew, so short (&lt; 2·Rmax) and strongly
 /// skewed cells are handled exactly.</para>
-/// <para>Cell list. Positions are wrapped into [0, 1)³ and binned on a grid of n_a =
-/// max(1, ⌊d_a/Rmax⌋) bins per axis (bin width w_a = d_a/n_a ≥ Rmax, or the whole cell when
-/// d_a &lt; Rmax). A neighbour lies within s_a = ⌊Rmax/w_a⌋ + 1 "virtual" bins of the centre's
-/// bin; a virtual bin index B maps to the real bin B mod n_a and the image shift ⌊B/n_a⌋, one to
-/// one, so no pair is counted twice. Cost O(N · atoms per 27 bins) for large cells; small
-/// cells degenerate into the direct loop over all atoms and all needed images.</para>
+/// <para>Cell list. Positions are wrapped into [0, 1)³ (f = fw + k, k integer) and binned on a grid of
+/// g_a = max(1, ⌊2·d_a/Rmax⌋) bins per axis (bin width w_a = d_a/g_a ≥ Rmax/2, or the whole cell when
+/// d_a &lt; Rmax/2; at most 4·N bins in all), atoms of a bin in index order. For centre i every
+/// neighbour image lies in the "virtual" bins ⌊(fw_a ∓ Rmax/d_a)·g_a⌋ … (this reach widened by 1e-9 against
+/// rounding); a virtual bin index B maps to the real bin B mod g_a and the image shift s = ⌊B/g_a⌋, one to
+/// one, so no pair is counted twice, and m = s − k_j + k_i. Ranges wider than the cell (small cells) visit
+/// a real bin once per shift, down to a single atom seeing its own images. Along the last axis the
+/// virtual bins of one shift are one contiguous run of sorted atoms, tested 4 at a time (AVX2, the
+/// accepted lanes packed without branches) with the exact scalar expressions, so the bits do not depend
+/// on the path. Cost O(N · atoms within ≈ (2·Rmax + w)³), plus writing the N·T·K slots.</para>
+/// <para>Order without sorting. Virtual bins are visited in ascending order; atom j sits in one real
+/// bin, so its images come in ascending shift, i.e. ascending m. The centre's neighbours are then
+/// written in ascending j (a bit set over atoms), the images of one j in the order found.</para>
+/// <para>Errors, centre by centre in index order: OverlappingAtoms (named pair: the first in the
+/// visiting order of the grid n_a = max(1, ⌊d_a/Rmax⌋) of earlier versions, recomputed only then),
+/// then TooManyNeighbors. The image-range limit (DegenerateCell, a cell too thin for Rmax) is still
+/// counted on that grid: (2·s_a + 1) blocks per axis, s_a = ⌊Rmax/w_a⌋ + 1.</para>
 /// </remarks>
 public static class NeighborSearch
 {
@@ -29,14 +44,32 @@ public static class NeighborSearch
 
     private const long MaxVirtualBins = 2_000_000;
 
+    /// <summary>Search bins per cutoff length along each axis (bin width ≈ Rmax / this).</summary>
+    private const int BinsPerCutoff = 2;
+
     /// <summary>Builds the neighbour list of <paramref name="c"/> for a model.</summary>
     /// <param name="c">The configuration (any cell; positions need not be wrapped).</param>
     /// <param name="modelAtomTypes">[T] atomic number of each model type (the checkpoint's atom_type).</param>
     /// <param name="rmax">Cutoff Rmax (Å), Rc_M of the model.</param>
     /// <param name="maxNeighbors">K, slots per neighbour-type block (max_neigh_num).</param>
     /// <returns>Counts [N, T], Neighbor [N, T, K], Delta [N, T, K, 3]; real neighbours of a block ordered by (j, image m).</returns>
+    public static NeighborList Build(Configuration c, int[] modelAtomTypes, double rmax, int maxNeighbors) =>
+        Build(c, modelAtomTypes, rmax, maxNeighbors, null);
+
+    /// <summary>
+    /// Builds the neighbour list of <paramref name="c"/>, writing into the arrays of <paramref name="reuse"/>
+    /// when it has the same N, T and K (a list from an earlier call, e.g. the previous MD step); otherwise
+    /// into new arrays. The result is the same as without <paramref name="reuse"/>.
+    /// </summary>
+    /// <param name="c">The configuration (any cell; positions need not be wrapped).</param>
+    /// <param name="modelAtomTypes">[T] atomic number of each model type (the checkpoint's atom_type).</param>
+    /// <param name="rmax">Cutoff Rmax (Å), Rc_M of the model.</param>
+    /// <param name="maxNeighbors">K, slots per neighbour-type block (max_neigh_num).</param>
+    /// <param name="reuse">A list whose Counts, Neighbor and Delta arrays are overwritten (every element;
+    /// partly when an error is thrown) and shared by the result; do not use it afterwards. May be null.</param>
+    /// <returns>Counts [N, T], Neighbor [N, T, K], Delta [N, T, K, 3]; real neighbours of a block ordered by (j, image m).</returns>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static NeighborList Build(Configuration c, int[] modelAtomTypes, double rmax, int maxNeighbors)
+    public static NeighborList Build(Configuration c, int[] modelAtomTypes, double rmax, int maxNeighbors, NeighborList? reuse)
     {
         ArgumentNullException.ThrowIfNull(c);
         ArgumentNullException.ThrowIfNull(modelAtomTypes);
@@ -87,15 +120,8 @@ public static class NeighborSearch
             }
         }
 
-        // Bins and search ranges.
-        var nb = new int[3];
-        for (int a = 0; a < 3; a++) nb[a] = (int)Math.Max(1, Math.Min(1024, Math.Floor(plane[a] / rmax)));
-        long binCap = Math.Max(64, 4L * n);
-        while ((long)nb[0] * nb[1] * nb[2] > binCap)
-        {
-            int big = nb[0] >= nb[1] && nb[0] >= nb[2] ? 0 : nb[1] >= nb[2] ? 1 : 2;
-            nb[big] = Math.Max(1, nb[big] / 2);
-        }
+        // Image-range limit, on the grid of n_a = max(1, ⌊d_a/Rmax⌋) bins per axis (see remarks).
+        int[] nb = LegacyGrid(plane, rmax, n);
         var span = new int[3];
         long virtualBins = 1;
         for (int a = 0; a < 3; a++)
@@ -108,82 +134,118 @@ public static class NeighborSearch
             throw new DpCompressException("DegenerateCell", ErrorKind.InvalidData,
                 $"{Describe(c)}: the cell is too thin for Rmax = {F(rmax)} Å (distances between lattice planes {F(plane[0])}, {F(plane[1])}, {F(plane[2])} Å would need {virtualBins} image blocks).", c.Source);
 
-        int nbins = nb[0] * nb[1] * nb[2];
-        var binOf = new int[n];
-        var binStart = new int[nbins + 1];
-        for (int i = 0; i < n; i++)
+        var grid = new SearchGrid(r, fw, kShift, plane, rmax);
+
+        // Every Neighbor slot is written by Search; Delta padding only when the array is reused (a new
+        // one is zero already).
+        int[] counts, neighbor;
+        double[] delta;
+        bool deltaZero;
+        if (reuse is not null && reuse.AtomCount == n && reuse.TypeCount == ntypes && reuse.MaxNeighbors == k &&
+            reuse.Counts.Length == n * ntypes && reuse.Neighbor.Length == n * ntypes * k && reuse.Delta.Length == 3 * reuse.Neighbor.Length &&
+            !ReferenceEquals(reuse.Counts, reuse.Neighbor))
         {
-            int b0 = Math.Min(nb[0] - 1, (int)(fw[3 * i] * nb[0]));
-            int b1 = Math.Min(nb[1] - 1, (int)(fw[3 * i + 1] * nb[1]));
-            int b2 = Math.Min(nb[2] - 1, (int)(fw[3 * i + 2] * nb[2]));
-            binOf[i] = (b0 * nb[1] + b1) * nb[2] + b2;
-            binStart[binOf[i] + 1]++;
+            counts = reuse.Counts;
+            Array.Clear(counts);
+            neighbor = reuse.Neighbor;
+            delta = reuse.Delta;
+            deltaZero = false;
         }
-        for (int b = 0; b < nbins; b++) binStart[b + 1] += binStart[b];
-        var binAtoms = new int[n];
-        var fill = (int[])binStart.Clone();
-        for (int i = 0; i < n; i++) binAtoms[fill[binOf[i]]++] = i;
+        else
+        {
+            counts = new int[n * ntypes];
+            neighbor = AllocateUninitialized<int>(n * ntypes * k);
+            delta = new double[n * ntypes * k * 3];
+            deltaZero = true;
+        }
+        Search(c, modelAtomTypes, rmax, k, atomTypes, fw, kShift, nb, span, grid, counts, neighbor, delta, deltaZero);
+        return new NeighborList(n, ntypes, k, atomTypes, counts, neighbor, delta);
+    }
 
-        var counts = new int[n * ntypes];
-        var neighbor = new int[n * ntypes * k];
-        Array.Fill(neighbor, -1);
-        var delta = new double[n * ntypes * k * 3];
+    /// <summary>
+    /// Fills every slot of <paramref name="neighbor"/> and <paramref name="delta"/> (padding, then real
+    /// neighbours; Delta padding is skipped when <paramref name="deltaZero"/>) and <paramref name="counts"/>
+    /// (zero on entry), centre by centre, throwing the first centre's OverlappingAtoms or TooManyNeighbors.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Search(Configuration c, int[] modelAtomTypes, double rmax, int k, int[] atomTypes,
+        double[] fw, int[] kShift, int[] nb, int[] span, SearchGrid g, int[] counts, int[] neighbor, double[] delta, bool deltaZero)
+    {
+        int n = c.AtomCount, ntypes = modelAtomTypes.Length;
         double r2max = rmax * rmax;
-        var cand = new List<Candidate>(256);
+        double[] h = c.Cell;
+        // Neighbours of one centre in the order found (sorted index p, dR); then chained per atom j
+        // (head/next) and marked in a bit set (with a bit set of its non-zero words) read in ascending j.
+        var found = new Found(256);
+        var head = new int[n];
+        var tail = new int[n];
+        var bits = new ulong[(n + 63) >> 6];
+        var summary = new ulong[(bits.Length + 63) >> 6];
+        int[] sid = g.Atom;
+        int block = ntypes * k;
 
         for (int i = 0; i < n; i++)
         {
-            cand.Clear();
-            int bi = binOf[i];
-            int bi0 = bi / (nb[1] * nb[2]), bi1 = bi / nb[2] % nb[1], bi2 = bi % nb[2];
-            for (int d0 = -span[0]; d0 <= span[0]; d0++)
+            bool overlap = Gather(g, i, fw, kShift, h, r2max, found);
+            if (overlap)
             {
-                int v0 = bi0 + d0, w0 = FloorMod(v0, nb[0]), n0 = FloorDiv(v0, nb[0]);
-                for (int d1 = -span[1]; d1 <= span[1]; d1++)
+                var e = FirstOverlap(c, i, fw, kShift, nb, span, r2max);
+                if (e is not null) throw e;
+            }
+
+            int nc = found.Count;
+            int[] fp = found.P, next = found.Next;
+            for (int e = 0; e < nc; e++)
+            {
+                int j = sid[fp[e]];
+                next[e] = -1;
+                ulong bit = 1UL << j, word = bits[j >> 6];
+                if ((word & bit) == 0)
                 {
-                    int v1 = bi1 + d1, w1 = FloorMod(v1, nb[1]), n1 = FloorDiv(v1, nb[1]);
-                    for (int d2 = -span[2]; d2 <= span[2]; d2++)
+                    bits[j >> 6] = word | bit;
+                    summary[j >> 12] |= 1UL << (j >> 6);
+                    head[j] = e;
+                }
+                else next[tail[j]] = e;
+                tail[j] = e;
+            }
+
+            // Padding everywhere, then the real slots (still in cache) in ascending j; the images of
+            // one j in the order found, which is ascending m.
+            neighbor.AsSpan(i * block, block).Fill(-1);
+            if (!deltaZero) delta.AsSpan(3 * i * block, 3 * block).Clear();
+            double[] fx = found.X, fy = found.Y, fz = found.Z;
+            int rowBase = i * ntypes;
+            for (int sw = 0; sw < summary.Length; sw++)
+            {
+                ulong sword = summary[sw];
+                if (sword == 0) continue;
+                summary[sw] = 0;
+                while (sword != 0)
+                {
+                    int wi = (sw << 6) + BitOperations.TrailingZeroCount(sword);
+                    sword &= sword - 1;
+                    ulong word = bits[wi];
+                    bits[wi] = 0;
+                    while (word != 0)
                     {
-                        int v2 = bi2 + d2, w2 = FloorMod(v2, nb[2]), n2 = FloorDiv(v2, nb[2]);
-                        int bin = (w0 * nb[1] + w1) * nb[2] + w2;
-                        for (int p = binStart[bin]; p < binStart[bin + 1]; p++)
+                        int j = (wi << 6) + BitOperations.TrailingZeroCount(word);
+                        word &= word - 1;
+                        int q = rowBase + atomTypes[j];
+                        for (int e = head[j]; e >= 0; e = next[e])
                         {
-                            int j = binAtoms[p];
-                            // Image in the frame of the given (unwrapped) positions, f = fw + k:
-                            // fw_j + n − fw_i = f_j + m − f_i  ⇒  m = n − k_j + k_i.
-                            int m0 = n0 - kShift[3 * j] + kShift[3 * i];
-                            int m1 = n1 - kShift[3 * j + 1] + kShift[3 * i + 1];
-                            int m2 = n2 - kShift[3 * j + 2] + kShift[3 * i + 2];
-                            if (j == i && m0 == 0 && m1 == 0 && m2 == 0) continue;
-                            double dx = r[3 * j] - r[3 * i] + m0 * h[0] + m1 * h[3] + m2 * h[6];
-                            double dy = r[3 * j + 1] - r[3 * i + 1] + m0 * h[1] + m1 * h[4] + m2 * h[7];
-                            double dz = r[3 * j + 2] - r[3 * i + 2] + m0 * h[2] + m1 * h[5] + m2 * h[8];
-                            double r2 = dx * dx + dy * dy + dz * dz;
-                            if (!(r2 < r2max)) continue;
-                            if (r2 <= MinDistanceSquared)
-                                throw new DpCompressException("OverlappingAtoms", ErrorKind.InvalidData,
-                                    $"{Describe(c)}: atom {i} ({Elements.Symbol(c.AtomicNumbers[i])}) and " +
-                                    (j == i ? $"its own periodic image ({m0}, {m1}, {m2})" : $"atom {j} ({Elements.Symbol(c.AtomicNumbers[j])}) image ({m0}, {m1}, {m2})") +
-                                    $" overlap (|dR|² = {F(r2)} Å² ≤ 1e-8).", c.Source);
-                            cand.Add(new Candidate(j, m0, m1, m2, dx, dy, dz));
+                            int slot = counts[q]++;
+                            if (slot >= k) continue;
+                            int sl = q * k + slot;
+                            neighbor[sl] = j;
+                            delta[3 * sl] = fx[e];
+                            delta[3 * sl + 1] = fy[e];
+                            delta[3 * sl + 2] = fz[e];
                         }
                     }
                 }
             }
-            cand.Sort(CandidateOrder.Instance);
 
-            int rowBase = i * ntypes;
-            foreach (var cd in cand)
-            {
-                int t = atomTypes[cd.J];
-                int slot = counts[rowBase + t]++;
-                if (slot >= k) continue;
-                int s = (rowBase + t) * k + slot;
-                neighbor[s] = cd.J;
-                delta[3 * s] = cd.Dx;
-                delta[3 * s + 1] = cd.Dy;
-                delta[3 * s + 2] = cd.Dz;
-            }
             for (int t = 0; t < ntypes; t++)
             {
                 int cnt = counts[rowBase + t];
@@ -194,7 +256,229 @@ public static class NeighborSearch
                         "The model cannot describe this configuration (PWMLFF would silently drop neighbours).", c.Source);
             }
         }
-        return new NeighborList(n, ntypes, k, atomTypes, counts, neighbor, delta);
+    }
+
+    /// <summary>
+    /// Neighbours of one centre in the order found: sorted atom index P, dR in X, Y, Z, chain links in
+    /// Next; 4 spare entries for whole-vector stores.
+    /// </summary>
+    private sealed class Found(int capacity)
+    {
+        public int Count;
+        public int[] P = new int[capacity + 4];
+        public int[] Next = new int[capacity + 4];
+        public double[] X = new double[capacity + 4], Y = new double[capacity + 4], Z = new double[capacity + 4];
+
+        public void Reserve(int more)
+        {
+            if (Count + more + 4 <= P.Length) return;
+            int cap = Math.Max(2 * P.Length, Count + more + 4);
+            Array.Resize(ref P, cap);
+            Array.Resize(ref Next, cap);
+            Array.Resize(ref X, cap);
+            Array.Resize(ref Y, cap);
+            Array.Resize(ref Z, cap);
+        }
+    }
+
+    /// <summary>
+    /// The cell list: g_a bins per axis of width ≈ Rmax / <see cref="BinsPerCutoff"/>, atoms sorted by
+    /// bin (index order inside a bin) with their positions (as given) and wrap shifts copied alongside,
+    /// each array padded by 3 entries so that 4-wide loads never leave it.
+    /// </summary>
+    private sealed class SearchGrid
+    {
+        public readonly int G0, G1, G2;
+        public readonly double Reach0, Reach1, Reach2;
+        public readonly int[] BinStart;
+        public readonly int[] Atom;
+        public readonly int[] Position;
+        public readonly double[] X, Y, Z;
+        public readonly int[] K0, K1, K2;
+
+        public SearchGrid(double[] r, double[] fw, int[] kShift, double[] plane, double rmax)
+        {
+            int n = r.Length / 3;
+            int g0 = Bins(plane[0], rmax), g1 = Bins(plane[1], rmax), g2 = Bins(plane[2], rmax);
+            long cap = Math.Max(64, 4L * n);
+            while ((long)g0 * g1 * g2 > cap)
+            {
+                if (g0 >= g1 && g0 >= g2) g0 = Math.Max(1, g0 / 2);
+                else if (g1 >= g2) g1 = Math.Max(1, g1 / 2);
+                else g2 = Math.Max(1, g2 / 2);
+            }
+            G0 = g0; G1 = g1; G2 = g2;
+            Reach0 = Reach(rmax, plane[0]); Reach1 = Reach(rmax, plane[1]); Reach2 = Reach(rmax, plane[2]);
+            int nbins = g0 * g1 * g2;
+            var binOf = new int[n];
+            BinStart = new int[nbins + 1];
+            for (int i = 0; i < n; i++)
+            {
+                int b0 = Math.Min(g0 - 1, (int)(fw[3 * i] * g0));
+                int b1 = Math.Min(g1 - 1, (int)(fw[3 * i + 1] * g1));
+                int b2 = Math.Min(g2 - 1, (int)(fw[3 * i + 2] * g2));
+                binOf[i] = (b0 * g1 + b1) * g2 + b2;
+                BinStart[binOf[i] + 1]++;
+            }
+            for (int b = 0; b < nbins; b++) BinStart[b + 1] += BinStart[b];
+            Atom = new int[n];
+            Position = new int[n];
+            X = new double[n + 3]; Y = new double[n + 3]; Z = new double[n + 3];
+            K0 = new int[n + 3]; K1 = new int[n + 3]; K2 = new int[n + 3];
+            var fill = (int[])BinStart.Clone();
+            for (int i = 0; i < n; i++)
+            {
+                int p = fill[binOf[i]]++;
+                Atom[p] = i;
+                Position[i] = p;
+                X[p] = r[3 * i]; Y[p] = r[3 * i + 1]; Z[p] = r[3 * i + 2];
+                K0[p] = kShift[3 * i]; K1[p] = kShift[3 * i + 1]; K2[p] = kShift[3 * i + 2];
+            }
+        }
+
+        private static int Bins(double plane, double rmax) =>
+            (int)Math.Max(1, Math.Min(1024, Math.Floor(plane * BinsPerCutoff / rmax)));
+
+        /// <summary>Fractional reach Rmax/d_a of the cutoff along axis a, widened far beyond rounding.</summary>
+        private static double Reach(double rmax, double plane) => rmax / plane * (1 + 1e-9) + 1e-9;
+    }
+
+    /// <summary>
+    /// All (j, m) with |dR|² &lt; Rmax² around centre i into <paramref name="found"/>, in ascending virtual
+    /// bin order, so the images of one atom j come in ascending m; true if one of them overlaps.
+    /// </summary>
+    /// <remarks>
+    /// dR and r² are the expressions of SPEC §2.3, (((x_j − x_i) + m0·a_x) + m1·b_x) + m2·c_x and
+    /// ((dx² + dy²) + dz²), evaluated in the same order with or without SIMD (no fused multiply-add),
+    /// so both paths give the same bits.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool Gather(SearchGrid g, int i, double[] fw, int[] kShift, double[] h, double r2max, Found found)
+    {
+        int g0 = g.G0, g1 = g.G1, g2 = g.G2;
+        int[] binStart = g.BinStart;
+        double[] x = g.X, y = g.Y, z = g.Z;
+        int[] k0 = g.K0, k1 = g.K1, k2 = g.K2;
+        int self = g.Position[i];
+        double xi = x[self], yi = y[self], zi = z[self];
+        double h0 = h[0], h1 = h[1], h2 = h[2], h3 = h[3], h4 = h[4], h5 = h[5], h6 = h[6], h7 = h[7], h8 = h[8];
+        int lo0 = (int)Math.Floor((fw[3 * i] - g.Reach0) * g0), hi0 = (int)Math.Floor((fw[3 * i] + g.Reach0) * g0);
+        int lo1 = (int)Math.Floor((fw[3 * i + 1] - g.Reach1) * g1), hi1 = (int)Math.Floor((fw[3 * i + 1] + g.Reach1) * g1);
+        int lo2 = (int)Math.Floor((fw[3 * i + 2] - g.Reach2) * g2), hi2 = (int)Math.Floor((fw[3 * i + 2] + g.Reach2) * g2);
+        int s2lo = FloorDiv(lo2, g2), s2hi = FloorDiv(hi2, g2);
+        int ki0 = kShift[3 * i], ki1 = kShift[3 * i + 1], ki2 = kShift[3 * i + 2];
+        bool simd = Avx2.IsSupported;
+        Vector256<double> vxi = Vector256.Create(xi), vyi = Vector256.Create(yi), vzi = Vector256.Create(zi);
+        Vector256<double> vr2 = Vector256.Create(r2max), vmin = Vector256.Create(MinDistanceSquared);
+        Vector256<double> vh0 = Vector256.Create(h0), vh1 = Vector256.Create(h1), vh2 = Vector256.Create(h2);
+        Vector256<double> vh3 = Vector256.Create(h3), vh4 = Vector256.Create(h4), vh5 = Vector256.Create(h5);
+        Vector256<double> vh6 = Vector256.Create(h6), vh7 = Vector256.Create(h7), vh8 = Vector256.Create(h8);
+        Vector128<int> lanes = Vector128.Create(0, 1, 2, 3);
+        found.Count = 0;
+        int nc = 0;
+        bool overlap = false;
+        // Virtual bin v ↦ real bin v mod g, shift s = ⌊v/g⌋; image m = s − k_j + k_i (|k| ≤ 1e9 + 1 and
+        // |s| ≤ 1e6: no overflow).
+        int s0 = FloorDiv(lo0, g0), w0 = lo0 - s0 * g0;
+        for (int v0 = lo0; v0 <= hi0; v0++)
+        {
+            int a0 = s0 + ki0;
+            int s1 = FloorDiv(lo1, g1), w1 = lo1 - s1 * g1;
+            for (int v1 = lo1; v1 <= hi1; v1++)
+            {
+                int a1 = s1 + ki1;
+                int row = (w0 * g1 + w1) * g2;
+                for (int s2 = s2lo; s2 <= s2hi; s2++)
+                {
+                    // Real bins first..last of the row are the virtual bins of shift s2: one run of atoms.
+                    int first = Math.Max(lo2 - s2 * g2, 0), last = Math.Min(hi2 - s2 * g2, g2 - 1);
+                    int p = binStart[row + first], pEnd = binStart[row + last + 1];
+                    if (p >= pEnd) continue;
+                    int a2 = s2 + ki2;
+                    found.Reserve(pEnd - p);
+                    int[] fp = found.P;
+                    double[] fx = found.X, fy = found.Y, fz = found.Z;
+                    if (simd)
+                    {
+                        // 4 atoms at a time; the arrays hold 3 entries past the last atom and lanes at or
+                        // past pEnd are masked off. Accepted lanes are packed to the front and stored whole.
+                        Vector128<int> va0 = Vector128.Create(a0), va1 = Vector128.Create(a1), va2 = Vector128.Create(a2);
+                        for (; p < pEnd; p += 4)
+                        {
+                            Vector256<double> m0 = Avx.ConvertToVector256Double(Sse2.Subtract(va0, Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(k0), (nuint)p)));
+                            Vector256<double> m1 = Avx.ConvertToVector256Double(Sse2.Subtract(va1, Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(k1), (nuint)p)));
+                            Vector256<double> m2 = Avx.ConvertToVector256Double(Sse2.Subtract(va2, Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(k2), (nuint)p)));
+                            Vector256<double> dx = Avx.Add(Avx.Add(Avx.Add(Avx.Subtract(Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(x), (nuint)p), vxi), Avx.Multiply(m0, vh0)), Avx.Multiply(m1, vh3)), Avx.Multiply(m2, vh6));
+                            Vector256<double> dy = Avx.Add(Avx.Add(Avx.Add(Avx.Subtract(Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(y), (nuint)p), vyi), Avx.Multiply(m0, vh1)), Avx.Multiply(m1, vh4)), Avx.Multiply(m2, vh7));
+                            Vector256<double> dz = Avx.Add(Avx.Add(Avx.Add(Avx.Subtract(Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(z), (nuint)p), vzi), Avx.Multiply(m0, vh2)), Avx.Multiply(m1, vh5)), Avx.Multiply(m2, vh8));
+                            Vector256<double> r2 = Avx.Add(Avx.Add(Avx.Multiply(dx, dx), Avx.Multiply(dy, dy)), Avx.Multiply(dz, dz));
+                            int mask = Avx.MoveMask(Avx.Compare(r2, vr2, FloatComparisonMode.OrderedLessThanNonSignaling));
+                            if (pEnd - p < 4) mask &= (1 << (pEnd - p)) - 1;
+                            if (mask == 0) continue;
+                            if ((uint)(self - p) < 4u && a0 == k0[self] && a1 == k1[self] && a2 == k2[self])
+                                mask &= ~(1 << (self - p)); // the centre itself
+                            if ((Avx.MoveMask(Avx.Compare(r2, vmin, FloatComparisonMode.OrderedLessThanOrEqualNonSignaling)) & mask) != 0)
+                                overlap = true;
+                            Vector256<int> pack = PackDoubles[mask];
+                            Avx.PermuteVar((Vector128.Create(p) + lanes).AsSingle(), PackInts[mask]).AsInt32()
+                                .StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(fp), (nuint)nc);
+                            Avx2.PermuteVar8x32(dx.AsSingle(), pack).AsDouble().StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(fx), (nuint)nc);
+                            Avx2.PermuteVar8x32(dy.AsSingle(), pack).AsDouble().StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(fy), (nuint)nc);
+                            Avx2.PermuteVar8x32(dz.AsSingle(), pack).AsDouble().StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(fz), (nuint)nc);
+                            nc += BitOperations.PopCount((uint)mask);
+                        }
+                    }
+                    else
+                    {
+                        for (; p < pEnd; p++)
+                        {
+                            int m0 = a0 - k0[p], m1 = a1 - k1[p], m2 = a2 - k2[p];
+                            double dx = x[p] - xi + m0 * h0 + m1 * h3 + m2 * h6;
+                            double dy = y[p] - yi + m0 * h1 + m1 * h4 + m2 * h7;
+                            double dz = z[p] - zi + m0 * h2 + m1 * h5 + m2 * h8;
+                            double r2 = dx * dx + dy * dy + dz * dz;
+                            if (!(r2 < r2max)) continue;
+                            if (p == self && m0 == 0 && m1 == 0 && m2 == 0) continue;
+                            if (r2 <= MinDistanceSquared) overlap = true;
+                            fp[nc] = p;
+                            fx[nc] = dx;
+                            fy[nc] = dy;
+                            fz[nc] = dz;
+                            nc++;
+                        }
+                    }
+                    found.Count = nc;
+                }
+                if (++w1 == g1) { w1 = 0; s1++; }
+            }
+            if (++w0 == g0) { w0 = 0; s0++; }
+        }
+        return overlap;
+    }
+
+    /// <summary>For a 4-bit lane mask: vpermps indices that move the selected doubles (float pairs) to the front.</summary>
+    private static readonly Vector256<int>[] PackDoubles = MakePack(true);
+
+    /// <summary>For a 4-bit lane mask: vpermilps indices that move the selected ints to the front.</summary>
+    private static readonly Vector128<int>[] PackInts = MakePack(false).Select(v => v.GetLower()).ToArray();
+
+    private static Vector256<int>[] MakePack(bool doubles)
+    {
+        var table = new Vector256<int>[16];
+        for (int mask = 0; mask < 16; mask++)
+        {
+            var idx = new int[8];
+            int d = 0;
+            for (int lane = 0; lane < 4; lane++)
+            {
+                if ((mask & (1 << lane)) == 0) continue;
+                if (doubles) { idx[2 * d] = 2 * lane; idx[2 * d + 1] = 2 * lane + 1; }
+                else idx[d] = lane;
+                d++;
+            }
+            table[mask] = Vector256.Create(idx);
+        }
+        return table;
     }
 
     /// <summary>Model type index of every atom; throws UnknownElement for an element the model lacks.</summary>
@@ -217,23 +501,81 @@ public static class NeighborSearch
         return types;
     }
 
-    private readonly record struct Candidate(int J, int M0, int M1, int M2, double Dx, double Dy, double Dz);
-
-    /// <summary>Order inside a block: neighbour atom index j, then image m lexicographically.</summary>
-    private sealed class CandidateOrder : IComparer<Candidate>
+    /// <summary>Bins per axis of the grid that bounds the image range: max(1, ⌊d_a/Rmax⌋), at most 4·N bins in all.</summary>
+    private static int[] LegacyGrid(double[] plane, double rmax, int n)
     {
-        public static readonly CandidateOrder Instance = new();
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public int Compare(Candidate x, Candidate y)
+        var nb = new int[3];
+        for (int a = 0; a < 3; a++) nb[a] = (int)Math.Max(1, Math.Min(1024, Math.Floor(plane[a] / rmax)));
+        long binCap = Math.Max(64, 4L * n);
+        while ((long)nb[0] * nb[1] * nb[2] > binCap)
         {
-            int d = x.J.CompareTo(y.J);
-            if (d != 0) return d;
-            d = x.M0.CompareTo(y.M0);
-            if (d != 0) return d;
-            d = x.M1.CompareTo(y.M1);
-            return d != 0 ? d : x.M2.CompareTo(y.M2);
+            int big = nb[0] >= nb[1] && nb[0] >= nb[2] ? 0 : nb[1] >= nb[2] ? 1 : 2;
+            nb[big] = Math.Max(1, nb[big] / 2);
         }
+        return nb;
+    }
+
+    private static T[] AllocateUninitialized<T>(int length) where T : unmanaged =>
+        length < 0 ? new T[length] : GC.AllocateUninitializedArray<T>(length);
+
+    /// <summary>
+    /// The OverlappingAtoms error a search over centres reports for centre i: the first overlapping
+    /// pair in the visiting order of the cell list on the <see cref="LegacyGrid"/> (virtual bins in
+    /// ascending order, atoms of a bin in index order); null if that search finds none.
+    /// </summary>
+    private static DpCompressException? FirstOverlap(Configuration c, int i, double[] fw, int[] kShift, int[] nb, int[] span, double r2max)
+    {
+        int n = c.AtomCount;
+        double[] r = c.Positions, h = c.Cell;
+        int nbins = nb[0] * nb[1] * nb[2];
+        var binOf = new int[n];
+        var binStart = new int[nbins + 1];
+        for (int a = 0; a < n; a++)
+        {
+            int b0 = Math.Min(nb[0] - 1, (int)(fw[3 * a] * nb[0]));
+            int b1 = Math.Min(nb[1] - 1, (int)(fw[3 * a + 1] * nb[1]));
+            int b2 = Math.Min(nb[2] - 1, (int)(fw[3 * a + 2] * nb[2]));
+            binOf[a] = (b0 * nb[1] + b1) * nb[2] + b2;
+            binStart[binOf[a] + 1]++;
+        }
+        for (int b = 0; b < nbins; b++) binStart[b + 1] += binStart[b];
+        var binAtoms = new int[n];
+        var fill = (int[])binStart.Clone();
+        for (int a = 0; a < n; a++) binAtoms[fill[binOf[a]]++] = a;
+        int bi = binOf[i];
+        int bi0 = bi / (nb[1] * nb[2]), bi1 = bi / nb[2] % nb[1], bi2 = bi % nb[2];
+        for (int d0 = -span[0]; d0 <= span[0]; d0++)
+        {
+            int v0 = bi0 + d0, w0 = FloorMod(v0, nb[0]), n0 = FloorDiv(v0, nb[0]);
+            for (int d1 = -span[1]; d1 <= span[1]; d1++)
+            {
+                int v1 = bi1 + d1, w1 = FloorMod(v1, nb[1]), n1 = FloorDiv(v1, nb[1]);
+                for (int d2 = -span[2]; d2 <= span[2]; d2++)
+                {
+                    int v2 = bi2 + d2, w2 = FloorMod(v2, nb[2]), n2 = FloorDiv(v2, nb[2]);
+                    int bin = (w0 * nb[1] + w1) * nb[2] + w2;
+                    for (int p = binStart[bin]; p < binStart[bin + 1]; p++)
+                    {
+                        int j = binAtoms[p];
+                        int m0 = n0 - kShift[3 * j] + kShift[3 * i];
+                        int m1 = n1 - kShift[3 * j + 1] + kShift[3 * i + 1];
+                        int m2 = n2 - kShift[3 * j + 2] + kShift[3 * i + 2];
+                        if (j == i && m0 == 0 && m1 == 0 && m2 == 0) continue;
+                        double dx = r[3 * j] - r[3 * i] + m0 * h[0] + m1 * h[3] + m2 * h[6];
+                        double dy = r[3 * j + 1] - r[3 * i + 1] + m0 * h[1] + m1 * h[4] + m2 * h[7];
+                        double dz = r[3 * j + 2] - r[3 * i + 2] + m0 * h[2] + m1 * h[5] + m2 * h[8];
+                        double r2 = dx * dx + dy * dy + dz * dz;
+                        if (!(r2 < r2max)) continue;
+                        if (r2 <= MinDistanceSquared)
+                            return new DpCompressException("OverlappingAtoms", ErrorKind.InvalidData,
+                                $"{Describe(c)}: atom {i} ({Elements.Symbol(c.AtomicNumbers[i])}) and " +
+                                (j == i ? $"its own periodic image ({m0}, {m1}, {m2})" : $"atom {j} ({Elements.Symbol(c.AtomicNumbers[j])}) image ({m0}, {m1}, {m2})") +
+                                $" overlap (|dR|² = {F(r2)} Å² ≤ 1e-8).", c.Source);
+                    }
+                }
+            }
+        }
+        return null;
     }
 
     private static string Describe(Configuration c) =>
