@@ -151,19 +151,17 @@ public sealed class FastEngine : IDpEngine
     {
         ArgumentNullException.ThrowIfNull(configuration);
         long stamp = Stopwatch.GetTimestamp();
-        var nl = neighbors ?? BuildNeighbors(configuration);
-        if (timings is not null) timings.NeighborSearch += Lap(ref stamp);
         var buffers = _buffers.TryTake(out var b) ? b : new Buffers();
         try
         {
+            // A list built here is private to this call: its arrays are reused by the next call that rents these buffers.
+            var nl = neighbors ?? (buffers.Neighbors = NeighborSearch.Build(configuration, Model.AtomTypes, Model.Rmax, Model.MaxNeighbors, buffers.Neighbors));
+            if (timings is not null) timings.NeighborSearch += Lap(ref stamp);
             var run = new Evaluation(this, configuration, nl, buffers, cancellationToken);
             return run.Execute(timings, stamp);
         }
         finally { _buffers.Add(buffers); }
     }
-
-    private NeighborList BuildNeighbors(Configuration configuration) =>
-        NeighborSearch.Build(configuration, Model.AtomTypes, Model.Rmax, Model.MaxNeighbors);
 
     private static double Lap(ref long stamp)
     {
@@ -245,6 +243,7 @@ public sealed class FastEngine : IDpEngine
         public int[] Nbr = [], Off = [];
         public double[] XL = [], Ex = [];
         public double[][] Hidden = [];
+        public NeighborList? Neighbors;
 
         public static double[] Ensure(ref double[] a, int size)
         {
