@@ -18,11 +18,191 @@ internal static class DenseKernels
     /// <param name="o">Columns of W and C.</param>
     /// <param name="c">[n, o] row-major output.</param>
     /// <param name="accumulate">C += X·W instead of C = X·W.</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <remarks>
+    /// Every element is one FMA chain c[i,j] = fma(x[i,k−1], w[k−1,j], … fma(x[i,0], w[0,j], 0)) (then
+    /// + the old c[i,j] with <paramref name="accumulate"/>), whatever the blocking or vector width, so
+    /// results are bitwise identical on every path.
+    /// </remarks>
     public static void MatMul(ReadOnlySpan<double> x, int n, int k, ReadOnlySpan<double> w, int o, Span<double> c, bool accumulate = false)
     {
         if (x.Length < n * k || w.Length < k * o || c.Length < n * o)
             throw new ArgumentException("MatMul operand too short.");
+        if (Vector512.IsHardwareAccelerated && n >= 4 && o >= 4)
+            MatMul512(ref MemoryMarshal.GetReference(x), n, k, ref MemoryMarshal.GetReference(w), o, ref MemoryMarshal.GetReference(c), accumulate, ref Unsafe.NullRef<double>());
+        else
+            MatMul256(x, n, k, w, o, c, accumulate);
+    }
+
+    /// <summary>C = X·W + bias (bias [o] added to every row after the product, as <see cref="AddBias"/>).</summary>
+    public static void MatMulBias(ReadOnlySpan<double> x, int n, int k, ReadOnlySpan<double> w, int o, ReadOnlySpan<double> bias, Span<double> c)
+    {
+        if (x.Length < n * k || w.Length < k * o || c.Length < n * o || bias.Length != o)
+            throw new ArgumentException("MatMul operand too short.");
+        if (Vector512.IsHardwareAccelerated && n >= 4 && o >= 4)
+            MatMul512(ref MemoryMarshal.GetReference(x), n, k, ref MemoryMarshal.GetReference(w), o, ref MemoryMarshal.GetReference(c), false, ref MemoryMarshal.GetReference(bias));
+        else
+        {
+            MatMul256(x, n, k, w, o, c, false);
+            AddBias(c, n, bias);
+        }
+    }
+
+    /// <summary>
+    /// AVX-512 product for n ≥ 4, o ≥ 4: blocks of 4 rows × 24/8/4 columns. A last partial row block
+    /// is the block of rows n−4..n−1 (rows already done are recomputed, not stored again); a last
+    /// partial column block is the 8 or 4 columns ending at o (columns already done are recomputed to
+    /// the same bits; with accumulate they keep their stored value).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MatMul512(ref double x, int n, int k, ref double w, int o, ref double c, bool accumulate, ref double bias)
+    {
+        bool hasBias = !Unsafe.IsNullRef(ref bias);
+        for (int i0 = 0; i0 < n; i0 += 4)
+        {
+            int i = Math.Min(i0, n - 4);
+            int skip = i0 - i;
+            ref double xi = ref Unsafe.Add(ref x, i * k);
+            ref double ci = ref Unsafe.Add(ref c, i * o);
+            int j = 0;
+            for (; j + 24 <= o; j += 24)
+                Block4x24(ref xi, k, ref Unsafe.Add(ref w, j), o, ref Unsafe.Add(ref ci, j), accumulate, hasBias, ref Unsafe.Add(ref bias, hasBias ? j : 0), skip);
+            for (; j + 8 <= o; j += 8)
+                Block4x8(ref xi, k, ref Unsafe.Add(ref w, j), o, ref Unsafe.Add(ref ci, j), accumulate, hasBias, ref Unsafe.Add(ref bias, hasBias ? j : 0), skip, Vector512<double>.AllBitsSet);
+            int rem = o - j;
+            if (rem == 0) continue;
+            if (rem > 4 && o >= 8)
+            {
+                // Columns o−8..o−1; the first 8 − rem were done above.
+                int jt = o - 8;
+                var fresh = Vector512.GreaterThanOrEqual(Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7), Vector512.Create((double)(8 - rem)));
+                Block4x8(ref xi, k, ref Unsafe.Add(ref w, jt), o, ref Unsafe.Add(ref ci, jt), accumulate, hasBias, ref Unsafe.Add(ref bias, hasBias ? jt : 0), skip, fresh);
+                continue;
+            }
+            if (rem > 4)
+            {
+                // 4 < o < 8: columns 0..3, then o−4..o−1.
+                Block4x4(ref xi, k, ref w, o, ref ci, accumulate, hasBias, ref bias, skip, Vector256<double>.AllBitsSet);
+                j += 4;
+                rem -= 4;
+            }
+            int j4 = o - 4;
+            Block4x4(ref xi, k, ref Unsafe.Add(ref w, j4), o, ref Unsafe.Add(ref ci, j4), accumulate, hasBias, ref Unsafe.Add(ref bias, hasBias ? j4 : 0), skip, TailMask(rem));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Block4x24(ref double x, int k, ref double w, int o, ref double c, bool accumulate, bool hasBias, ref double bias, int skip)
+    {
+        Vector512<double> a0 = default, b0 = default, d0 = default, a1 = default, b1 = default, d1 = default;
+        Vector512<double> a2 = default, b2 = default, d2 = default, a3 = default, b3 = default, d3 = default;
+        ref double x1 = ref Unsafe.Add(ref x, k);
+        ref double x2 = ref Unsafe.Add(ref x1, k);
+        ref double x3 = ref Unsafe.Add(ref x2, k);
+        ref double wp = ref w;
+        for (int p = 0; p < k; p++)
+        {
+            var w0 = Vector512.LoadUnsafe(ref wp);
+            var w1 = Vector512.LoadUnsafe(ref wp, 8);
+            var w2 = Vector512.LoadUnsafe(ref wp, 16);
+            var s = Vector512.Create(Unsafe.Add(ref x, p));
+            a0 = Vector512.FusedMultiplyAdd(s, w0, a0); b0 = Vector512.FusedMultiplyAdd(s, w1, b0); d0 = Vector512.FusedMultiplyAdd(s, w2, d0);
+            s = Vector512.Create(Unsafe.Add(ref x1, p));
+            a1 = Vector512.FusedMultiplyAdd(s, w0, a1); b1 = Vector512.FusedMultiplyAdd(s, w1, b1); d1 = Vector512.FusedMultiplyAdd(s, w2, d1);
+            s = Vector512.Create(Unsafe.Add(ref x2, p));
+            a2 = Vector512.FusedMultiplyAdd(s, w0, a2); b2 = Vector512.FusedMultiplyAdd(s, w1, b2); d2 = Vector512.FusedMultiplyAdd(s, w2, d2);
+            s = Vector512.Create(Unsafe.Add(ref x3, p));
+            a3 = Vector512.FusedMultiplyAdd(s, w0, a3); b3 = Vector512.FusedMultiplyAdd(s, w1, b3); d3 = Vector512.FusedMultiplyAdd(s, w2, d3);
+            wp = ref Unsafe.Add(ref wp, o);
+        }
+        var all = Vector512<double>.AllBitsSet;
+        if (skip <= 0) { Put(a0, ref c, 0, accumulate, hasBias, ref bias, all); Put(b0, ref c, 8, accumulate, hasBias, ref bias, all); Put(d0, ref c, 16, accumulate, hasBias, ref bias, all); }
+        ref double c1 = ref Unsafe.Add(ref c, o);
+        if (skip <= 1) { Put(a1, ref c1, 0, accumulate, hasBias, ref bias, all); Put(b1, ref c1, 8, accumulate, hasBias, ref bias, all); Put(d1, ref c1, 16, accumulate, hasBias, ref bias, all); }
+        ref double c2 = ref Unsafe.Add(ref c1, o);
+        if (skip <= 2) { Put(a2, ref c2, 0, accumulate, hasBias, ref bias, all); Put(b2, ref c2, 8, accumulate, hasBias, ref bias, all); Put(d2, ref c2, 16, accumulate, hasBias, ref bias, all); }
+        ref double c3 = ref Unsafe.Add(ref c2, o);
+        Put(a3, ref c3, 0, accumulate, hasBias, ref bias, all); Put(b3, ref c3, 8, accumulate, hasBias, ref bias, all); Put(d3, ref c3, 16, accumulate, hasBias, ref bias, all);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Block4x8(ref double x, int k, ref double w, int o, ref double c, bool accumulate, bool hasBias, ref double bias, int skip, Vector512<double> fresh)
+    {
+        Vector512<double> a0 = default, a1 = default, a2 = default, a3 = default;
+        ref double x1 = ref Unsafe.Add(ref x, k);
+        ref double x2 = ref Unsafe.Add(ref x1, k);
+        ref double x3 = ref Unsafe.Add(ref x2, k);
+        ref double wp = ref w;
+        for (int p = 0; p < k; p++)
+        {
+            var w0 = Vector512.LoadUnsafe(ref wp);
+            a0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref x, p)), w0, a0);
+            a1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref x1, p)), w0, a1);
+            a2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref x2, p)), w0, a2);
+            a3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref x3, p)), w0, a3);
+            wp = ref Unsafe.Add(ref wp, o);
+        }
+        if (skip <= 0) Put(a0, ref c, 0, accumulate, hasBias, ref bias, fresh);
+        ref double c1 = ref Unsafe.Add(ref c, o);
+        if (skip <= 1) Put(a1, ref c1, 0, accumulate, hasBias, ref bias, fresh);
+        ref double c2 = ref Unsafe.Add(ref c1, o);
+        if (skip <= 2) Put(a2, ref c2, 0, accumulate, hasBias, ref bias, fresh);
+        Put(a3, ref Unsafe.Add(ref c2, o), 0, accumulate, hasBias, ref bias, fresh);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Block4x4(ref double x, int k, ref double w, int o, ref double c, bool accumulate, bool hasBias, ref double bias, int skip, Vector256<double> fresh)
+    {
+        Vector256<double> a0 = default, a1 = default, a2 = default, a3 = default;
+        ref double x1 = ref Unsafe.Add(ref x, k);
+        ref double x2 = ref Unsafe.Add(ref x1, k);
+        ref double x3 = ref Unsafe.Add(ref x2, k);
+        ref double wp = ref w;
+        for (int p = 0; p < k; p++)
+        {
+            var w0 = Vector256.LoadUnsafe(ref wp);
+            a0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, p)), w0, a0);
+            a1 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x1, p)), w0, a1);
+            a2 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x2, p)), w0, a2);
+            a3 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x3, p)), w0, a3);
+            wp = ref Unsafe.Add(ref wp, o);
+        }
+        if (skip <= 0) Put(a0, ref c, accumulate, hasBias, ref bias, fresh);
+        ref double c1 = ref Unsafe.Add(ref c, o);
+        if (skip <= 1) Put(a1, ref c1, accumulate, hasBias, ref bias, fresh);
+        ref double c2 = ref Unsafe.Add(ref c1, o);
+        if (skip <= 2) Put(a2, ref c2, accumulate, hasBias, ref bias, fresh);
+        Put(a3, ref Unsafe.Add(ref c2, o), accumulate, hasBias, ref bias, fresh);
+    }
+
+    /// <summary>Stores a finished chain: + old C (accumulate; lanes outside <paramref name="fresh"/> keep the stored value) or + bias.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(Vector512<double> v, ref double c, nuint offset, bool accumulate, bool hasBias, ref double bias, Vector512<double> fresh)
+    {
+        if (accumulate)
+        {
+            var old = Vector512.LoadUnsafe(ref c, offset);
+            v = Vector512.ConditionalSelect(fresh, v + old, old);
+        }
+        else if (hasBias) v += Vector512.LoadUnsafe(ref bias, offset);
+        v.StoreUnsafe(ref c, offset);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(Vector256<double> v, ref double c, bool accumulate, bool hasBias, ref double bias, Vector256<double> fresh)
+    {
+        if (accumulate)
+        {
+            var old = Vector256.LoadUnsafe(ref c);
+            v = Vector256.ConditionalSelect(fresh, v + old, old);
+        }
+        else if (hasBias) v += Vector256.LoadUnsafe(ref bias);
+        v.StoreUnsafe(ref c);
+    }
+
+    /// <summary>The Vector256 product (any shape; every machine).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void MatMul256(ReadOnlySpan<double> x, int n, int k, ReadOnlySpan<double> w, int o, Span<double> c, bool accumulate)
+    {
         ref double xr = ref MemoryMarshal.GetReference(x);
         ref double wr = ref MemoryMarshal.GetReference(w);
         ref double cr = ref MemoryMarshal.GetReference(c);
