@@ -402,6 +402,12 @@ internal static class DenseKernels
     /// y = tanh(x) elementwise (in place allowed): tanh|x| = (1 − e)/(1 + e), e = exp(−2|x|),
     /// sign copied from x. Absolute error ≲ 4e-16 against Math.Tanh.
     /// </summary>
+    /// <remarks>
+    /// Elements are taken in groups of four from index 0 (e from Vector256.Exp of the group); the
+    /// last n mod 4 elements use Math.Tanh. Vector256.Exp evaluates a polynomial when every
+    /// argument of the group is within ±708 and Math.Exp per element otherwise, so a result may
+    /// depend on its group; the AVX-512 path keeps exactly these groups (see <see cref="Tanh8"/>).
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tanh(ReadOnlySpan<double> x, Span<double> y)
     {
@@ -410,20 +416,319 @@ internal static class DenseKernels
         ref double xr = ref MemoryMarshal.GetReference(x);
         ref double yr = ref MemoryMarshal.GetReference(y);
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8)
+                Tanh8(Vector512.LoadUnsafe(ref xr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
         if (Vector256.IsHardwareAccelerated)
-        {
-            var one = Vector256<double>.One;
-            var minusTwo = Vector256.Create(-2.0);
-            var sign = Vector256.Create(-0.0);
             for (; i + 4 <= n; i += 4)
+                Tanh4(Vector256.LoadUnsafe(ref xr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref yr, i) = Math.Tanh(Unsafe.Add(ref xr, i));
+    }
+
+    /// <summary>tanh of four elements forming one group of <see cref="Tanh"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<double> Tanh4(Vector256<double> z)
+    {
+        var one = Vector256<double>.One;
+        var e = Vector256.Exp(Vector256.Abs(z) * Vector256.Create(-2.0));
+        var t = (one - e) / (one + e);
+        return t | (z & Vector256.Create(-0.0));
+    }
+
+    /// <summary>
+    /// tanh of eight elements forming two groups of <see cref="Tanh"/>, bitwise equal to two
+    /// <see cref="Tanh4"/>: the inlined polynomial when all eight arguments are within ±708 (then
+    /// Vector256.Exp evaluates the same polynomial lane by lane), else Vector256.Exp per group.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<double> Tanh8(Vector512<double> z) => TryTanh8(z, out var t) ? t : Tanh8Groups(z);
+
+    /// <summary>tanh of eight elements (as <see cref="Tanh8"/>) when all eight arguments are in the polynomial range; false otherwise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool TryTanh8(Vector512<double> z, out Vector512<double> t)
+    {
+        var a = Vector512.Abs(z) * Vector512.Create(-2.0);
+        if (!Vector512.LessThanOrEqualAll(Vector512.Abs(a).AsUInt64(), Vector512.Create(ExpPolynomialLimit)))
+        {
+            t = default;
+            return false;
+        }
+        var one = Vector512<double>.One;
+        var e = ExpPolynomial(a);
+        t = ((one - e) / (one + e)) | (z & Vector512.Create(-0.0));
+        return true;
+    }
+
+    /// <summary>tanh of eight elements as two groups of <see cref="Tanh4"/> (the path for arguments beyond ±354).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static Vector512<double> Tanh8Groups(Vector512<double> z) => Vector512.Create(Tanh4(z.GetLower()), Tanh4(z.GetUpper()));
+
+    /// <summary>Bits of 708.0: Vector{256,512}.Exp(double) use their polynomial when all |x| ≤ this.</summary>
+    private const ulong ExpPolynomialLimit = 0x40862000_00000000;
+
+    /// <summary>
+    /// e^x for |x| ≤ 708, inlined: the same operations as the polynomial branch of .NET's
+    /// Vector256/Vector512.Exp(double) (AMD AOCL vrd2_exp: x·log2 e split n + r, degree-12 polynomial
+    /// in r, scaled by 2^n; MultiplyAddEstimate is a fused multiply-add on AVX-512 hardware), hence
+    /// bitwise equal to it (a test compares the two).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<double> ExpPolynomial(Vector512<double> x)
+    {
+        const double huge = 6755399441055744;
+        var dn = Vector512.FusedMultiplyAdd(x, Vector512.Create(1.4426950408889634), Vector512.Create(huge));
+        var n = dn.AsUInt64();
+        dn -= Vector512.Create(huge);
+        var r = Vector512.FusedMultiplyAdd(dn, Vector512.Create(-0.693359375), x);
+        r = Vector512.FusedMultiplyAdd(dn, Vector512.Create(0.00021219444005469057), r);
+        var r2 = r * r;
+        var r4 = r2 * r2;
+        var r8 = r4 * r4;
+        var poly = Vector512.FusedMultiplyAdd(
+            Vector512.FusedMultiplyAdd(
+                Vector512.FusedMultiplyAdd(Vector512.Create(2.499430431958571E-08), r, Vector512.Create(2.7632293298250954E-07)),
+                r2,
+                Vector512.FusedMultiplyAdd(Vector512.Create(2.7557622532543023E-06), r, Vector512.Create(2.4801486521374483E-05))),
+            r8,
+            Vector512.FusedMultiplyAdd(
+                Vector512.FusedMultiplyAdd(
+                    Vector512.FusedMultiplyAdd(Vector512.Create(0.00019841269432677495), r, Vector512.Create(0.001388888895122404)),
+                    r2,
+                    Vector512.FusedMultiplyAdd(Vector512.Create(0.008333333333559272), r, Vector512.Create(0.04166666666649277))),
+                r4,
+                Vector512.FusedMultiplyAdd(
+                    Vector512.FusedMultiplyAdd(Vector512.Create(0.1666666666666617), r, Vector512.Create(0.5000000000000018)),
+                    r2,
+                    r + Vector512<double>.One)));
+        return poly * ((n + Vector512.Create(1023UL)) << 52).AsDouble();
+    }
+
+    /// <summary>
+    /// Embedding layer finish over n·o elements in row-major order (x, dx [n, o] when given):
+    /// h = tanh z as <see cref="Tanh"/> over <paramref name="hv"/>, dh = (1 − h²)·dz, then ·idt
+    /// (<paramref name="idtTiled"/>[q] = idt[q mod o] for q &lt; o + 8; empty for none), then + x, + dx.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void TanhFinish(Span<double> hv, Span<double> hd, ReadOnlySpan<double> x, ReadOnlySpan<double> dx, int o, ReadOnlySpan<double> idtTiled)
+    {
+        int len = hv.Length;
+        bool skip = !x.IsEmpty, useIdt = !idtTiled.IsEmpty;
+        if (hd.Length < len || (skip && (x.Length < len || dx.Length < len)) || (useIdt && idtTiled.Length < o + 8))
+            throw new ArgumentException("TanhFinish operand too short.");
+        ref double hr = ref MemoryMarshal.GetReference(hv);
+        ref double dr = ref MemoryMarshal.GetReference(hd);
+        ref double xr = ref MemoryMarshal.GetReference(x);
+        ref double dxr = ref MemoryMarshal.GetReference(dx);
+        ref double ir = ref MemoryMarshal.GetReference(idtTiled);
+        int f = 0, q = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            while (f + 8 <= len)
             {
-                var z = Vector256.LoadUnsafe(ref xr, (nuint)i);
-                var e = Vector256.Exp(Vector256.Abs(z) * minusTwo);
-                var t = (one - e) / (one + e);
-                (t | (z & sign)).StoreUnsafe(ref yr, (nuint)i);
+                // No call in the hot loop: it stops at a vector with an argument beyond the polynomial range.
+                for (; f + 8 <= len; f += 8)
+                {
+                    if (!TryTanh8(Vector512.LoadUnsafe(ref hr, (nuint)f), out var h)) break;
+                    Finish8(h, ref hr, ref dr, ref xr, ref dxr, ref ir, f, ref q, o, skip, useIdt);
+                }
+                if (f + 8 > len) break;
+                Finish8(Tanh8Groups(Vector512.LoadUnsafe(ref hr, (nuint)f)), ref hr, ref dr, ref xr, ref dxr, ref ir, f, ref q, o, skip, useIdt);
+                f += 8;
             }
         }
-        for (; i < n; i++) Unsafe.Add(ref yr, i) = Math.Tanh(Unsafe.Add(ref xr, i));
+        if (Vector256.IsHardwareAccelerated && f + 4 <= len)
+        {
+            var one = Vector256<double>.One;
+            for (; f + 4 <= len; f += 4)
+            {
+                var h = Tanh4(Vector256.LoadUnsafe(ref hr, (nuint)f));
+                var dh = (one - h * h) * Vector256.LoadUnsafe(ref dr, (nuint)f);
+                if (useIdt)
+                {
+                    var iv = Vector256.LoadUnsafe(ref ir, (nuint)q);
+                    h *= iv; dh *= iv;
+                    q += 4;
+                    while (q >= o) q -= o;
+                }
+                if (skip)
+                {
+                    h += Vector256.LoadUnsafe(ref xr, (nuint)f);
+                    dh += Vector256.LoadUnsafe(ref dxr, (nuint)f);
+                }
+                h.StoreUnsafe(ref hr, (nuint)f);
+                dh.StoreUnsafe(ref dr, (nuint)f);
+            }
+        }
+        for (; f < len; f++)
+        {
+            double h = Math.Tanh(Unsafe.Add(ref hr, f));
+            double dh = (1.0 - h * h) * Unsafe.Add(ref dr, f);
+            if (useIdt)
+            {
+                double iv = Unsafe.Add(ref ir, q);
+                h *= iv; dh *= iv;
+                if (++q == o) q = 0;
+            }
+            if (skip)
+            {
+                h += Unsafe.Add(ref xr, f);
+                dh += Unsafe.Add(ref dxr, f);
+            }
+            Unsafe.Add(ref hr, f) = h;
+            Unsafe.Add(ref dr, f) = dh;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish8(Vector512<double> h, ref double hr, ref double dr, ref double xr, ref double dxr, ref double ir, int f, ref int q, int o, bool skip, bool useIdt)
+    {
+        var dh = (Vector512<double>.One - h * h) * Vector512.LoadUnsafe(ref dr, (nuint)f);
+        if (useIdt)
+        {
+            var iv = Vector512.LoadUnsafe(ref ir, (nuint)q);
+            h *= iv; dh *= iv;
+            q += 8;
+            while (q >= o) q -= o;
+        }
+        if (skip)
+        {
+            h += Vector512.LoadUnsafe(ref xr, (nuint)f);
+            dh += Vector512.LoadUnsafe(ref dxr, (nuint)f);
+        }
+        h.StoreUnsafe(ref hr, (nuint)f);
+        dh.StoreUnsafe(ref dr, (nuint)f);
+    }
+
+    /// <summary>
+    /// Fitting hidden-layer finish over n·o elements in row-major order: h = tanh z as
+    /// <see cref="Tanh"/> into <paramref name="h"/>; with <paramref name="x"/> given (skip, out ==
+    /// in), z ← h·idt + x (<paramref name="idtTiled"/> as in <see cref="TanhFinish"/>, empty for none).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void TanhSkip(Span<double> z, Span<double> h, ReadOnlySpan<double> x, int o, ReadOnlySpan<double> idtTiled)
+    {
+        int len = z.Length;
+        bool skip = !x.IsEmpty, useIdt = skip && !idtTiled.IsEmpty;
+        if (h.Length < len || (skip && x.Length < len) || (useIdt && idtTiled.Length < o + 8))
+            throw new ArgumentException("TanhSkip operand too short.");
+        ref double zr = ref MemoryMarshal.GetReference(z);
+        ref double hr = ref MemoryMarshal.GetReference(h);
+        ref double xr = ref MemoryMarshal.GetReference(x);
+        ref double ir = ref MemoryMarshal.GetReference(idtTiled);
+        int f = 0, q = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            while (f + 8 <= len)
+            {
+                for (; f + 8 <= len; f += 8)
+                {
+                    if (!TryTanh8(Vector512.LoadUnsafe(ref zr, (nuint)f), out var t)) break;
+                    Skip8(t, ref zr, ref hr, ref xr, ref ir, f, ref q, o, skip, useIdt);
+                }
+                if (f + 8 > len) break;
+                Skip8(Tanh8Groups(Vector512.LoadUnsafe(ref zr, (nuint)f)), ref zr, ref hr, ref xr, ref ir, f, ref q, o, skip, useIdt);
+                f += 8;
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; f + 4 <= len; f += 4)
+            {
+                var t = Tanh4(Vector256.LoadUnsafe(ref zr, (nuint)f));
+                t.StoreUnsafe(ref hr, (nuint)f);
+                if (!skip) continue;
+                if (useIdt)
+                {
+                    t *= Vector256.LoadUnsafe(ref ir, (nuint)q);
+                    q += 4;
+                    while (q >= o) q -= o;
+                }
+                (t + Vector256.LoadUnsafe(ref xr, (nuint)f)).StoreUnsafe(ref zr, (nuint)f);
+            }
+        }
+        for (; f < len; f++)
+        {
+            double t = Math.Tanh(Unsafe.Add(ref zr, f));
+            Unsafe.Add(ref hr, f) = t;
+            if (!skip) continue;
+            if (useIdt)
+            {
+                t *= Unsafe.Add(ref ir, q);
+                if (++q == o) q = 0;
+            }
+            Unsafe.Add(ref zr, f) = t + Unsafe.Add(ref xr, f);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Skip8(Vector512<double> t, ref double zr, ref double hr, ref double xr, ref double ir, int f, ref int q, int o, bool skip, bool useIdt)
+    {
+        t.StoreUnsafe(ref hr, (nuint)f);
+        if (!skip) return;
+        if (useIdt)
+        {
+            t *= Vector512.LoadUnsafe(ref ir, (nuint)q);
+            q += 8;
+            while (q >= o) q -= o;
+        }
+        (t + Vector512.LoadUnsafe(ref xr, (nuint)f)).StoreUnsafe(ref zr, (nuint)f);
+    }
+
+    /// <summary>
+    /// Fitting backward through tanh over n·o elements in row-major order: optionally
+    /// <paramref name="copy"/> ← g (the skip gradient), then g ← g·idt·(1 − h²)
+    /// (<paramref name="idtTiled"/> as in <see cref="TanhFinish"/>, empty for none).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void TanhBackward(Span<double> g, ReadOnlySpan<double> h, Span<double> copy, int o, ReadOnlySpan<double> idtTiled)
+    {
+        int len = g.Length;
+        bool keep = !copy.IsEmpty, useIdt = !idtTiled.IsEmpty;
+        if (h.Length < len || (keep && copy.Length < len) || (useIdt && idtTiled.Length < o + 8))
+            throw new ArgumentException("TanhBackward operand too short.");
+        ref double gr = ref MemoryMarshal.GetReference(g);
+        ref double hr = ref MemoryMarshal.GetReference(h);
+        ref double cr = ref MemoryMarshal.GetReference(copy);
+        ref double ir = ref MemoryMarshal.GetReference(idtTiled);
+        int f = 0, q = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var one = Vector512<double>.One;
+            for (; f + 8 <= len; f += 8)
+            {
+                var v = Vector512.LoadUnsafe(ref gr, (nuint)f);
+                if (keep) v.StoreUnsafe(ref cr, (nuint)f);
+                if (useIdt)
+                {
+                    v *= Vector512.LoadUnsafe(ref ir, (nuint)q);
+                    q += 8;
+                    while (q >= o) q -= o;
+                }
+                var hv = Vector512.LoadUnsafe(ref hr, (nuint)f);
+                (v * (one - hv * hv)).StoreUnsafe(ref gr, (nuint)f);
+            }
+        }
+        for (; f < len; f++)
+        {
+            double v = Unsafe.Add(ref gr, f);
+            if (keep) Unsafe.Add(ref cr, f) = v;
+            if (useIdt)
+            {
+                v *= Unsafe.Add(ref ir, q);
+                if (++q == o) q = 0;
+            }
+            double hq = Unsafe.Add(ref hr, f);
+            Unsafe.Add(ref gr, f) = v * (1.0 - hq * hq);
+        }
+    }
+
+    /// <summary>idt[q mod o] for q &lt; o + 8 (the idt vector at any column offset), or empty for none.</summary>
+    internal static double[] TileIdt(double[]? idt, int o)
+    {
+        if (idt is null) return [];
+        var t = new double[o + 8];
+        for (int q = 0; q < t.Length; q++) t[q] = idt[q % o];
+        return t;
     }
 
     /// <summary>Adds <paramref name="bias"/> [o] to every row of <paramref name="z"/> [n, o].</summary>
