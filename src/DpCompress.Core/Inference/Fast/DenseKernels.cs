@@ -834,3 +834,60 @@ internal static class DenseKernels
         return t;
     }
 }
+
+/// <summary>
+/// Array entry points to the fast-engine kernels for the tests, which reach them by reflection
+/// (reflection cannot pass spans). Not used by the engine.
+/// </summary>
+internal static class KernelTestHooks
+{
+    /// <summary><see cref="DenseKernels.MatMul"/> (bias: <see cref="DenseKernels.MatMulBias"/>), or the Vector256 product.</summary>
+    internal static void MatMul(double[] x, int n, int k, double[] w, int o, double[] c, bool accumulate, double[]? bias, bool vector256)
+    {
+        if (vector256)
+        {
+            DenseKernels.MatMul256(x, n, k, w, o, c, accumulate);
+            if (bias is not null) DenseKernels.AddBias(c, n, bias);
+        }
+        else if (bias is not null) DenseKernels.MatMulBias(x, n, k, w, o, bias, c);
+        else DenseKernels.MatMul(x, n, k, w, o, c, accumulate);
+    }
+
+    internal static void Tanh(double[] x, double[] y) => DenseKernels.Tanh(x, y);
+
+    /// <summary>The inlined exp polynomial over x (length a multiple of 8, every |x| ≤ 708); null without AVX-512.</summary>
+    internal static double[]? ExpPolynomial(double[] x)
+    {
+        if (!Vector512.IsHardwareAccelerated) return null;
+        var y = new double[x.Length];
+        for (int i = 0; i + 8 <= x.Length; i += 8)
+            DenseKernels.ExpPolynomial(Vector512.Create(x.AsSpan(i, 8))).CopyTo(y.AsSpan(i, 8));
+        return y;
+    }
+
+    /// <summary>G and G′ of n = s.Length inputs (one call, as the engine's embedding chunks).</summary>
+    internal static void Embedding(DpCompress.Core.Model.EmbeddingNet net, double[] s, double[] g, double[] gp)
+    {
+        var kernel = new EmbeddingKernel(net);
+        int size = 2 * s.Length * kernel.MaxWidth;
+        kernel.Forward(s, g, gp, new double[size], new double[size]);
+    }
+
+    /// <summary>Fitting forward for rows row0..row0+n−1 of d [·, InputWidth]; returns E_i, fills hidden.</summary>
+    internal static double[] FittingForward(DpCompress.Core.Model.FittingNet net, double[] d, int row0, int n, double[][] hidden)
+    {
+        var kernel = new FittingKernel(net);
+        var energy = new double[n];
+        int size = n * kernel.MaxWidth;
+        kernel.Forward(d.AsSpan(row0 * kernel.InputWidth, n * kernel.InputWidth), n, hidden, row0, energy, new double[size], new double[size]);
+        return energy;
+    }
+
+    /// <summary>Fitting backward for rows row0..row0+n−1 (hidden from <see cref="FittingForward"/>); fills those rows of dd.</summary>
+    internal static void FittingBackward(DpCompress.Core.Model.FittingNet net, double[][] hidden, int row0, int n, double[] dd)
+    {
+        var kernel = new FittingKernel(net);
+        int size = n * kernel.MaxWidth;
+        kernel.Backward(hidden, row0, n, dd.AsSpan(row0 * kernel.InputWidth, n * kernel.InputWidth), new double[size], new double[size]);
+    }
+}
