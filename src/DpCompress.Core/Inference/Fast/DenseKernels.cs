@@ -57,96 +57,152 @@ internal static class DenseKernels
     private static void MatMul512(ref double x, int n, int k, ref double w, int o, ref double c, bool accumulate, ref double bias)
     {
         bool hasBias = !Unsafe.IsNullRef(ref bias);
+        // Columns: groups of three zmm (24), then one or two zmm, then a tail vector ending at o — a
+        // ymm when o mod 8 ≤ 4, else a zmm — computed in the same pass as the last group.
+        int nz = o / 8, rem = o % 8;
+        int tailAt = rem == 0 ? -1 : rem <= 4 ? o - 4 : o - 8;
+        var freshZ = Vector512.GreaterThanOrEqual(Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7), Vector512.Create((double)(8 - rem)));
+        var freshY = TailMask(rem == 0 ? 4 : Math.Min(rem, 4));
+        int full = nz / 3 * 24, left = nz % 3;     // columns in groups of three; zmm left over
         for (int i0 = 0; i0 < n; i0 += 4)
         {
             int i = Math.Min(i0, n - 4);
             int skip = i0 - i;
             ref double xi = ref Unsafe.Add(ref x, i * k);
             ref double ci = ref Unsafe.Add(ref c, i * o);
-            int j = 0;
-            for (; j + 24 <= o; j += 24)
-                Block4x24(ref xi, k, ref Unsafe.Add(ref w, j), o, ref Unsafe.Add(ref ci, j), accumulate, hasBias, ref Unsafe.Add(ref bias, hasBias ? j : 0), skip);
-            for (; j + 8 <= o; j += 8)
-                Block4x8(ref xi, k, ref Unsafe.Add(ref w, j), o, ref Unsafe.Add(ref ci, j), accumulate, hasBias, ref Unsafe.Add(ref bias, hasBias ? j : 0), skip, Vector512<double>.AllBitsSet);
-            int rem = o - j;
-            if (rem == 0) continue;
-            if (rem > 4 && o >= 8)
+            if (nz == 0)
             {
-                // Columns o−8..o−1; the first 8 − rem were done above.
-                int jt = o - 8;
-                var fresh = Vector512.GreaterThanOrEqual(Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7), Vector512.Create((double)(8 - rem)));
-                Block4x8(ref xi, k, ref Unsafe.Add(ref w, jt), o, ref Unsafe.Add(ref ci, jt), accumulate, hasBias, ref Unsafe.Add(ref bias, hasBias ? jt : 0), skip, fresh);
+                // 4 ≤ o < 8: columns 0..3, then o−4..o−1.
+                Block4x4(ref xi, k, ref w, o, ref ci, accumulate, hasBias, ref bias, skip, Vector256<double>.AllBitsSet);
+                if (o > 4)
+                    Block4x4(ref xi, k, ref Unsafe.Add(ref w, o - 4), o, ref Unsafe.Add(ref ci, o - 4), accumulate, hasBias, ref Unsafe.Add(ref bias, hasBias ? o - 4 : 0), skip, TailMask(o - 4));
                 continue;
             }
-            if (rem > 4)
+            for (int j = 0; j < full; j += 24)
             {
-                // 4 < o < 8: columns 0..3, then o−4..o−1.
-                Block4x4(ref xi, k, ref w, o, ref ci, accumulate, hasBias, ref bias, skip, Vector256<double>.AllBitsSet);
-                j += 4;
-                rem -= 4;
+                int t = left == 0 && j + 24 == full ? tailAt - j : -1;
+                ref double wj = ref Unsafe.Add(ref w, j);
+                ref double cj = ref Unsafe.Add(ref ci, j);
+                ref double bj = ref Unsafe.Add(ref bias, hasBias ? j : 0);
+                if (t < 0) Block4<Z3>(ref xi, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, skip, 0, freshZ, freshY);
+                else if (rem <= 4) Block4<Z3Y>(ref xi, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, skip, t, freshZ, freshY);
+                else Block4<Z3Z>(ref xi, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, skip, t, freshZ, freshY);
             }
-            int j4 = o - 4;
-            Block4x4(ref xi, k, ref Unsafe.Add(ref w, j4), o, ref Unsafe.Add(ref ci, j4), accumulate, hasBias, ref Unsafe.Add(ref bias, hasBias ? j4 : 0), skip, TailMask(rem));
+            if (left > 0)
+            {
+                int t = tailAt < 0 ? -1 : tailAt - full;
+                ref double wj = ref Unsafe.Add(ref w, full);
+                ref double cj = ref Unsafe.Add(ref ci, full);
+                ref double bj = ref Unsafe.Add(ref bias, hasBias ? full : 0);
+                if (left == 1)
+                {
+                    if (t < 0) Block4<Z1>(ref xi, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, skip, 0, freshZ, freshY);
+                    else if (rem <= 4) Block4<Z1Y>(ref xi, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, skip, t, freshZ, freshY);
+                    else Block4<Z1Z>(ref xi, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, skip, t, freshZ, freshY);
+                }
+                else
+                {
+                    if (t < 0) Block4<Z2>(ref xi, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, skip, 0, freshZ, freshY);
+                    else if (rem <= 4) Block4<Z2Y>(ref xi, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, skip, t, freshZ, freshY);
+                    else Block4<Z2Z>(ref xi, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, skip, t, freshZ, freshY);
+                }
+            }
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block4x24(ref double x, int k, ref double w, int o, ref double c, bool accumulate, bool hasBias, ref double bias, int skip)
+    /// <summary>Column shape of a <see cref="Block4{TC}"/>: full zmm vectors at 0, 8, 16 and a tail vector (none, ymm or zmm).</summary>
+    private interface IColumns
     {
-        Vector512<double> a0 = default, b0 = default, d0 = default, a1 = default, b1 = default, d1 = default;
-        Vector512<double> a2 = default, b2 = default, d2 = default, a3 = default, b3 = default, d3 = default;
-        ref double x1 = ref Unsafe.Add(ref x, k);
-        ref double x2 = ref Unsafe.Add(ref x1, k);
-        ref double x3 = ref Unsafe.Add(ref x2, k);
-        ref double wp = ref w;
-        for (int p = 0; p < k; p++)
-        {
-            var w0 = Vector512.LoadUnsafe(ref wp);
-            var w1 = Vector512.LoadUnsafe(ref wp, 8);
-            var w2 = Vector512.LoadUnsafe(ref wp, 16);
-            var s = Vector512.Create(Unsafe.Add(ref x, p));
-            a0 = Vector512.FusedMultiplyAdd(s, w0, a0); b0 = Vector512.FusedMultiplyAdd(s, w1, b0); d0 = Vector512.FusedMultiplyAdd(s, w2, d0);
-            s = Vector512.Create(Unsafe.Add(ref x1, p));
-            a1 = Vector512.FusedMultiplyAdd(s, w0, a1); b1 = Vector512.FusedMultiplyAdd(s, w1, b1); d1 = Vector512.FusedMultiplyAdd(s, w2, d1);
-            s = Vector512.Create(Unsafe.Add(ref x2, p));
-            a2 = Vector512.FusedMultiplyAdd(s, w0, a2); b2 = Vector512.FusedMultiplyAdd(s, w1, b2); d2 = Vector512.FusedMultiplyAdd(s, w2, d2);
-            s = Vector512.Create(Unsafe.Add(ref x3, p));
-            a3 = Vector512.FusedMultiplyAdd(s, w0, a3); b3 = Vector512.FusedMultiplyAdd(s, w1, b3); d3 = Vector512.FusedMultiplyAdd(s, w2, d3);
-            wp = ref Unsafe.Add(ref wp, o);
-        }
-        var all = Vector512<double>.AllBitsSet;
-        if (skip <= 0) { Put(a0, ref c, 0, accumulate, hasBias, ref bias, all); Put(b0, ref c, 8, accumulate, hasBias, ref bias, all); Put(d0, ref c, 16, accumulate, hasBias, ref bias, all); }
-        ref double c1 = ref Unsafe.Add(ref c, o);
-        if (skip <= 1) { Put(a1, ref c1, 0, accumulate, hasBias, ref bias, all); Put(b1, ref c1, 8, accumulate, hasBias, ref bias, all); Put(d1, ref c1, 16, accumulate, hasBias, ref bias, all); }
-        ref double c2 = ref Unsafe.Add(ref c1, o);
-        if (skip <= 2) { Put(a2, ref c2, 0, accumulate, hasBias, ref bias, all); Put(b2, ref c2, 8, accumulate, hasBias, ref bias, all); Put(d2, ref c2, 16, accumulate, hasBias, ref bias, all); }
-        ref double c3 = ref Unsafe.Add(ref c2, o);
-        Put(a3, ref c3, 0, accumulate, hasBias, ref bias, all); Put(b3, ref c3, 8, accumulate, hasBias, ref bias, all); Put(d3, ref c3, 16, accumulate, hasBias, ref bias, all);
+        static abstract int Zmm { get; }
+
+        /// <summary>0: none; 4: a ymm; 8: a zmm.</summary>
+        static abstract int Tail { get; }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block4x8(ref double x, int k, ref double w, int o, ref double c, bool accumulate, bool hasBias, ref double bias, int skip, Vector512<double> fresh)
+    private struct Z1 : IColumns { public static int Zmm => 1; public static int Tail => 0; }
+    private struct Z2 : IColumns { public static int Zmm => 2; public static int Tail => 0; }
+    private struct Z3 : IColumns { public static int Zmm => 3; public static int Tail => 0; }
+    private struct Z1Y : IColumns { public static int Zmm => 1; public static int Tail => 4; }
+    private struct Z2Y : IColumns { public static int Zmm => 2; public static int Tail => 4; }
+    private struct Z3Y : IColumns { public static int Zmm => 3; public static int Tail => 4; }
+    private struct Z1Z : IColumns { public static int Zmm => 1; public static int Tail => 8; }
+    private struct Z2Z : IColumns { public static int Zmm => 2; public static int Tail => 8; }
+    private struct Z3Z : IColumns { public static int Zmm => 3; public static int Tail => 8; }
+
+    /// <summary>
+    /// Four rows × the columns of <typeparamref name="TC"/> (the tail vector at <paramref name="tailOffset"/>;
+    /// its lanes outside freshZ/freshY were done by an earlier vector of the row: with accumulate they
+    /// keep their stored value, otherwise they get the same bits again). Rows below
+    /// <paramref name="skip"/> are computed but not stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block4<TC>(ref double x, int k, ref double w, int o, ref double c, bool accumulate, bool hasBias, ref double bias, int skip,
+        int tailOffset, Vector512<double> freshZ, Vector256<double> freshY) where TC : struct, IColumns
     {
         Vector512<double> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<double> b0 = default, b1 = default, b2 = default, b3 = default;
+        Vector512<double> d0 = default, d1 = default, d2 = default, d3 = default;
+        Vector512<double> e0 = default, e1 = default, e2 = default, e3 = default;
+        Vector256<double> y0 = default, y1 = default, y2 = default, y3 = default;
         ref double x1 = ref Unsafe.Add(ref x, k);
         ref double x2 = ref Unsafe.Add(ref x1, k);
         ref double x3 = ref Unsafe.Add(ref x2, k);
         ref double wp = ref w;
+        nuint tOff = (nuint)tailOffset;
         for (int p = 0; p < k; p++)
         {
-            var w0 = Vector512.LoadUnsafe(ref wp);
-            a0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref x, p)), w0, a0);
-            a1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref x1, p)), w0, a1);
-            a2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref x2, p)), w0, a2);
-            a3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref x3, p)), w0, a3);
+            var wa = Vector512.LoadUnsafe(ref wp);
+            var wb = TC.Zmm >= 2 ? Vector512.LoadUnsafe(ref wp, 8) : default;
+            var wd = TC.Zmm >= 3 ? Vector512.LoadUnsafe(ref wp, 16) : default;
+            var we = TC.Tail == 8 ? Vector512.LoadUnsafe(ref wp, tOff) : default;
+            var wy = TC.Tail == 4 ? Vector256.LoadUnsafe(ref wp, tOff) : default;
+            double x0p = Unsafe.Add(ref x, p), x1p = Unsafe.Add(ref x1, p), x2p = Unsafe.Add(ref x2, p), x3p = Unsafe.Add(ref x3, p);
+            var s = Vector512.Create(x0p);
+            a0 = Vector512.FusedMultiplyAdd(s, wa, a0);
+            if (TC.Zmm >= 2) b0 = Vector512.FusedMultiplyAdd(s, wb, b0);
+            if (TC.Zmm >= 3) d0 = Vector512.FusedMultiplyAdd(s, wd, d0);
+            if (TC.Tail == 8) e0 = Vector512.FusedMultiplyAdd(s, we, e0);
+            if (TC.Tail == 4) y0 = Vector256.FusedMultiplyAdd(Vector256.Create(x0p), wy, y0);
+            s = Vector512.Create(x1p);
+            a1 = Vector512.FusedMultiplyAdd(s, wa, a1);
+            if (TC.Zmm >= 2) b1 = Vector512.FusedMultiplyAdd(s, wb, b1);
+            if (TC.Zmm >= 3) d1 = Vector512.FusedMultiplyAdd(s, wd, d1);
+            if (TC.Tail == 8) e1 = Vector512.FusedMultiplyAdd(s, we, e1);
+            if (TC.Tail == 4) y1 = Vector256.FusedMultiplyAdd(Vector256.Create(x1p), wy, y1);
+            s = Vector512.Create(x2p);
+            a2 = Vector512.FusedMultiplyAdd(s, wa, a2);
+            if (TC.Zmm >= 2) b2 = Vector512.FusedMultiplyAdd(s, wb, b2);
+            if (TC.Zmm >= 3) d2 = Vector512.FusedMultiplyAdd(s, wd, d2);
+            if (TC.Tail == 8) e2 = Vector512.FusedMultiplyAdd(s, we, e2);
+            if (TC.Tail == 4) y2 = Vector256.FusedMultiplyAdd(Vector256.Create(x2p), wy, y2);
+            s = Vector512.Create(x3p);
+            a3 = Vector512.FusedMultiplyAdd(s, wa, a3);
+            if (TC.Zmm >= 2) b3 = Vector512.FusedMultiplyAdd(s, wb, b3);
+            if (TC.Zmm >= 3) d3 = Vector512.FusedMultiplyAdd(s, wd, d3);
+            if (TC.Tail == 8) e3 = Vector512.FusedMultiplyAdd(s, we, e3);
+            if (TC.Tail == 4) y3 = Vector256.FusedMultiplyAdd(Vector256.Create(x3p), wy, y3);
             wp = ref Unsafe.Add(ref wp, o);
         }
-        if (skip <= 0) Put(a0, ref c, 0, accumulate, hasBias, ref bias, fresh);
         ref double c1 = ref Unsafe.Add(ref c, o);
-        if (skip <= 1) Put(a1, ref c1, 0, accumulate, hasBias, ref bias, fresh);
         ref double c2 = ref Unsafe.Add(ref c1, o);
-        if (skip <= 2) Put(a2, ref c2, 0, accumulate, hasBias, ref bias, fresh);
-        Put(a3, ref Unsafe.Add(ref c2, o), 0, accumulate, hasBias, ref bias, fresh);
+        ref double c3 = ref Unsafe.Add(ref c2, o);
+        if (skip <= 0) Row<TC>(ref c, a0, b0, d0, e0, y0, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+        if (skip <= 1) Row<TC>(ref c1, a1, b1, d1, e1, y1, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+        if (skip <= 2) Row<TC>(ref c2, a2, b2, d2, e2, y2, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+        Row<TC>(ref c3, a3, b3, d3, e3, y3, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+    }
+
+    /// <summary>Stores one row of a <see cref="Block4{TC}"/>, the tail vector last.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Row<TC>(ref double c, Vector512<double> a, Vector512<double> b, Vector512<double> d, Vector512<double> e, Vector256<double> y,
+        bool accumulate, bool hasBias, ref double bias, nuint tOff, Vector512<double> freshZ, Vector256<double> freshY) where TC : struct, IColumns
+    {
+        var all = Vector512<double>.AllBitsSet;
+        Put(a, ref c, 0, accumulate, hasBias, ref bias, all);
+        if (TC.Zmm >= 2) Put(b, ref c, 8, accumulate, hasBias, ref bias, all);
+        if (TC.Zmm >= 3) Put(d, ref c, 16, accumulate, hasBias, ref bias, all);
+        if (TC.Tail == 8) Put(e, ref c, tOff, accumulate, hasBias, ref bias, freshZ);
+        if (TC.Tail == 4) Put(y, ref Unsafe.Add(ref c, tOff), accumulate, hasBias, ref Unsafe.Add(ref bias, hasBias ? (int)tOff : 0), freshY);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
