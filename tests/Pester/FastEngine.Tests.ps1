@@ -506,6 +506,8 @@ foreach ($case in $cases) {
         It 'EmbeddingKernel: <Name>' -ForEach @(
             @{ Name = 'model shape 1-25-25-25'; Sizes = @(25, 25, 25); Scale = 0.5; Spread = 5.0 }
             @{ Name = 'skip kinds, resnet_dt, odd widths 1-5-5-10-10-7'; Sizes = @(5, 5, 10, 10, 7); Scale = 0.5; Spread = 5.0 }
+            @{ Name = 'skips from the first layer on 1-1-2-4'; Sizes = @(1, 2, 4); Scale = 0.5; Spread = 5.0 }
+            @{ Name = 'doubled first layer 1-2-2'; Sizes = @(2, 2); Scale = 0.5; Spread = 5.0 }
             # Every seventh row beyond ±354, its neighbours in the same groups of four near 0.
             @{ Name = 'pre-activations beyond ±354 in some rows'; Sizes = @(5, 5, 10); Scale = 120.0; Spread = 0.003 }
         ) {

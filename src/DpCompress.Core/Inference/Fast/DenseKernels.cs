@@ -563,19 +563,23 @@ internal static class DenseKernels
     /// Embedding layer finish over n·o elements in row-major order (x, dx [n, o] when given):
     /// h = tanh z as <see cref="Tanh"/> over <paramref name="hv"/>, dh = (1 − h²)·dz, then ·idt
     /// (<paramref name="idtTiled"/>[q] = idt[q mod o] for q &lt; o + 8; empty for none), then + x, + dx.
+    /// dz is <paramref name="hd"/>, or, when <paramref name="dzTiled"/> is given (tiled as idt), the
+    /// same row for every row (a first layer: dx = 1) and <paramref name="hd"/> is output only.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void TanhFinish(Span<double> hv, Span<double> hd, ReadOnlySpan<double> x, ReadOnlySpan<double> dx, int o, ReadOnlySpan<double> idtTiled)
+    internal static void TanhFinish(Span<double> hv, Span<double> hd, ReadOnlySpan<double> x, ReadOnlySpan<double> dx, int o, ReadOnlySpan<double> idtTiled,
+        ReadOnlySpan<double> dzTiled = default)
     {
         int len = hv.Length;
-        bool skip = !x.IsEmpty, useIdt = !idtTiled.IsEmpty;
-        if (hd.Length < len || (skip && (x.Length < len || dx.Length < len)) || (useIdt && idtTiled.Length < o + 8))
+        bool skip = !x.IsEmpty, useIdt = !idtTiled.IsEmpty, rowDz = !dzTiled.IsEmpty;
+        if (hd.Length < len || (skip && (x.Length < len || dx.Length < len)) || (useIdt && idtTiled.Length < o + 8) || (rowDz && dzTiled.Length < o + 8))
             throw new ArgumentException("TanhFinish operand too short.");
         ref double hr = ref MemoryMarshal.GetReference(hv);
         ref double dr = ref MemoryMarshal.GetReference(hd);
         ref double xr = ref MemoryMarshal.GetReference(x);
         ref double dxr = ref MemoryMarshal.GetReference(dx);
         ref double ir = ref MemoryMarshal.GetReference(idtTiled);
+        ref double zr = ref rowDz ? ref MemoryMarshal.GetReference(dzTiled) : ref dr;
         int f = 0, q = 0;
         if (Vector512.IsHardwareAccelerated)
         {
@@ -585,10 +589,10 @@ internal static class DenseKernels
                 for (; f + 8 <= len; f += 8)
                 {
                     if (!TryTanh8(Vector512.LoadUnsafe(ref hr, (nuint)f), out var h)) break;
-                    Finish8(h, ref hr, ref dr, ref xr, ref dxr, ref ir, f, ref q, o, skip, useIdt);
+                    Finish8(h, ref hr, ref dr, ref zr, ref xr, ref dxr, ref ir, f, ref q, o, skip, useIdt, rowDz);
                 }
                 if (f + 8 > len) break;
-                Finish8(Tanh8Groups(Vector512.LoadUnsafe(ref hr, (nuint)f)), ref hr, ref dr, ref xr, ref dxr, ref ir, f, ref q, o, skip, useIdt);
+                Finish8(Tanh8Groups(Vector512.LoadUnsafe(ref hr, (nuint)f)), ref hr, ref dr, ref zr, ref xr, ref dxr, ref ir, f, ref q, o, skip, useIdt, rowDz);
                 f += 8;
             }
         }
@@ -598,11 +602,14 @@ internal static class DenseKernels
             for (; f + 4 <= len; f += 4)
             {
                 var h = Tanh4(Vector256.LoadUnsafe(ref hr, (nuint)f));
-                var dh = (one - h * h) * Vector256.LoadUnsafe(ref dr, (nuint)f);
+                var dh = (one - h * h) * Vector256.LoadUnsafe(ref zr, (nuint)(rowDz ? q : f));
                 if (useIdt)
                 {
                     var iv = Vector256.LoadUnsafe(ref ir, (nuint)q);
                     h *= iv; dh *= iv;
+                }
+                if (useIdt || rowDz)
+                {
                     q += 4;
                     while (q >= o) q -= o;
                 }
@@ -618,13 +625,13 @@ internal static class DenseKernels
         for (; f < len; f++)
         {
             double h = Math.Tanh(Unsafe.Add(ref hr, f));
-            double dh = (1.0 - h * h) * Unsafe.Add(ref dr, f);
+            double dh = (1.0 - h * h) * Unsafe.Add(ref zr, rowDz ? q : f);
             if (useIdt)
             {
                 double iv = Unsafe.Add(ref ir, q);
                 h *= iv; dh *= iv;
-                if (++q == o) q = 0;
             }
+            if ((useIdt || rowDz) && ++q == o) q = 0;
             if (skip)
             {
                 h += Unsafe.Add(ref xr, f);
@@ -636,13 +643,17 @@ internal static class DenseKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish8(Vector512<double> h, ref double hr, ref double dr, ref double xr, ref double dxr, ref double ir, int f, ref int q, int o, bool skip, bool useIdt)
+    private static void Finish8(Vector512<double> h, ref double hr, ref double dr, ref double zr, ref double xr, ref double dxr, ref double ir, int f, ref int q, int o,
+        bool skip, bool useIdt, bool rowDz)
     {
-        var dh = (Vector512<double>.One - h * h) * Vector512.LoadUnsafe(ref dr, (nuint)f);
+        var dh = (Vector512<double>.One - h * h) * Vector512.LoadUnsafe(ref zr, (nuint)(rowDz ? q : f));
         if (useIdt)
         {
             var iv = Vector512.LoadUnsafe(ref ir, (nuint)q);
             h *= iv; dh *= iv;
+        }
+        if (useIdt || rowDz)
+        {
             q += 8;
             while (q >= o) q -= o;
         }
@@ -778,12 +789,12 @@ internal static class DenseKernels
         }
     }
 
-    /// <summary>idt[q mod o] for q &lt; o + 8 (the idt vector at any column offset), or empty for none.</summary>
-    internal static double[] TileIdt(double[]? idt, int o)
+    /// <summary>row[q mod o] for q &lt; o + 8 (the row's vector at any column offset), or empty for none.</summary>
+    internal static double[] TileRow(double[]? row, int o)
     {
-        if (idt is null) return [];
+        if (row is null) return [];
         var t = new double[o + 8];
-        for (int q = 0; q < t.Length; q++) t[q] = idt[q % o];
+        for (int q = 0; q < t.Length; q++) t[q] = row[q % o];
         return t;
     }
 

@@ -14,6 +14,7 @@ internal sealed class EmbeddingKernel
 {
     private readonly DenseLayer[] _layers;
     private readonly double[][] _idt;
+    private readonly double[] _dz0;
 
     public EmbeddingKernel(EmbeddingNet net)
     {
@@ -21,7 +22,9 @@ internal sealed class EmbeddingKernel
             throw new DpCompressException("FastEngineTypeEmbeddingNotSupported", ErrorKind.NotImplemented,
                 "The fast engine evaluates plain DP embedding nets (1-D input); compress type-embedding models first.");
         _layers = net.Layers.ToArray();
-        _idt = _layers.Select(l => DenseKernels.TileIdt(l.Skip == SkipKind.None ? null : l.ResnetDt, l.Outputs)).ToArray();
+        _idt = _layers.Select(l => DenseKernels.TileRow(l.Skip == SkipKind.None ? null : l.ResnetDt, l.Outputs)).ToArray();
+        // dz/ds of the first layer, the same for every row: the one-term chain fma(1, W[0, q], 0).
+        _dz0 = DenseKernels.TileRow(_layers[0].Weight.Select(w => Math.FusedMultiplyAdd(1.0, w, 0.0)).ToArray(), _layers[0].Outputs);
         Width = net.OutputWidth;
         MaxWidth = _layers.Max(l => l.Outputs);
     }
@@ -58,11 +61,14 @@ internal sealed class EmbeddingKernel
             var dx = cur.Slice(n * width, n * width);
             if (layer.Bias is { } bias) DenseKernels.MatMulBias(x, n, width, layer.Weight, o, bias, hv);
             else DenseKernels.MatMul(x, n, width, layer.Weight, o, hv);
-            DenseKernels.MatMul(dx, n, width, layer.Weight, o, hd);
+            // The first layer's dz/ds (dx = 1) is one row for all: TanhFinish reads it from _dz0.
+            bool rowDz = l == 0 && layer.Skip != SkipKind.Doubled;
+            if (!rowDz) DenseKernels.MatMul(dx, n, width, layer.Weight, o, hd);
+            var dz0 = rowDz ? _dz0 : default;
             switch (layer.Skip)
             {
-                case SkipKind.None: DenseKernels.TanhFinish(hv, hd, default, default, o, default); break;
-                case SkipKind.Identity: DenseKernels.TanhFinish(hv, hd, x, dx, o, _idt[l]); break;
+                case SkipKind.None: DenseKernels.TanhFinish(hv, hd, default, default, o, default, dz0); break;
+                case SkipKind.Identity: DenseKernels.TanhFinish(hv, hd, x, dx, o, _idt[l], dz0); break;
                 default:
                     DenseKernels.Tanh(hv, hv);
                     Finish(hv, hd, x, dx, n, o, width, layer.Skip, layer.ResnetDt);
@@ -153,7 +159,7 @@ internal sealed class FittingKernel
     {
         _layers = net.Layers.ToArray();
         _transposed = _layers.Select(l => DenseKernels.Transpose(l.Weight, l.Inputs, l.Outputs)).ToArray();
-        _idt = _layers.Select(l => DenseKernels.TileIdt(l.Skip == SkipKind.None ? null : l.ResnetDt, l.Outputs)).ToArray();
+        _idt = _layers.Select(l => DenseKernels.TileRow(l.Skip == SkipKind.None ? null : l.ResnetDt, l.Outputs)).ToArray();
         InputWidth = net.InputWidth;
         MaxWidth = Math.Max(InputWidth, _layers.Max(l => l.Outputs));
         HiddenWidths = _layers.Take(_layers.Length - 1).Select(l => l.Outputs).ToArray();
