@@ -64,53 +64,52 @@ internal static class DenseKernels
         var freshZ = Vector512.GreaterThanOrEqual(Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7), Vector512.Create((double)(8 - rem)));
         var freshY = TailMask(rem == 0 ? 4 : Math.Min(rem, 4));
         int full = nz / 3 * 24, left = nz % 3;     // columns in groups of three; zmm left over
-        for (int i0 = 0; i0 < n; i0 += 4)
+        if (nz == 0)
         {
-            int i = Math.Min(i0, n - 4);
-            int skip = i0 - i;
-            ref double xi = ref Unsafe.Add(ref x, i * k);
-            ref double ci = ref Unsafe.Add(ref c, i * o);
-            if (nz == 0)
+            // 4 ≤ o < 8: columns 0..3, then o−4..o−1.
+            for (int i0 = 0; i0 < n; i0 += 4)
             {
-                // 4 ≤ o < 8: columns 0..3, then o−4..o−1.
-                Block4x4(ref xi, k, ref w, o, ref ci, accumulate, hasBias, ref bias, skip, Vector256<double>.AllBitsSet);
+                int i = Math.Min(i0, n - 4);
+                ref double xi = ref Unsafe.Add(ref x, i * k);
+                ref double ci = ref Unsafe.Add(ref c, i * o);
+                Block4x4(ref xi, k, ref w, o, ref ci, accumulate, hasBias, ref bias, i0 - i, Vector256<double>.AllBitsSet);
                 if (o > 4)
-                    Block4x4(ref xi, k, ref Unsafe.Add(ref w, o - 4), o, ref Unsafe.Add(ref ci, o - 4), accumulate, hasBias, ref Unsafe.Add(ref bias, hasBias ? o - 4 : 0), skip, TailMask(o - 4));
-                continue;
+                    Block4x4(ref xi, k, ref Unsafe.Add(ref w, o - 4), o, ref Unsafe.Add(ref ci, o - 4), accumulate, hasBias, ref Unsafe.Add(ref bias, hasBias ? o - 4 : 0), i0 - i, TailMask(o - 4));
             }
-            for (int j = 0; j < full; j += 24)
+            return;
+        }
+        for (int j = 0; j < full; j += 24)
+        {
+            int t = left == 0 && j + 24 == full ? tailAt - j : -1;
+            ref double wj = ref Unsafe.Add(ref w, j);
+            ref double cj = ref Unsafe.Add(ref c, j);
+            ref double bj = ref Unsafe.Add(ref bias, hasBias ? j : 0);
+            if (t < 0) Strip<Z3>(ref x, n, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, 0, freshZ, freshY);
+            else if (rem <= 4) Strip<Z3Y>(ref x, n, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
+            else Strip<Z3Z>(ref x, n, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
+        }
+        if (left > 0)
+        {
+            int t = tailAt < 0 ? -1 : tailAt - full;
+            ref double wj = ref Unsafe.Add(ref w, full);
+            ref double cj = ref Unsafe.Add(ref c, full);
+            ref double bj = ref Unsafe.Add(ref bias, hasBias ? full : 0);
+            if (left == 1)
             {
-                int t = left == 0 && j + 24 == full ? tailAt - j : -1;
-                ref double wj = ref Unsafe.Add(ref w, j);
-                ref double cj = ref Unsafe.Add(ref ci, j);
-                ref double bj = ref Unsafe.Add(ref bias, hasBias ? j : 0);
-                if (t < 0) Block4<Z3>(ref xi, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, skip, 0, freshZ, freshY);
-                else if (rem <= 4) Block4<Z3Y>(ref xi, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, skip, t, freshZ, freshY);
-                else Block4<Z3Z>(ref xi, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, skip, t, freshZ, freshY);
+                if (t < 0) Strip<Z1>(ref x, n, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, 0, freshZ, freshY);
+                else if (rem <= 4) Strip<Z1Y>(ref x, n, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
+                else Strip<Z1Z>(ref x, n, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
             }
-            if (left > 0)
+            else
             {
-                int t = tailAt < 0 ? -1 : tailAt - full;
-                ref double wj = ref Unsafe.Add(ref w, full);
-                ref double cj = ref Unsafe.Add(ref ci, full);
-                ref double bj = ref Unsafe.Add(ref bias, hasBias ? full : 0);
-                if (left == 1)
-                {
-                    if (t < 0) Block4<Z1>(ref xi, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, skip, 0, freshZ, freshY);
-                    else if (rem <= 4) Block4<Z1Y>(ref xi, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, skip, t, freshZ, freshY);
-                    else Block4<Z1Z>(ref xi, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, skip, t, freshZ, freshY);
-                }
-                else
-                {
-                    if (t < 0) Block4<Z2>(ref xi, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, skip, 0, freshZ, freshY);
-                    else if (rem <= 4) Block4<Z2Y>(ref xi, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, skip, t, freshZ, freshY);
-                    else Block4<Z2Z>(ref xi, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, skip, t, freshZ, freshY);
-                }
+                if (t < 0) Strip<Z2>(ref x, n, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, 0, freshZ, freshY);
+                else if (rem <= 4) Strip<Z2Y>(ref x, n, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
+                else Strip<Z2Z>(ref x, n, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
             }
         }
     }
 
-    /// <summary>Column shape of a <see cref="Block4{TC}"/>: full zmm vectors at 0, 8, 16 and a tail vector (none, ymm or zmm).</summary>
+    /// <summary>Column shape of a <see cref="Strip{TC}"/>: full zmm vectors at 0, 8, 16 and a tail vector (none, ymm or zmm).</summary>
     private interface IColumns
     {
         static abstract int Zmm { get; }
@@ -130,69 +129,76 @@ internal static class DenseKernels
     private struct Z3Z : IColumns { public static int Zmm => 3; public static int Tail => 8; }
 
     /// <summary>
-    /// Four rows × the columns of <typeparamref name="TC"/> (the tail vector at <paramref name="tailOffset"/>;
-    /// its lanes outside freshZ/freshY were done by an earlier vector of the row: with accumulate they
-    /// keep their stored value, otherwise they get the same bits again). Rows below
-    /// <paramref name="skip"/> are computed but not stored.
+    /// All n rows (n ≥ 4), by blocks of four, × the columns of <typeparamref name="TC"/> (the tail vector
+    /// at <paramref name="tailOffset"/>; its lanes outside freshZ/freshY were done by an earlier vector
+    /// of the row: with accumulate they keep their stored value, otherwise they get the same bits again).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block4<TC>(ref double x, int k, ref double w, int o, ref double c, bool accumulate, bool hasBias, ref double bias, int skip,
+    private static void Strip<TC>(ref double x0, int n, int k, ref double w, int o, ref double c0, bool accumulate, bool hasBias, ref double bias,
         int tailOffset, Vector512<double> freshZ, Vector256<double> freshY) where TC : struct, IColumns
     {
-        Vector512<double> a0 = default, a1 = default, a2 = default, a3 = default;
-        Vector512<double> b0 = default, b1 = default, b2 = default, b3 = default;
-        Vector512<double> d0 = default, d1 = default, d2 = default, d3 = default;
-        Vector512<double> e0 = default, e1 = default, e2 = default, e3 = default;
-        Vector256<double> y0 = default, y1 = default, y2 = default, y3 = default;
-        ref double x1 = ref Unsafe.Add(ref x, k);
-        ref double x2 = ref Unsafe.Add(ref x1, k);
-        ref double x3 = ref Unsafe.Add(ref x2, k);
-        ref double wp = ref w;
-        nuint tOff = (nuint)tailOffset;
-        for (int p = 0; p < k; p++)
+        for (int i0 = 0; i0 < n; i0 += 4)
         {
-            var wa = Vector512.LoadUnsafe(ref wp);
-            var wb = TC.Zmm >= 2 ? Vector512.LoadUnsafe(ref wp, 8) : default;
-            var wd = TC.Zmm >= 3 ? Vector512.LoadUnsafe(ref wp, 16) : default;
-            var we = TC.Tail == 8 ? Vector512.LoadUnsafe(ref wp, tOff) : default;
-            var wy = TC.Tail == 4 ? Vector256.LoadUnsafe(ref wp, tOff) : default;
-            double x0p = Unsafe.Add(ref x, p), x1p = Unsafe.Add(ref x1, p), x2p = Unsafe.Add(ref x2, p), x3p = Unsafe.Add(ref x3, p);
-            var s = Vector512.Create(x0p);
-            a0 = Vector512.FusedMultiplyAdd(s, wa, a0);
-            if (TC.Zmm >= 2) b0 = Vector512.FusedMultiplyAdd(s, wb, b0);
-            if (TC.Zmm >= 3) d0 = Vector512.FusedMultiplyAdd(s, wd, d0);
-            if (TC.Tail == 8) e0 = Vector512.FusedMultiplyAdd(s, we, e0);
-            if (TC.Tail == 4) y0 = Vector256.FusedMultiplyAdd(Vector256.Create(x0p), wy, y0);
-            s = Vector512.Create(x1p);
-            a1 = Vector512.FusedMultiplyAdd(s, wa, a1);
-            if (TC.Zmm >= 2) b1 = Vector512.FusedMultiplyAdd(s, wb, b1);
-            if (TC.Zmm >= 3) d1 = Vector512.FusedMultiplyAdd(s, wd, d1);
-            if (TC.Tail == 8) e1 = Vector512.FusedMultiplyAdd(s, we, e1);
-            if (TC.Tail == 4) y1 = Vector256.FusedMultiplyAdd(Vector256.Create(x1p), wy, y1);
-            s = Vector512.Create(x2p);
-            a2 = Vector512.FusedMultiplyAdd(s, wa, a2);
-            if (TC.Zmm >= 2) b2 = Vector512.FusedMultiplyAdd(s, wb, b2);
-            if (TC.Zmm >= 3) d2 = Vector512.FusedMultiplyAdd(s, wd, d2);
-            if (TC.Tail == 8) e2 = Vector512.FusedMultiplyAdd(s, we, e2);
-            if (TC.Tail == 4) y2 = Vector256.FusedMultiplyAdd(Vector256.Create(x2p), wy, y2);
-            s = Vector512.Create(x3p);
-            a3 = Vector512.FusedMultiplyAdd(s, wa, a3);
-            if (TC.Zmm >= 2) b3 = Vector512.FusedMultiplyAdd(s, wb, b3);
-            if (TC.Zmm >= 3) d3 = Vector512.FusedMultiplyAdd(s, wd, d3);
-            if (TC.Tail == 8) e3 = Vector512.FusedMultiplyAdd(s, we, e3);
-            if (TC.Tail == 4) y3 = Vector256.FusedMultiplyAdd(Vector256.Create(x3p), wy, y3);
-            wp = ref Unsafe.Add(ref wp, o);
+            // The last block is rows n−4..n−1; rows below skip were stored by the previous block.
+            int i = Math.Min(i0, n - 4);
+            int skip = i0 - i;
+            ref double x = ref Unsafe.Add(ref x0, i * k);
+            ref double c = ref Unsafe.Add(ref c0, i * o);
+            Vector512<double> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector512<double> b0 = default, b1 = default, b2 = default, b3 = default;
+            Vector512<double> d0 = default, d1 = default, d2 = default, d3 = default;
+            Vector512<double> e0 = default, e1 = default, e2 = default, e3 = default;
+            Vector256<double> y0 = default, y1 = default, y2 = default, y3 = default;
+            ref double x1 = ref Unsafe.Add(ref x, k);
+            ref double x2 = ref Unsafe.Add(ref x1, k);
+            ref double x3 = ref Unsafe.Add(ref x2, k);
+            ref double wp = ref w;
+            nuint tOff = (nuint)tailOffset;
+            for (int p = 0; p < k; p++)
+            {
+                var wa = Vector512.LoadUnsafe(ref wp);
+                var wb = TC.Zmm >= 2 ? Vector512.LoadUnsafe(ref wp, 8) : default;
+                var wd = TC.Zmm >= 3 ? Vector512.LoadUnsafe(ref wp, 16) : default;
+                var we = TC.Tail == 8 ? Vector512.LoadUnsafe(ref wp, tOff) : default;
+                var wy = TC.Tail == 4 ? Vector256.LoadUnsafe(ref wp, tOff) : default;
+                double x0p = Unsafe.Add(ref x, p), x1p = Unsafe.Add(ref x1, p), x2p = Unsafe.Add(ref x2, p), x3p = Unsafe.Add(ref x3, p);
+                var s = Vector512.Create(x0p);
+                a0 = Vector512.FusedMultiplyAdd(s, wa, a0);
+                if (TC.Zmm >= 2) b0 = Vector512.FusedMultiplyAdd(s, wb, b0);
+                if (TC.Zmm >= 3) d0 = Vector512.FusedMultiplyAdd(s, wd, d0);
+                if (TC.Tail == 8) e0 = Vector512.FusedMultiplyAdd(s, we, e0);
+                if (TC.Tail == 4) y0 = Vector256.FusedMultiplyAdd(Vector256.Create(x0p), wy, y0);
+                s = Vector512.Create(x1p);
+                a1 = Vector512.FusedMultiplyAdd(s, wa, a1);
+                if (TC.Zmm >= 2) b1 = Vector512.FusedMultiplyAdd(s, wb, b1);
+                if (TC.Zmm >= 3) d1 = Vector512.FusedMultiplyAdd(s, wd, d1);
+                if (TC.Tail == 8) e1 = Vector512.FusedMultiplyAdd(s, we, e1);
+                if (TC.Tail == 4) y1 = Vector256.FusedMultiplyAdd(Vector256.Create(x1p), wy, y1);
+                s = Vector512.Create(x2p);
+                a2 = Vector512.FusedMultiplyAdd(s, wa, a2);
+                if (TC.Zmm >= 2) b2 = Vector512.FusedMultiplyAdd(s, wb, b2);
+                if (TC.Zmm >= 3) d2 = Vector512.FusedMultiplyAdd(s, wd, d2);
+                if (TC.Tail == 8) e2 = Vector512.FusedMultiplyAdd(s, we, e2);
+                if (TC.Tail == 4) y2 = Vector256.FusedMultiplyAdd(Vector256.Create(x2p), wy, y2);
+                s = Vector512.Create(x3p);
+                a3 = Vector512.FusedMultiplyAdd(s, wa, a3);
+                if (TC.Zmm >= 2) b3 = Vector512.FusedMultiplyAdd(s, wb, b3);
+                if (TC.Zmm >= 3) d3 = Vector512.FusedMultiplyAdd(s, wd, d3);
+                if (TC.Tail == 8) e3 = Vector512.FusedMultiplyAdd(s, we, e3);
+                if (TC.Tail == 4) y3 = Vector256.FusedMultiplyAdd(Vector256.Create(x3p), wy, y3);
+                wp = ref Unsafe.Add(ref wp, o);
+            }
+            ref double c1 = ref Unsafe.Add(ref c, o);
+            ref double c2 = ref Unsafe.Add(ref c1, o);
+            ref double c3 = ref Unsafe.Add(ref c2, o);
+            if (skip <= 0) Row<TC>(ref c, a0, b0, d0, e0, y0, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+            if (skip <= 1) Row<TC>(ref c1, a1, b1, d1, e1, y1, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+            if (skip <= 2) Row<TC>(ref c2, a2, b2, d2, e2, y2, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+            Row<TC>(ref c3, a3, b3, d3, e3, y3, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
         }
-        ref double c1 = ref Unsafe.Add(ref c, o);
-        ref double c2 = ref Unsafe.Add(ref c1, o);
-        ref double c3 = ref Unsafe.Add(ref c2, o);
-        if (skip <= 0) Row<TC>(ref c, a0, b0, d0, e0, y0, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
-        if (skip <= 1) Row<TC>(ref c1, a1, b1, d1, e1, y1, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
-        if (skip <= 2) Row<TC>(ref c2, a2, b2, d2, e2, y2, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
-        Row<TC>(ref c3, a3, b3, d3, e3, y3, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
     }
 
-    /// <summary>Stores one row of a <see cref="Block4{TC}"/>, the tail vector last.</summary>
+    /// <summary>Stores one row of a <see cref="Strip{TC}"/>, the tail vector last.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Row<TC>(ref double c, Vector512<double> a, Vector512<double> b, Vector512<double> d, Vector512<double> e, Vector256<double> y,
         bool accumulate, bool hasBias, ref double bias, nuint tOff, Vector512<double> freshZ, Vector256<double> freshY) where TC : struct, IColumns
