@@ -6,7 +6,10 @@ namespace DpCompress.Core.Inference.Fast;
 
 /// <summary>
 /// Small dense kernels for the fast engine: row-major matrix products sized for DP nets
-/// (widths 1–300, a few hundred rows), vectorised over output columns with Vector256.
+/// (widths 1–300, a few hundred rows), vectorised over output columns with Vector512 where the
+/// hardware has AVX-512 and Vector256 otherwise, and the elementwise passes of the nets. Every
+/// path computes each element with the same operations in the same order, so results do not
+/// depend on the path.
 /// </summary>
 internal static class DenseKernels
 {
@@ -48,10 +51,11 @@ internal static class DenseKernels
     }
 
     /// <summary>
-    /// AVX-512 product for n ≥ 4, o ≥ 4: blocks of 4 rows × 24/8/4 columns. A last partial row block
-    /// is the block of rows n−4..n−1 (rows already done are recomputed, not stored again); a last
-    /// partial column block is the 8 or 4 columns ending at o (columns already done are recomputed to
-    /// the same bits; with accumulate they keep their stored value).
+    /// AVX-512 product for n ≥ 4, o ≥ 4 (bias: C = X·W + bias), by column groups of up to three zmm
+    /// (24 columns) × blocks of 4 rows, the accumulators in registers over the whole k loop. A last
+    /// partial row block is the block of rows n−4..n−1 (rows already done are recomputed, not stored
+    /// again); o mod 8 columns are a ymm or zmm ending at o in the pass of the last group (columns
+    /// already done are recomputed to the same bits; with accumulate they keep their stored value).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MatMul512(ref double x, int n, int k, ref double w, int o, ref double c, bool accumulate, ref double bias)
@@ -211,6 +215,7 @@ internal static class DenseKernels
         if (TC.Tail == 4) Put(y, ref Unsafe.Add(ref c, tOff), accumulate, hasBias, ref Unsafe.Add(ref bias, hasBias ? (int)tOff : 0), freshY);
     }
 
+    /// <summary>Four rows × four columns (a ymm), for 4 ≤ o &lt; 8; rows below <paramref name="skip"/> are not stored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Block4x4(ref double x, int k, ref double w, int o, ref double c, bool accumulate, bool hasBias, ref double bias, int skip, Vector256<double> fresh)
     {
