@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace DpCompress.Core.Inference.Fast;
 
@@ -521,7 +522,9 @@ internal static class DenseKernels
             return false;
         }
         var one = Vector512<double>.One;
-        var e = ExpPolynomial(a);
+        // .NET's polynomial fuses its multiply-adds where FMA is supported (always with AVX-512
+        // unless switched off); ExpPolynomial copies that case.
+        var e = Fma.IsSupported ? ExpPolynomial(a) : Vector512.Exp(a);
         t = ((one - e) / (one + e)) | (z & Vector512.Create(-0.0));
         return true;
     }
@@ -933,10 +936,10 @@ internal static class KernelTestHooks
 
     internal static void Tanh(double[] x, double[] y) => DenseKernels.Tanh(x, y);
 
-    /// <summary>The inlined exp polynomial over x (length a multiple of 8, every |x| ≤ 708); null without AVX-512.</summary>
+    /// <summary>The inlined exp polynomial over x (length a multiple of 8, every |x| ≤ 708); null without AVX-512 and FMA.</summary>
     internal static double[]? ExpPolynomial(double[] x)
     {
-        if (!Vector512.IsHardwareAccelerated) return null;
+        if (!Vector512.IsHardwareAccelerated || !Fma.IsSupported) return null;
         var y = new double[x.Length];
         for (int i = 0; i + 8 <= x.Length; i += 8)
             DenseKernels.ExpPolynomial(Vector512.Create(x.AsSpan(i, 8))).CopyTo(y.AsSpan(i, 8));
