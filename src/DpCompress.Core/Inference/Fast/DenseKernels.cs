@@ -83,33 +83,42 @@ internal static class DenseKernels
             }
             return;
         }
-        for (int j = 0; j < full; j += 24)
+        // Row panels whose output (≤ 2048 doubles) stays in L1 while the column groups pass over it.
+        int panel = Math.Max(4, (2048 / o) & ~3);
+        for (int r0 = 0; r0 < n; r0 += panel)
         {
-            int t = left == 0 && j + 24 == full ? tailAt - j : -1;
-            ref double wj = ref Unsafe.Add(ref w, j);
-            ref double cj = ref Unsafe.Add(ref c, j);
-            ref double bj = ref Unsafe.Add(ref bias, hasBias ? j : 0);
-            if (t < 0) Strip<Z3>(ref x, n, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, 0, freshZ, freshY);
-            else if (rem <= 4) Strip<Z3Y>(ref x, n, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
-            else Strip<Z3Z>(ref x, n, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
-        }
-        if (left > 0)
-        {
-            int t = tailAt < 0 ? -1 : tailAt - full;
-            ref double wj = ref Unsafe.Add(ref w, full);
-            ref double cj = ref Unsafe.Add(ref c, full);
-            ref double bj = ref Unsafe.Add(ref bias, hasBias ? full : 0);
-            if (left == 1)
+            // A last panel of fewer than four rows recomputes rows of the previous one (not stored).
+            int rows = Math.Min(panel, n - r0);
+            ref double xp = ref Unsafe.Add(ref x, r0 * k);
+            ref double cp = ref Unsafe.Add(ref c, r0 * o);
+            for (int j = 0; j < full; j += 24)
             {
-                if (t < 0) Strip<Z1>(ref x, n, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, 0, freshZ, freshY);
-                else if (rem <= 4) Strip<Z1Y>(ref x, n, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
-                else Strip<Z1Z>(ref x, n, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
+                int t = left == 0 && j + 24 == full ? tailAt - j : -1;
+                ref double wj = ref Unsafe.Add(ref w, j);
+                ref double cj = ref Unsafe.Add(ref cp, j);
+                ref double bj = ref Unsafe.Add(ref bias, hasBias ? j : 0);
+                if (t < 0) Strip<Z3>(ref xp, rows, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, 0, freshZ, freshY);
+                else if (rem <= 4) Strip<Z3Y>(ref xp, rows, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
+                else Strip<Z3Z>(ref xp, rows, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
             }
-            else
+            if (left > 0)
             {
-                if (t < 0) Strip<Z2>(ref x, n, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, 0, freshZ, freshY);
-                else if (rem <= 4) Strip<Z2Y>(ref x, n, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
-                else Strip<Z2Z>(ref x, n, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
+                int t = tailAt < 0 ? -1 : tailAt - full;
+                ref double wj = ref Unsafe.Add(ref w, full);
+                ref double cj = ref Unsafe.Add(ref cp, full);
+                ref double bj = ref Unsafe.Add(ref bias, hasBias ? full : 0);
+                if (left == 1)
+                {
+                    if (t < 0) Strip<Z1>(ref xp, rows, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, 0, freshZ, freshY);
+                    else if (rem <= 4) Strip<Z1Y>(ref xp, rows, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
+                    else Strip<Z1Z>(ref xp, rows, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
+                }
+                else
+                {
+                    if (t < 0) Strip<Z2>(ref xp, rows, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, 0, freshZ, freshY);
+                    else if (rem <= 4) Strip<Z2Y>(ref xp, rows, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
+                    else Strip<Z2Z>(ref xp, rows, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
+                }
             }
         }
     }
@@ -134,7 +143,8 @@ internal static class DenseKernels
     private struct Z3Z : IColumns { public static int Zmm => 3; public static int Tail => 8; }
 
     /// <summary>
-    /// All n rows (n ≥ 4), by blocks of four, × the columns of <typeparamref name="TC"/> (the tail vector
+    /// n rows by blocks of four (the last block is rows n−4..n−1, which may start before row 0 of
+    /// this panel when n &lt; 4: those rows are computed, not stored), × the columns of <typeparamref name="TC"/> (the tail vector
     /// at <paramref name="tailOffset"/>; its lanes outside freshZ/freshY were done by an earlier vector
     /// of the row: with accumulate they keep their stored value, otherwise they get the same bits again).
     /// </summary>
