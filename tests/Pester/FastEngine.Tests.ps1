@@ -451,11 +451,11 @@ foreach ($case in $cases) {
             for ($i = 1; $i -lt $with.Count; $i++) { $without[$i] | Should -BeExactly $with[$i] }
         }
 
-        It 'MatMul and MatMulBias (AVX-512 and Vector256 paths) are the FMA chain, for odd shapes, with and without accumulate' {
+        It 'MatMul and MatMulBias (AVX-512 and Vector256 paths) are the FMA chain, for odd shapes (several row panels for o ≥ 300), with and without accumulate' {
             $cases = 0
             foreach ($n in 1, 2, 3, 4, 5, 7, 9, 13) {
                 foreach ($k in 0, 1, 2, 7, 25) {
-                    foreach ($o in 1, 2, 3, 4, 5, 7, 8, 9, 12, 23, 24, 25, 26, 31, 33, 49, 50, 51) {
+                    foreach ($o in 1, 2, 3, 4, 5, 7, 8, 9, 12, 23, 24, 25, 26, 31, 33, 49, 50, 51, 300, 601) {
                         $x = New-RandomArray ($n * $k); $w = New-RandomArray ($k * $o); $c0 = New-RandomArray ($n * $o + 5); $b = New-RandomArray $o
                         foreach ($mode in 'set', 'accumulate', 'bias') {
                             $acc = $mode -eq 'accumulate'
@@ -473,7 +473,7 @@ foreach ($case in $cases) {
                     }
                 }
             }
-            $cases | Should -Be (8 * 5 * 18 * 3 * 2)
+            $cases | Should -Be (8 * 5 * 20 * 3 * 2)
         }
 
         It 'Tanh keeps the groups of four, also with arguments beyond ±354 (Math.Exp groups), ±Inf and NaN' {
