@@ -309,4 +309,302 @@ $out = foreach ($case in @(@('alloy5/dp5_model.ckpt', 'alloy5/PWdata/fcc_5x5x5_5
             (Get-DpError { (New-Fast $m).Evaluate($c, $bad) }).ErrorId | Should -Be 'TooManyNeighbors'
         }
     }
+
+    Context 'dense kernels against a scalar reference (bitwise)' {
+        # The kernels are internal and take spans: KernelTestHooks gives array forms (reflection).
+        # The reference below is the definition the kernels must reproduce bit for bit, whatever
+        # their blocking or vector width: every product element one FMA chain over p = 0..k−1 from
+        # 0 (then + the old value or + bias), tanh by groups of four from index 0 with
+        # Vector256.Exp(−2|z|) (Math.Tanh for the last n mod 4), and the layer operations in order.
+        BeforeAll {
+            if (-not ('FastKernelTests.Reference' -as [type])) {
+                Add-Type -ReferencedAssemblies ([DpCompress.Core.Model.DenseLayer].Assembly.Location), 'System.Runtime.Intrinsics' -TypeDefinition @'
+using System;
+using System.Runtime.Intrinsics;
+using DpCompress.Core.Model;
+namespace FastKernelTests {
+public static class Reference {
+    public static void MatMul(double[] x, int n, int k, double[] w, int o, double[] c, bool accumulate, double[] bias) {
+        for (int i = 0; i < n; i++) for (int j = 0; j < o; j++) {
+            double a = 0;
+            for (int p = 0; p < k; p++) a = Math.FusedMultiplyAdd(x[i * k + p], w[p * o + j], a);
+            if (accumulate) a = c[i * o + j] + a;
+            if (bias != null) a += bias[j];
+            c[i * o + j] = a;
+        }
+    }
+    public static void Tanh(double[] z, double[] y) {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 4 <= z.Length; i += 4) {
+                var v = Vector256.Create(z, i);
+                var e = Vector256.Exp(Vector256.Abs(v) * Vector256.Create(-2.0));
+                (((Vector256<double>.One - e) / (Vector256<double>.One + e)) | (v & Vector256.Create(-0.0))).CopyTo(y, i);
+            }
+        for (; i < z.Length; i++) y[i] = Math.Tanh(z[i]);
+    }
+    public static void Embedding(DenseLayer[] layers, double[] s, double[] g, double[] gp) {
+        int n = s.Length, width = 1;
+        double[] x = (double[])s.Clone(), dx = new double[n];
+        for (int r = 0; r < n; r++) dx[r] = 1.0;
+        foreach (var L in layers) {
+            int o = L.Outputs;
+            double[] z = new double[n * o], dz = new double[n * o], h = new double[n * o];
+            MatMul(x, n, width, L.Weight, o, z, false, L.Bias);
+            MatMul(dx, n, width, L.Weight, o, dz, false, null);
+            Tanh(z, h);
+            for (int r = 0; r < n; r++) for (int q = 0; q < o; q++) {
+                int f = r * o + q;
+                double hq = h[f], dh = (1.0 - hq * hq) * dz[f];
+                if (L.Skip != SkipKind.None && L.ResnetDt != null) { hq *= L.ResnetDt[q]; dh *= L.ResnetDt[q]; }
+                if (L.Skip != SkipKind.None) { hq += x[r * width + q % width]; dh += dx[r * width + q % width]; }
+                z[f] = hq; dz[f] = dh;
+            }
+            x = z; dx = dz; width = o;
+        }
+        Array.Copy(x, g, x.Length); Array.Copy(dx, gp, dx.Length);
+    }
+    public static double[] FittingForward(DenseLayer[] layers, double[] d, int row0, int n, double[][] hidden) {
+        int width = layers[0].Inputs;
+        double[] x = new double[n * width];
+        Array.Copy(d, row0 * width, x, 0, n * width);
+        for (int l = 0; l < layers.Length; l++) {
+            var L = layers[l];
+            int o = L.Outputs;
+            double[] z = new double[n * o];
+            MatMul(x, n, width, L.Weight, o, z, false, L.Bias);
+            if (l == layers.Length - 1) return z;
+            double[] h = new double[n * o];
+            Tanh(z, h);
+            Array.Copy(h, 0, hidden[l], row0 * o, n * o);
+            if (L.Skip != SkipKind.None)
+                for (int r = 0; r < n; r++) for (int q = 0; q < o; q++) {
+                    double t = h[r * o + q];
+                    if (L.ResnetDt != null) t *= L.ResnetDt[q];
+                    h[r * o + q] = t + x[r * width + q % width];
+                }
+            x = h; width = o;
+        }
+        return null;
+    }
+    public static double[] FittingBackward(DenseLayer[] layers, double[][] hidden, int row0, int n) {
+        var last = layers[layers.Length - 1];
+        int width = last.Inputs;
+        double[] gx = new double[n * width];
+        for (int r = 0; r < n; r++) for (int q = 0; q < width; q++) gx[r * width + q] = last.Weight[q];
+        for (int l = layers.Length - 2; l >= 0; l--) {
+            var L = layers[l];
+            int o = L.Outputs, inW = L.Inputs;
+            double[] target = new double[n * inW], wt = new double[o * inW];
+            for (int p = 0; p < inW; p++) for (int q = 0; q < o; q++) wt[q * inW + p] = L.Weight[p * o + q];
+            for (int r = 0; r < n; r++) {
+                if (L.Skip == SkipKind.Identity) for (int q = 0; q < inW; q++) target[r * inW + q] = gx[r * o + q];
+                if (L.Skip == SkipKind.Doubled) for (int q = 0; q < inW; q++) target[r * inW + q] = gx[r * o + q] + gx[r * o + q + inW];
+                for (int q = 0; q < o; q++) {
+                    double v = gx[r * o + q], hq = hidden[l][(row0 + r) * o + q];
+                    if (L.Skip != SkipKind.None && L.ResnetDt != null) v *= L.ResnetDt[q];
+                    gx[r * o + q] = v * (1.0 - hq * hq);
+                }
+            }
+            MatMul(gx, n, o, wt, inW, target, L.Skip != SkipKind.None, null);
+            gx = target;
+        }
+        return gx;
+    }
+    // The index of the first element whose bits differ, or −1.
+    public static int FirstDifference(double[] a, double[] b, int offset, int count) {
+        for (int i = offset; i < offset + count; i++)
+            if (BitConverter.DoubleToInt64Bits(a[i]) != BitConverter.DoubleToInt64Bits(b[i])) return i;
+        return -1;
+    }
+    // Positions where an inlined exp differs from Vector512.Exp or Vector256.Exp.
+    public static int ExpMismatches(double[] x, double[] y) {
+        int bad = 0;
+        for (int i = 0; i + 8 <= x.Length; i += 8) {
+            var v = Vector512.Create(x, i);
+            var a = Vector512.Exp(v);
+            var b = Vector512.Create(Vector256.Exp(v.GetLower()), Vector256.Exp(v.GetUpper()));
+            for (int l = 0; l < 8; l++) {
+                long yb = BitConverter.DoubleToInt64Bits(y[i + l]);
+                if (yb != BitConverter.DoubleToInt64Bits(a[l]) || yb != BitConverter.DoubleToInt64Bits(b[l])) bad++;
+            }
+        }
+        return bad;
+    }
+}
+}
+'@
+            }
+            $hooks = [DpCompress.Core.Inference.Fast.FastEngine].Assembly.GetType('DpCompress.Core.Inference.Fast.KernelTestHooks', $true)
+            $flags = [Reflection.BindingFlags]'NonPublic, Static'
+            $script:Hook = @{}
+            foreach ($name in 'MatMul', 'Tanh', 'ExpPolynomial', 'Embedding', 'FittingForward', 'FittingBackward') { $script:Hook[$name] = $hooks.GetMethod($name, $flags) }
+            $script:Rng = [Random]::new(20240611)
+            function New-RandomArray([int] $Length, [double] $Scale = 1.0) {
+                $a = [double[]]::new($Length)
+                for ($i = 0; $i -lt $Length; $i++) { $a[$i] = $Scale * (2 * $script:Rng.NextDouble() - 1) }
+                , $a
+            }
+            function New-Layer([int] $In, [int] $Out, [double] $Scale = 0.5, [switch] $Idt, [switch] $NoBias) {
+                $b = $null; $dt = $null
+                if (-not $NoBias) { $b = New-RandomArray $Out 0.3 }
+                if ($Idt) { $dt = New-RandomArray $Out 0.2 }
+                [DpCompress.Core.Model.DenseLayer]::new($In, $Out, (New-RandomArray ($In * $Out) $Scale), $b, $dt, $true)
+            }
+            function Assert-SameBits($Expected, $Actual, [string] $What, [int] $Offset = 0, [int] $Count = -1) {
+                if ($Count -lt 0) { $Count = $Expected.Length }
+                $at = [FastKernelTests.Reference]::FirstDifference($Expected, $Actual, $Offset, $Count)
+                if ($at -ge 0) { throw "$What differs at $at`: expected $($Expected[$at].ToString('R')), got $($Actual[$at].ToString('R'))" }
+            }
+        }
+
+        It 'whole-model predictions are the same bits without AVX-512 (child process, DOTNET_EnableAVX512=0)' {
+            if (-not [System.Runtime.Intrinsics.Vector512]::IsHardwareAccelerated) { Set-ItResult -Skipped -Because 'AVX-512 is not available here'; return }
+            $script = Join-Path $TestDrive 'predict.ps1'
+            Set-Content -LiteralPath $script -Value @'
+param([string] $Module, [string] $Data)
+Import-Module $Module -Force
+"avx512 $([System.Runtime.Intrinsics.Vector512]::IsHardwareAccelerated)"
+$agau = [DpCompress.Core.Serialization.CheckpointReader]::Read((Join-Path $Data 'agau/dp_model.ckpt'))
+$agauCmp = [DpCompress.Core.Serialization.CheckpointReader]::Read((Join-Path $Data 'agau/cmp_o3_dx0.01.ckpt'))
+$alloy = [DpCompress.Core.Serialization.CheckpointReader]::Read((Join-Path $Data 'alloy5/dp5_model.ckpt'))
+$cases = @(
+    @($agau, 'agau/PWdata/Ag10Au14'), @($agau, 'agau/PWdata/Ag45Au3'), @($agauCmp, 'agau/PWdata/Ag10Au14'),
+    @($alloy, 'alloy5/PWdata/bcc_3x3x6_108'))
+foreach ($case in $cases) {
+    $c = [DpCompress.Core.Structures.PwDataReader]::Read((Join-Path $Data $case[1]))[0]
+    $p = [DpCompress.Core.Inference.Fast.FastEngine]::new($case[0], 1).Evaluate($c)
+    (@($p.Energy) + $p.Forces + $p.Virial + $p.AtomicEnergies | ForEach-Object { [BitConverter]::DoubleToInt64Bits($_).ToString('x16') }) -join ' '
+}
+'@
+            $module = Join-Path (Split-Path (Get-Module DpCompress).Path) 'DpCompress.psd1'
+            $data = Get-TestDataPath ''
+            $run = {
+                $exe = [Environment]::ProcessPath
+                # Under `dotnet pwsh` the process is the dotnet host: run pwsh.dll with it.
+                [string[]] $lead = @()
+                if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { $lead = @(Join-Path $PSHOME 'pwsh.dll') }
+                & $exe @lead -NoProfile -NonInteractive -File $script -Module $module -Data $data
+            }
+            $with = & $run
+            $env:DOTNET_EnableAVX512 = '0'
+            try { $without = & $run } finally { Remove-Item Env:DOTNET_EnableAVX512 }
+            $with[0] | Should -Be 'avx512 True'
+            $without[0] | Should -Be 'avx512 False'
+            $with.Count | Should -Be 5
+            for ($i = 1; $i -lt $with.Count; $i++) { $without[$i] | Should -BeExactly $with[$i] }
+        }
+
+        It 'MatMul and MatMulBias (AVX-512 and Vector256 paths) are the FMA chain, for odd shapes (several row panels for o ≥ 300), with and without accumulate' {
+            $cases = 0
+            foreach ($n in 1, 2, 3, 4, 5, 7, 9, 13) {
+                foreach ($k in 0, 1, 2, 7, 25) {
+                    foreach ($o in 1, 2, 3, 4, 5, 7, 8, 9, 12, 23, 24, 25, 26, 31, 33, 49, 50, 51, 300, 601) {
+                        $x = New-RandomArray ($n * $k); $w = New-RandomArray ($k * $o); $c0 = New-RandomArray ($n * $o + 5); $b = New-RandomArray $o
+                        foreach ($mode in 'set', 'accumulate', 'bias') {
+                            $acc = $mode -eq 'accumulate'
+                            $bias = $null
+                            if ($mode -eq 'bias') { $bias = $b }
+                            $expected = [double[]]$c0.Clone()
+                            [FastKernelTests.Reference]::MatMul($x, $n, $k, $w, $o, $expected, $acc, $bias)
+                            foreach ($v256 in $false, $true) {
+                                $actual = [double[]]$c0.Clone()
+                                $null = $script:Hook.MatMul.Invoke($null, @($x, $n, $k, $w, $o, $actual, $acc, $bias, $v256))
+                                Assert-SameBits $expected $actual "MatMul n=$n k=$k o=$o $mode vector256=$v256"
+                                $cases++
+                            }
+                        }
+                    }
+                }
+            }
+            $cases | Should -Be (8 * 5 * 20 * 3 * 2)
+        }
+
+        It 'Tanh keeps the groups of four, also with arguments beyond ±354 (Math.Exp groups), ±Inf and NaN' {
+            foreach ($len in 0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 3203) {
+                foreach ($extreme in $false, $true) {
+                    $z = New-RandomArray $len 4.0
+                    if ($extreme -and $len -gt 0) {
+                        foreach ($v in 400.0, -1000.0, 360.0, [double]::PositiveInfinity, [double]::NaN, -355.0) { $z[$script:Rng.Next($len)] = $v }
+                    }
+                    $expected = [double[]]::new($len); $actual = [double[]]::new($len)
+                    [FastKernelTests.Reference]::Tanh($z, $expected)
+                    $null = $script:Hook.Tanh.Invoke($null, @($z, $actual))
+                    Assert-SameBits $expected $actual "Tanh length $len extreme=$extreme"
+                }
+            }
+        }
+
+        It 'the inlined exp polynomial equals Vector512.Exp and Vector256.Exp bit for bit' {
+            $x = [double[]]::new(400000)
+            for ($i = 0; $i -lt $x.Length; $i++) {
+                $u = $script:Rng.NextDouble()
+                $x[$i] = switch ($i % 4) { 0 { -40 * $u } 1 { -708 * $u } 2 { 708 * (2 * $u - 1) } default { -[math]::Exp(20 * $u - 18) } }
+            }
+            $x[0] = 0.0; $x[1] = -0.0; $x[2] = -708.0; $x[3] = 708.0; $x[4] = -4.9e-324
+            $y = $script:Hook.ExpPolynomial.Invoke($null, @(, $x))
+            if ($null -eq $y) { Set-ItResult -Skipped -Because 'AVX-512 is not available'; return }
+            [FastKernelTests.Reference]::ExpMismatches($x, $y) | Should -Be 0
+        }
+
+        It 'EmbeddingKernel: <Name>' -ForEach @(
+            @{ Name = 'model shape 1-25-25-25'; Sizes = @(25, 25, 25); Scale = 0.5; Spread = 5.0 }
+            @{ Name = 'skip kinds, resnet_dt, odd widths 1-5-5-10-10-7'; Sizes = @(5, 5, 10, 10, 7); Scale = 0.5; Spread = 5.0 }
+            @{ Name = 'skips from the first layer on 1-1-2-4'; Sizes = @(1, 2, 4); Scale = 0.5; Spread = 5.0 }
+            @{ Name = 'doubled first layer 1-2-2'; Sizes = @(2, 2); Scale = 0.5; Spread = 5.0 }
+            # Every seventh row beyond ±354, its neighbours in the same groups of four near 0.
+            @{ Name = 'pre-activations beyond ±354 in some rows'; Sizes = @(5, 5, 10); Scale = 120.0; Spread = 0.003 }
+        ) {
+            $layers = [System.Collections.Generic.List[DpCompress.Core.Model.DenseLayer]]::new()
+            $in = 1
+            for ($l = 0; $l -lt $Sizes.Count; $l++) {
+                $out = $Sizes[$l]
+                $layers.Add((New-Layer $in $out -Scale ($(if ($l -eq 0) { $Scale } else { 0.5 })) -Idt:($l % 2 -eq 1) -NoBias:($l -eq 3)))
+                $in = $out
+            }
+            $net = [DpCompress.Core.Model.EmbeddingNet]::new($layers)
+            $m = $Sizes[-1]
+            foreach ($n in 1, 2, 3, 5, 13, 37, 128) {
+                $s = New-RandomArray $n $Spread
+                if ($Spread -lt 1) { for ($r = 3; $r -lt $n; $r += 7) { $s[$r] = 4.5 } }
+                $g = [double[]]::new($n * $m); $gp = [double[]]::new($n * $m); $eg = [double[]]::new($n * $m); $egp = [double[]]::new($n * $m)
+                [FastKernelTests.Reference]::Embedding($layers.ToArray(), $s, $eg, $egp)
+                $null = $script:Hook.Embedding.Invoke($null, @($net, $s, $g, $gp))
+                Assert-SameBits $eg $g "G (n=$n)"
+                Assert-SameBits $egp $gp "G' (n=$n)"
+            }
+        }
+
+        It 'FittingKernel forward and backward: <Name>' -ForEach @(
+            @{ Name = 'model shape 300-50-50-50-1'; Sizes = @(300, 50, 50, 50, 1); Scale = 0.2 }
+            @{ Name = 'skip kinds, resnet_dt, odd widths 13-7-7-14-14-1'; Sizes = @(13, 7, 7, 14, 14, 1); Scale = 0.5 }
+            @{ Name = 'pre-activations beyond ±354 in some rows'; Sizes = @(13, 7, 7, 14, 1); Scale = 200.0 }
+        ) {
+            $layers = [System.Collections.Generic.List[DpCompress.Core.Model.DenseLayer]]::new()
+            for ($l = 0; $l + 1 -lt $Sizes.Count; $l++) {
+                $layers.Add((New-Layer $Sizes[$l] $Sizes[$l + 1] -Scale ($(if ($l -eq 0) { $Scale } else { 0.5 })) -Idt:($l -ge 1 -and $l -le 2) -NoBias:($l -eq 3)))
+            }
+            $net = [DpCompress.Core.Model.FittingNet]::new($layers)
+            $netLayers = [DpCompress.Core.Model.DenseLayer[]]@($net.Layers)
+            $d0 = $Sizes[0]
+            $hiddenWidths = $Sizes[1..($Sizes.Count - 2)]
+            foreach ($n in 1, 3, 4, 5, 32, 33) {
+                $row0 = 2
+                $rows = $row0 + $n + 1
+                $d = New-RandomArray ($rows * $d0)
+                $hidden = [double[][]]@($hiddenWidths | ForEach-Object { , [double[]]::new($rows * $_) })
+                $eHidden = [double[][]]@($hiddenWidths | ForEach-Object { , [double[]]::new($rows * $_) })
+                $expected = [FastKernelTests.Reference]::FittingForward($netLayers, $d, $row0, $n, $eHidden)
+                $energy = $script:Hook.FittingForward.Invoke($null, @($net, $d, $row0, $n, $hidden))
+                Assert-SameBits $expected $energy "E_i (n=$n)"
+                for ($l = 0; $l -lt $hidden.Count; $l++) { Assert-SameBits $eHidden[$l] $hidden[$l] "hidden layer $l (n=$n)" ($row0 * $hiddenWidths[$l]) ($n * $hiddenWidths[$l]) }
+                $dd = [double[]]::new($rows * $d0)
+                $null = $script:Hook.FittingBackward.Invoke($null, @($net, $hidden, $row0, $n, $dd))
+                $eDd = [FastKernelTests.Reference]::FittingBackward($netLayers, $eHidden, $row0, $n)
+                $got = [double[]]::new($n * $d0)
+                [Array]::Copy($dd, $row0 * $d0, $got, 0, $n * $d0)
+                Assert-SameBits $eDd $got "dE/dD (n=$n)"
+            }
+        }
+    }
 }

@@ -1,12 +1,16 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace DpCompress.Core.Inference.Fast;
 
 /// <summary>
 /// Small dense kernels for the fast engine: row-major matrix products sized for DP nets
-/// (widths 1–300, a few hundred rows), vectorised over output columns with Vector256.
+/// (widths 1–300, a few hundred rows), vectorised over output columns with Vector512 where the
+/// hardware has AVX-512 and Vector256 otherwise, and the elementwise passes of the nets. Every
+/// path computes each element with the same operations in the same order, so results do not
+/// depend on the path.
 /// </summary>
 internal static class DenseKernels
 {
@@ -18,11 +22,265 @@ internal static class DenseKernels
     /// <param name="o">Columns of W and C.</param>
     /// <param name="c">[n, o] row-major output.</param>
     /// <param name="accumulate">C += X·W instead of C = X·W.</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <remarks>
+    /// Every element is one FMA chain c[i,j] = fma(x[i,k−1], w[k−1,j], … fma(x[i,0], w[0,j], 0)) (then
+    /// + the old c[i,j] with <paramref name="accumulate"/>), whatever the blocking or vector width, so
+    /// results are bitwise identical on every path.
+    /// </remarks>
     public static void MatMul(ReadOnlySpan<double> x, int n, int k, ReadOnlySpan<double> w, int o, Span<double> c, bool accumulate = false)
     {
         if (x.Length < n * k || w.Length < k * o || c.Length < n * o)
             throw new ArgumentException("MatMul operand too short.");
+        if (Vector512.IsHardwareAccelerated && n >= 4 && o >= 4)
+            MatMul512(ref MemoryMarshal.GetReference(x), n, k, ref MemoryMarshal.GetReference(w), o, ref MemoryMarshal.GetReference(c), accumulate, ref Unsafe.NullRef<double>());
+        else
+            MatMul256(x, n, k, w, o, c, accumulate);
+    }
+
+    /// <summary>C = X·W + bias (bias [o] added to every row after the product, as <see cref="AddBias"/>).</summary>
+    public static void MatMulBias(ReadOnlySpan<double> x, int n, int k, ReadOnlySpan<double> w, int o, ReadOnlySpan<double> bias, Span<double> c)
+    {
+        if (x.Length < n * k || w.Length < k * o || c.Length < n * o || bias.Length != o)
+            throw new ArgumentException("MatMul operand too short.");
+        if (Vector512.IsHardwareAccelerated && n >= 4 && o >= 4)
+            MatMul512(ref MemoryMarshal.GetReference(x), n, k, ref MemoryMarshal.GetReference(w), o, ref MemoryMarshal.GetReference(c), false, ref MemoryMarshal.GetReference(bias));
+        else
+        {
+            MatMul256(x, n, k, w, o, c, false);
+            AddBias(c, n, bias);
+        }
+    }
+
+    /// <summary>
+    /// AVX-512 product for n ≥ 4, o ≥ 4 (bias: C = X·W + bias), by column groups of up to three zmm
+    /// (24 columns) × blocks of 4 rows, the accumulators in registers over the whole k loop. A last
+    /// partial row block is the block of rows n−4..n−1 (rows already done are recomputed, not stored
+    /// again); o mod 8 columns are a ymm or zmm ending at o in the pass of the last group (columns
+    /// already done are recomputed to the same bits; with accumulate they keep their stored value).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MatMul512(ref double x, int n, int k, ref double w, int o, ref double c, bool accumulate, ref double bias)
+    {
+        bool hasBias = !Unsafe.IsNullRef(ref bias);
+        // Columns: groups of three zmm (24), then one or two zmm, then a tail vector ending at o — a
+        // ymm when o mod 8 ≤ 4, else a zmm — computed in the same pass as the last group.
+        int nz = o / 8, rem = o % 8;
+        int tailAt = rem == 0 ? -1 : rem <= 4 ? o - 4 : o - 8;
+        var freshZ = Vector512.GreaterThanOrEqual(Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7), Vector512.Create((double)(8 - rem)));
+        var freshY = TailMask(rem == 0 ? 4 : Math.Min(rem, 4));
+        int full = nz / 3 * 24, left = nz % 3;     // columns in groups of three; zmm left over
+        if (nz == 0)
+        {
+            // 4 ≤ o < 8: columns 0..3, then o−4..o−1.
+            for (int i0 = 0; i0 < n; i0 += 4)
+            {
+                int i = Math.Min(i0, n - 4);
+                ref double xi = ref Unsafe.Add(ref x, i * k);
+                ref double ci = ref Unsafe.Add(ref c, i * o);
+                Block4x4(ref xi, k, ref w, o, ref ci, accumulate, hasBias, ref bias, i0 - i, Vector256<double>.AllBitsSet);
+                if (o > 4)
+                    Block4x4(ref xi, k, ref Unsafe.Add(ref w, o - 4), o, ref Unsafe.Add(ref ci, o - 4), accumulate, hasBias, ref Unsafe.Add(ref bias, hasBias ? o - 4 : 0), i0 - i, TailMask(o - 4));
+            }
+            return;
+        }
+        // Row panels whose output (≤ 2048 doubles) stays in L1 while the column groups pass over it.
+        int panel = Math.Max(4, (2048 / o) & ~3);
+        for (int r0 = 0; r0 < n; r0 += panel)
+        {
+            // A last panel of fewer than four rows recomputes rows of the previous one (not stored).
+            int rows = Math.Min(panel, n - r0);
+            ref double xp = ref Unsafe.Add(ref x, r0 * k);
+            ref double cp = ref Unsafe.Add(ref c, r0 * o);
+            for (int j = 0; j < full; j += 24)
+            {
+                int t = left == 0 && j + 24 == full ? tailAt - j : -1;
+                ref double wj = ref Unsafe.Add(ref w, j);
+                ref double cj = ref Unsafe.Add(ref cp, j);
+                ref double bj = ref Unsafe.Add(ref bias, hasBias ? j : 0);
+                if (t < 0) Strip<Z3>(ref xp, rows, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, 0, freshZ, freshY);
+                else if (rem <= 4) Strip<Z3Y>(ref xp, rows, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
+                else Strip<Z3Z>(ref xp, rows, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
+            }
+            if (left > 0)
+            {
+                int t = tailAt < 0 ? -1 : tailAt - full;
+                ref double wj = ref Unsafe.Add(ref w, full);
+                ref double cj = ref Unsafe.Add(ref cp, full);
+                ref double bj = ref Unsafe.Add(ref bias, hasBias ? full : 0);
+                if (left == 1)
+                {
+                    if (t < 0) Strip<Z1>(ref xp, rows, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, 0, freshZ, freshY);
+                    else if (rem <= 4) Strip<Z1Y>(ref xp, rows, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
+                    else Strip<Z1Z>(ref xp, rows, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
+                }
+                else
+                {
+                    if (t < 0) Strip<Z2>(ref xp, rows, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, 0, freshZ, freshY);
+                    else if (rem <= 4) Strip<Z2Y>(ref xp, rows, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
+                    else Strip<Z2Z>(ref xp, rows, k, ref wj, o, ref cj, accumulate, hasBias, ref bj, t, freshZ, freshY);
+                }
+            }
+        }
+    }
+
+    /// <summary>Column shape of a <see cref="Strip{TC}"/>: full zmm vectors at 0, 8, 16 and a tail vector (none, ymm or zmm).</summary>
+    private interface IColumns
+    {
+        static abstract int Zmm { get; }
+
+        /// <summary>0: none; 4: a ymm; 8: a zmm.</summary>
+        static abstract int Tail { get; }
+    }
+
+    private struct Z1 : IColumns { public static int Zmm => 1; public static int Tail => 0; }
+    private struct Z2 : IColumns { public static int Zmm => 2; public static int Tail => 0; }
+    private struct Z3 : IColumns { public static int Zmm => 3; public static int Tail => 0; }
+    private struct Z1Y : IColumns { public static int Zmm => 1; public static int Tail => 4; }
+    private struct Z2Y : IColumns { public static int Zmm => 2; public static int Tail => 4; }
+    private struct Z3Y : IColumns { public static int Zmm => 3; public static int Tail => 4; }
+    private struct Z1Z : IColumns { public static int Zmm => 1; public static int Tail => 8; }
+    private struct Z2Z : IColumns { public static int Zmm => 2; public static int Tail => 8; }
+    private struct Z3Z : IColumns { public static int Zmm => 3; public static int Tail => 8; }
+
+    /// <summary>
+    /// n rows by blocks of four (the last block is rows n−4..n−1, which may start before row 0 of
+    /// this panel when n &lt; 4: those rows are computed, not stored), × the columns of <typeparamref name="TC"/> (the tail vector
+    /// at <paramref name="tailOffset"/>; its lanes outside freshZ/freshY were done by an earlier vector
+    /// of the row: with accumulate they keep their stored value, otherwise they get the same bits again).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Strip<TC>(ref double x0, int n, int k, ref double w, int o, ref double c0, bool accumulate, bool hasBias, ref double bias,
+        int tailOffset, Vector512<double> freshZ, Vector256<double> freshY) where TC : struct, IColumns
+    {
+        for (int i0 = 0; i0 < n; i0 += 4)
+        {
+            // The last block is rows n−4..n−1; rows below skip were stored by the previous block.
+            int i = Math.Min(i0, n - 4);
+            int skip = i0 - i;
+            ref double x = ref Unsafe.Add(ref x0, i * k);
+            ref double c = ref Unsafe.Add(ref c0, i * o);
+            Vector512<double> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector512<double> b0 = default, b1 = default, b2 = default, b3 = default;
+            Vector512<double> d0 = default, d1 = default, d2 = default, d3 = default;
+            Vector512<double> e0 = default, e1 = default, e2 = default, e3 = default;
+            Vector256<double> y0 = default, y1 = default, y2 = default, y3 = default;
+            ref double x1 = ref Unsafe.Add(ref x, k);
+            ref double x2 = ref Unsafe.Add(ref x1, k);
+            ref double x3 = ref Unsafe.Add(ref x2, k);
+            ref double wp = ref w;
+            nuint tOff = (nuint)tailOffset;
+            for (int p = 0; p < k; p++)
+            {
+                var wa = Vector512.LoadUnsafe(ref wp);
+                var wb = TC.Zmm >= 2 ? Vector512.LoadUnsafe(ref wp, 8) : default;
+                var wd = TC.Zmm >= 3 ? Vector512.LoadUnsafe(ref wp, 16) : default;
+                var we = TC.Tail == 8 ? Vector512.LoadUnsafe(ref wp, tOff) : default;
+                var wy = TC.Tail == 4 ? Vector256.LoadUnsafe(ref wp, tOff) : default;
+                double x0p = Unsafe.Add(ref x, p), x1p = Unsafe.Add(ref x1, p), x2p = Unsafe.Add(ref x2, p), x3p = Unsafe.Add(ref x3, p);
+                var s = Vector512.Create(x0p);
+                a0 = Vector512.FusedMultiplyAdd(s, wa, a0);
+                if (TC.Zmm >= 2) b0 = Vector512.FusedMultiplyAdd(s, wb, b0);
+                if (TC.Zmm >= 3) d0 = Vector512.FusedMultiplyAdd(s, wd, d0);
+                if (TC.Tail == 8) e0 = Vector512.FusedMultiplyAdd(s, we, e0);
+                if (TC.Tail == 4) y0 = Vector256.FusedMultiplyAdd(Vector256.Create(x0p), wy, y0);
+                s = Vector512.Create(x1p);
+                a1 = Vector512.FusedMultiplyAdd(s, wa, a1);
+                if (TC.Zmm >= 2) b1 = Vector512.FusedMultiplyAdd(s, wb, b1);
+                if (TC.Zmm >= 3) d1 = Vector512.FusedMultiplyAdd(s, wd, d1);
+                if (TC.Tail == 8) e1 = Vector512.FusedMultiplyAdd(s, we, e1);
+                if (TC.Tail == 4) y1 = Vector256.FusedMultiplyAdd(Vector256.Create(x1p), wy, y1);
+                s = Vector512.Create(x2p);
+                a2 = Vector512.FusedMultiplyAdd(s, wa, a2);
+                if (TC.Zmm >= 2) b2 = Vector512.FusedMultiplyAdd(s, wb, b2);
+                if (TC.Zmm >= 3) d2 = Vector512.FusedMultiplyAdd(s, wd, d2);
+                if (TC.Tail == 8) e2 = Vector512.FusedMultiplyAdd(s, we, e2);
+                if (TC.Tail == 4) y2 = Vector256.FusedMultiplyAdd(Vector256.Create(x2p), wy, y2);
+                s = Vector512.Create(x3p);
+                a3 = Vector512.FusedMultiplyAdd(s, wa, a3);
+                if (TC.Zmm >= 2) b3 = Vector512.FusedMultiplyAdd(s, wb, b3);
+                if (TC.Zmm >= 3) d3 = Vector512.FusedMultiplyAdd(s, wd, d3);
+                if (TC.Tail == 8) e3 = Vector512.FusedMultiplyAdd(s, we, e3);
+                if (TC.Tail == 4) y3 = Vector256.FusedMultiplyAdd(Vector256.Create(x3p), wy, y3);
+                wp = ref Unsafe.Add(ref wp, o);
+            }
+            ref double c1 = ref Unsafe.Add(ref c, o);
+            ref double c2 = ref Unsafe.Add(ref c1, o);
+            ref double c3 = ref Unsafe.Add(ref c2, o);
+            if (skip <= 0) Row<TC>(ref c, a0, b0, d0, e0, y0, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+            if (skip <= 1) Row<TC>(ref c1, a1, b1, d1, e1, y1, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+            if (skip <= 2) Row<TC>(ref c2, a2, b2, d2, e2, y2, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+            Row<TC>(ref c3, a3, b3, d3, e3, y3, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+        }
+    }
+
+    /// <summary>Stores one row of a <see cref="Strip{TC}"/>, the tail vector last.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Row<TC>(ref double c, Vector512<double> a, Vector512<double> b, Vector512<double> d, Vector512<double> e, Vector256<double> y,
+        bool accumulate, bool hasBias, ref double bias, nuint tOff, Vector512<double> freshZ, Vector256<double> freshY) where TC : struct, IColumns
+    {
+        var all = Vector512<double>.AllBitsSet;
+        Put(a, ref c, 0, accumulate, hasBias, ref bias, all);
+        if (TC.Zmm >= 2) Put(b, ref c, 8, accumulate, hasBias, ref bias, all);
+        if (TC.Zmm >= 3) Put(d, ref c, 16, accumulate, hasBias, ref bias, all);
+        if (TC.Tail == 8) Put(e, ref c, tOff, accumulate, hasBias, ref bias, freshZ);
+        if (TC.Tail == 4) Put(y, ref Unsafe.Add(ref c, tOff), accumulate, hasBias, ref Unsafe.Add(ref bias, hasBias ? (int)tOff : 0), freshY);
+    }
+
+    /// <summary>Four rows × four columns (a ymm), for 4 ≤ o &lt; 8; rows below <paramref name="skip"/> are not stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Block4x4(ref double x, int k, ref double w, int o, ref double c, bool accumulate, bool hasBias, ref double bias, int skip, Vector256<double> fresh)
+    {
+        Vector256<double> a0 = default, a1 = default, a2 = default, a3 = default;
+        ref double x1 = ref Unsafe.Add(ref x, k);
+        ref double x2 = ref Unsafe.Add(ref x1, k);
+        ref double x3 = ref Unsafe.Add(ref x2, k);
+        ref double wp = ref w;
+        for (int p = 0; p < k; p++)
+        {
+            var w0 = Vector256.LoadUnsafe(ref wp);
+            a0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, p)), w0, a0);
+            a1 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x1, p)), w0, a1);
+            a2 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x2, p)), w0, a2);
+            a3 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x3, p)), w0, a3);
+            wp = ref Unsafe.Add(ref wp, o);
+        }
+        if (skip <= 0) Put(a0, ref c, accumulate, hasBias, ref bias, fresh);
+        ref double c1 = ref Unsafe.Add(ref c, o);
+        if (skip <= 1) Put(a1, ref c1, accumulate, hasBias, ref bias, fresh);
+        ref double c2 = ref Unsafe.Add(ref c1, o);
+        if (skip <= 2) Put(a2, ref c2, accumulate, hasBias, ref bias, fresh);
+        Put(a3, ref Unsafe.Add(ref c2, o), accumulate, hasBias, ref bias, fresh);
+    }
+
+    /// <summary>Stores a finished chain: + old C (accumulate; lanes outside <paramref name="fresh"/> keep the stored value) or + bias.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(Vector512<double> v, ref double c, nuint offset, bool accumulate, bool hasBias, ref double bias, Vector512<double> fresh)
+    {
+        if (accumulate)
+        {
+            var old = Vector512.LoadUnsafe(ref c, offset);
+            v = Vector512.ConditionalSelect(fresh, v + old, old);
+        }
+        else if (hasBias) v += Vector512.LoadUnsafe(ref bias, offset);
+        v.StoreUnsafe(ref c, offset);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(Vector256<double> v, ref double c, bool accumulate, bool hasBias, ref double bias, Vector256<double> fresh)
+    {
+        if (accumulate)
+        {
+            var old = Vector256.LoadUnsafe(ref c);
+            v = Vector256.ConditionalSelect(fresh, v + old, old);
+        }
+        else if (hasBias) v += Vector256.LoadUnsafe(ref bias);
+        v.StoreUnsafe(ref c);
+    }
+
+    /// <summary>The Vector256 product (any shape; every machine).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void MatMul256(ReadOnlySpan<double> x, int n, int k, ReadOnlySpan<double> w, int o, Span<double> c, bool accumulate)
+    {
         ref double xr = ref MemoryMarshal.GetReference(x);
         ref double wr = ref MemoryMarshal.GetReference(w);
         ref double cr = ref MemoryMarshal.GetReference(c);
@@ -222,6 +480,12 @@ internal static class DenseKernels
     /// y = tanh(x) elementwise (in place allowed): tanh|x| = (1 − e)/(1 + e), e = exp(−2|x|),
     /// sign copied from x. Absolute error ≲ 4e-16 against Math.Tanh.
     /// </summary>
+    /// <remarks>
+    /// Elements are taken in groups of four from index 0 (e from Vector256.Exp of the group); the
+    /// last n mod 4 elements use Math.Tanh. Vector256.Exp evaluates a polynomial when every
+    /// argument of the group is within ±708 and Math.Exp per element otherwise, so a result may
+    /// depend on its group; the AVX-512 path keeps exactly these groups (see <see cref="Tanh8"/>).
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tanh(ReadOnlySpan<double> x, Span<double> y)
     {
@@ -230,20 +494,332 @@ internal static class DenseKernels
         ref double xr = ref MemoryMarshal.GetReference(x);
         ref double yr = ref MemoryMarshal.GetReference(y);
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8)
+                Tanh8(Vector512.LoadUnsafe(ref xr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
         if (Vector256.IsHardwareAccelerated)
-        {
-            var one = Vector256<double>.One;
-            var minusTwo = Vector256.Create(-2.0);
-            var sign = Vector256.Create(-0.0);
             for (; i + 4 <= n; i += 4)
+                Tanh4(Vector256.LoadUnsafe(ref xr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref yr, i) = Math.Tanh(Unsafe.Add(ref xr, i));
+    }
+
+    /// <summary>tanh of four elements forming one group of <see cref="Tanh"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<double> Tanh4(Vector256<double> z)
+    {
+        var one = Vector256<double>.One;
+        var e = Vector256.Exp(Vector256.Abs(z) * Vector256.Create(-2.0));
+        var t = (one - e) / (one + e);
+        return t | (z & Vector256.Create(-0.0));
+    }
+
+    /// <summary>
+    /// tanh of eight elements forming two groups of <see cref="Tanh"/>, bitwise equal to two
+    /// <see cref="Tanh4"/>: the inlined polynomial when all eight arguments are within ±708 (then
+    /// Vector256.Exp evaluates the same polynomial lane by lane), else Vector256.Exp per group.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<double> Tanh8(Vector512<double> z) => TryTanh8(z, out var t) ? t : Tanh8Groups(z);
+
+    /// <summary>tanh of eight elements (as <see cref="Tanh8"/>) when all eight arguments are in the polynomial range; false otherwise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool TryTanh8(Vector512<double> z, out Vector512<double> t)
+    {
+        var a = Vector512.Abs(z) * Vector512.Create(-2.0);
+        if (!Vector512.LessThanOrEqualAll(Vector512.Abs(a).AsUInt64(), Vector512.Create(ExpPolynomialLimit)))
+        {
+            t = default;
+            return false;
+        }
+        var one = Vector512<double>.One;
+        // .NET's polynomial fuses its multiply-adds where FMA is supported (always with AVX-512
+        // unless switched off); ExpPolynomial copies that case.
+        var e = Fma.IsSupported ? ExpPolynomial(a) : Vector512.Exp(a);
+        t = ((one - e) / (one + e)) | (z & Vector512.Create(-0.0));
+        return true;
+    }
+
+    /// <summary>tanh of eight elements as two groups of <see cref="Tanh4"/> (the path for arguments beyond ±354).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static Vector512<double> Tanh8Groups(Vector512<double> z) => Vector512.Create(Tanh4(z.GetLower()), Tanh4(z.GetUpper()));
+
+    /// <summary>Bits of 708.0: Vector{256,512}.Exp(double) use their polynomial when all |x| ≤ this.</summary>
+    private const ulong ExpPolynomialLimit = 0x40862000_00000000;
+
+    /// <summary>
+    /// e^x for |x| ≤ 708, inlined: the same operations as the polynomial branch of .NET's
+    /// Vector256/Vector512.Exp(double) (AMD AOCL vrd2_exp: x·log2 e split n + r, degree-12 polynomial
+    /// in r, scaled by 2^n; MultiplyAddEstimate is a fused multiply-add on AVX-512 hardware), hence
+    /// bitwise equal to it (a test compares the two).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<double> ExpPolynomial(Vector512<double> x)
+    {
+        const double huge = 6755399441055744;
+        var dn = Vector512.FusedMultiplyAdd(x, Vector512.Create(1.4426950408889634), Vector512.Create(huge));
+        var n = dn.AsUInt64();
+        dn -= Vector512.Create(huge);
+        var r = Vector512.FusedMultiplyAdd(dn, Vector512.Create(-0.693359375), x);
+        r = Vector512.FusedMultiplyAdd(dn, Vector512.Create(0.00021219444005469057), r);
+        var r2 = r * r;
+        var r4 = r2 * r2;
+        var r8 = r4 * r4;
+        var poly = Vector512.FusedMultiplyAdd(
+            Vector512.FusedMultiplyAdd(
+                Vector512.FusedMultiplyAdd(Vector512.Create(2.499430431958571E-08), r, Vector512.Create(2.7632293298250954E-07)),
+                r2,
+                Vector512.FusedMultiplyAdd(Vector512.Create(2.7557622532543023E-06), r, Vector512.Create(2.4801486521374483E-05))),
+            r8,
+            Vector512.FusedMultiplyAdd(
+                Vector512.FusedMultiplyAdd(
+                    Vector512.FusedMultiplyAdd(Vector512.Create(0.00019841269432677495), r, Vector512.Create(0.001388888895122404)),
+                    r2,
+                    Vector512.FusedMultiplyAdd(Vector512.Create(0.008333333333559272), r, Vector512.Create(0.04166666666649277))),
+                r4,
+                Vector512.FusedMultiplyAdd(
+                    Vector512.FusedMultiplyAdd(Vector512.Create(0.1666666666666617), r, Vector512.Create(0.5000000000000018)),
+                    r2,
+                    r + Vector512<double>.One)));
+        return poly * ((n + Vector512.Create(1023UL)) << 52).AsDouble();
+    }
+
+    /// <summary>
+    /// Embedding layer finish over n·o elements in row-major order (x, dx [n, o] when given):
+    /// h = tanh z as <see cref="Tanh"/> over <paramref name="hv"/>, dh = (1 − h²)·dz, then ·idt
+    /// (<paramref name="idtTiled"/>[q] = idt[q mod o] for q &lt; o + 8; empty for none), then + x, + dx.
+    /// dz is <paramref name="hd"/>, or, when <paramref name="dzTiled"/> is given (tiled as idt), the
+    /// same row for every row (a first layer: dx = 1) and <paramref name="hd"/> is output only.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void TanhFinish(Span<double> hv, Span<double> hd, ReadOnlySpan<double> x, ReadOnlySpan<double> dx, int o, ReadOnlySpan<double> idtTiled,
+        ReadOnlySpan<double> dzTiled = default)
+    {
+        int len = hv.Length;
+        bool skip = !x.IsEmpty, useIdt = !idtTiled.IsEmpty, rowDz = !dzTiled.IsEmpty;
+        if (hd.Length < len || (skip && (x.Length < len || dx.Length < len)) || (useIdt && idtTiled.Length < o + 8) || (rowDz && dzTiled.Length < o + 8))
+            throw new ArgumentException("TanhFinish operand too short.");
+        ref double hr = ref MemoryMarshal.GetReference(hv);
+        ref double dr = ref MemoryMarshal.GetReference(hd);
+        ref double xr = ref MemoryMarshal.GetReference(x);
+        ref double dxr = ref MemoryMarshal.GetReference(dx);
+        ref double ir = ref MemoryMarshal.GetReference(idtTiled);
+        ref double zr = ref rowDz ? ref MemoryMarshal.GetReference(dzTiled) : ref dr;
+        int f = 0, q = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            while (f + 8 <= len)
             {
-                var z = Vector256.LoadUnsafe(ref xr, (nuint)i);
-                var e = Vector256.Exp(Vector256.Abs(z) * minusTwo);
-                var t = (one - e) / (one + e);
-                (t | (z & sign)).StoreUnsafe(ref yr, (nuint)i);
+                // No call in the hot loop: it stops at a vector with an argument beyond the polynomial range.
+                for (; f + 8 <= len; f += 8)
+                {
+                    if (!TryTanh8(Vector512.LoadUnsafe(ref hr, (nuint)f), out var h)) break;
+                    Finish8(h, ref hr, ref dr, ref zr, ref xr, ref dxr, ref ir, f, ref q, o, skip, useIdt, rowDz);
+                }
+                if (f + 8 > len) break;
+                Finish8(Tanh8Groups(Vector512.LoadUnsafe(ref hr, (nuint)f)), ref hr, ref dr, ref zr, ref xr, ref dxr, ref ir, f, ref q, o, skip, useIdt, rowDz);
+                f += 8;
             }
         }
-        for (; i < n; i++) Unsafe.Add(ref yr, i) = Math.Tanh(Unsafe.Add(ref xr, i));
+        if (Vector256.IsHardwareAccelerated && f + 4 <= len)
+        {
+            var one = Vector256<double>.One;
+            for (; f + 4 <= len; f += 4)
+            {
+                var h = Tanh4(Vector256.LoadUnsafe(ref hr, (nuint)f));
+                var dh = (one - h * h) * Vector256.LoadUnsafe(ref zr, (nuint)(rowDz ? q : f));
+                if (useIdt)
+                {
+                    var iv = Vector256.LoadUnsafe(ref ir, (nuint)q);
+                    h *= iv; dh *= iv;
+                }
+                if (useIdt || rowDz)
+                {
+                    q += 4;
+                    while (q >= o) q -= o;
+                }
+                if (skip)
+                {
+                    h += Vector256.LoadUnsafe(ref xr, (nuint)f);
+                    dh += Vector256.LoadUnsafe(ref dxr, (nuint)f);
+                }
+                h.StoreUnsafe(ref hr, (nuint)f);
+                dh.StoreUnsafe(ref dr, (nuint)f);
+            }
+        }
+        for (; f < len; f++)
+        {
+            double h = Math.Tanh(Unsafe.Add(ref hr, f));
+            double dh = (1.0 - h * h) * Unsafe.Add(ref zr, rowDz ? q : f);
+            if (useIdt)
+            {
+                double iv = Unsafe.Add(ref ir, q);
+                h *= iv; dh *= iv;
+            }
+            if ((useIdt || rowDz) && ++q == o) q = 0;
+            if (skip)
+            {
+                h += Unsafe.Add(ref xr, f);
+                dh += Unsafe.Add(ref dxr, f);
+            }
+            Unsafe.Add(ref hr, f) = h;
+            Unsafe.Add(ref dr, f) = dh;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish8(Vector512<double> h, ref double hr, ref double dr, ref double zr, ref double xr, ref double dxr, ref double ir, int f, ref int q, int o,
+        bool skip, bool useIdt, bool rowDz)
+    {
+        var dh = (Vector512<double>.One - h * h) * Vector512.LoadUnsafe(ref zr, (nuint)(rowDz ? q : f));
+        if (useIdt)
+        {
+            var iv = Vector512.LoadUnsafe(ref ir, (nuint)q);
+            h *= iv; dh *= iv;
+        }
+        if (useIdt || rowDz)
+        {
+            q += 8;
+            while (q >= o) q -= o;
+        }
+        if (skip)
+        {
+            h += Vector512.LoadUnsafe(ref xr, (nuint)f);
+            dh += Vector512.LoadUnsafe(ref dxr, (nuint)f);
+        }
+        h.StoreUnsafe(ref hr, (nuint)f);
+        dh.StoreUnsafe(ref dr, (nuint)f);
+    }
+
+    /// <summary>
+    /// Fitting hidden-layer finish over n·o elements in row-major order: h = tanh z as
+    /// <see cref="Tanh"/> into <paramref name="h"/>; with <paramref name="x"/> given (skip, out ==
+    /// in), z ← h·idt + x (<paramref name="idtTiled"/> as in <see cref="TanhFinish"/>, empty for none).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void TanhSkip(Span<double> z, Span<double> h, ReadOnlySpan<double> x, int o, ReadOnlySpan<double> idtTiled)
+    {
+        int len = z.Length;
+        bool skip = !x.IsEmpty, useIdt = skip && !idtTiled.IsEmpty;
+        if (h.Length < len || (skip && x.Length < len) || (useIdt && idtTiled.Length < o + 8))
+            throw new ArgumentException("TanhSkip operand too short.");
+        ref double zr = ref MemoryMarshal.GetReference(z);
+        ref double hr = ref MemoryMarshal.GetReference(h);
+        ref double xr = ref MemoryMarshal.GetReference(x);
+        ref double ir = ref MemoryMarshal.GetReference(idtTiled);
+        int f = 0, q = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            while (f + 8 <= len)
+            {
+                for (; f + 8 <= len; f += 8)
+                {
+                    if (!TryTanh8(Vector512.LoadUnsafe(ref zr, (nuint)f), out var t)) break;
+                    Skip8(t, ref zr, ref hr, ref xr, ref ir, f, ref q, o, skip, useIdt);
+                }
+                if (f + 8 > len) break;
+                Skip8(Tanh8Groups(Vector512.LoadUnsafe(ref zr, (nuint)f)), ref zr, ref hr, ref xr, ref ir, f, ref q, o, skip, useIdt);
+                f += 8;
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; f + 4 <= len; f += 4)
+            {
+                var t = Tanh4(Vector256.LoadUnsafe(ref zr, (nuint)f));
+                t.StoreUnsafe(ref hr, (nuint)f);
+                if (!skip) continue;
+                if (useIdt)
+                {
+                    t *= Vector256.LoadUnsafe(ref ir, (nuint)q);
+                    q += 4;
+                    while (q >= o) q -= o;
+                }
+                (t + Vector256.LoadUnsafe(ref xr, (nuint)f)).StoreUnsafe(ref zr, (nuint)f);
+            }
+        }
+        for (; f < len; f++)
+        {
+            double t = Math.Tanh(Unsafe.Add(ref zr, f));
+            Unsafe.Add(ref hr, f) = t;
+            if (!skip) continue;
+            if (useIdt)
+            {
+                t *= Unsafe.Add(ref ir, q);
+                if (++q == o) q = 0;
+            }
+            Unsafe.Add(ref zr, f) = t + Unsafe.Add(ref xr, f);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Skip8(Vector512<double> t, ref double zr, ref double hr, ref double xr, ref double ir, int f, ref int q, int o, bool skip, bool useIdt)
+    {
+        t.StoreUnsafe(ref hr, (nuint)f);
+        if (!skip) return;
+        if (useIdt)
+        {
+            t *= Vector512.LoadUnsafe(ref ir, (nuint)q);
+            q += 8;
+            while (q >= o) q -= o;
+        }
+        (t + Vector512.LoadUnsafe(ref xr, (nuint)f)).StoreUnsafe(ref zr, (nuint)f);
+    }
+
+    /// <summary>
+    /// Fitting backward through tanh over n·o elements in row-major order: optionally
+    /// <paramref name="copy"/> ← g (the skip gradient), then g ← g·idt·(1 − h²)
+    /// (<paramref name="idtTiled"/> as in <see cref="TanhFinish"/>, empty for none).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void TanhBackward(Span<double> g, ReadOnlySpan<double> h, Span<double> copy, int o, ReadOnlySpan<double> idtTiled)
+    {
+        int len = g.Length;
+        bool keep = !copy.IsEmpty, useIdt = !idtTiled.IsEmpty;
+        if (h.Length < len || (keep && copy.Length < len) || (useIdt && idtTiled.Length < o + 8))
+            throw new ArgumentException("TanhBackward operand too short.");
+        ref double gr = ref MemoryMarshal.GetReference(g);
+        ref double hr = ref MemoryMarshal.GetReference(h);
+        ref double cr = ref MemoryMarshal.GetReference(copy);
+        ref double ir = ref MemoryMarshal.GetReference(idtTiled);
+        int f = 0, q = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var one = Vector512<double>.One;
+            for (; f + 8 <= len; f += 8)
+            {
+                var v = Vector512.LoadUnsafe(ref gr, (nuint)f);
+                if (keep) v.StoreUnsafe(ref cr, (nuint)f);
+                if (useIdt)
+                {
+                    v *= Vector512.LoadUnsafe(ref ir, (nuint)q);
+                    q += 8;
+                    while (q >= o) q -= o;
+                }
+                var hv = Vector512.LoadUnsafe(ref hr, (nuint)f);
+                (v * (one - hv * hv)).StoreUnsafe(ref gr, (nuint)f);
+            }
+        }
+        for (; f < len; f++)
+        {
+            double v = Unsafe.Add(ref gr, f);
+            if (keep) Unsafe.Add(ref cr, f) = v;
+            if (useIdt)
+            {
+                v *= Unsafe.Add(ref ir, q);
+                if (++q == o) q = 0;
+            }
+            double hq = Unsafe.Add(ref hr, f);
+            Unsafe.Add(ref gr, f) = v * (1.0 - hq * hq);
+        }
+    }
+
+    /// <summary>row[q mod o] for q &lt; o + 8 (the row's vector at any column offset), or empty for none.</summary>
+    internal static double[] TileRow(double[]? row, int o)
+    {
+        if (row is null) return [];
+        var t = new double[o + 8];
+        for (int q = 0; q < t.Length; q++) t[q] = row[q % o];
+        return t;
     }
 
     /// <summary>Adds <paramref name="bias"/> [o] to every row of <paramref name="z"/> [n, o].</summary>
@@ -347,5 +923,62 @@ internal static class DenseKernels
             for (int c = 0; c < cols; c++)
                 t[c * rows + r] = a[r * cols + c];
         return t;
+    }
+}
+
+/// <summary>
+/// Array entry points to the fast-engine kernels for the tests, which reach them by reflection
+/// (reflection cannot pass spans). Not used by the engine.
+/// </summary>
+internal static class KernelTestHooks
+{
+    /// <summary><see cref="DenseKernels.MatMul"/> (bias: <see cref="DenseKernels.MatMulBias"/>), or the Vector256 product.</summary>
+    internal static void MatMul(double[] x, int n, int k, double[] w, int o, double[] c, bool accumulate, double[]? bias, bool vector256)
+    {
+        if (vector256)
+        {
+            DenseKernels.MatMul256(x, n, k, w, o, c, accumulate);
+            if (bias is not null) DenseKernels.AddBias(c, n, bias);
+        }
+        else if (bias is not null) DenseKernels.MatMulBias(x, n, k, w, o, bias, c);
+        else DenseKernels.MatMul(x, n, k, w, o, c, accumulate);
+    }
+
+    internal static void Tanh(double[] x, double[] y) => DenseKernels.Tanh(x, y);
+
+    /// <summary>The inlined exp polynomial over x (length a multiple of 8, every |x| ≤ 708); null without AVX-512 and FMA.</summary>
+    internal static double[]? ExpPolynomial(double[] x)
+    {
+        if (!Vector512.IsHardwareAccelerated || !Fma.IsSupported) return null;
+        var y = new double[x.Length];
+        for (int i = 0; i + 8 <= x.Length; i += 8)
+            DenseKernels.ExpPolynomial(Vector512.Create(x.AsSpan(i, 8))).CopyTo(y.AsSpan(i, 8));
+        return y;
+    }
+
+    /// <summary>G and G′ of n = s.Length inputs (one call, as the engine's embedding chunks).</summary>
+    internal static void Embedding(DpCompress.Core.Model.EmbeddingNet net, double[] s, double[] g, double[] gp)
+    {
+        var kernel = new EmbeddingKernel(net);
+        int size = 2 * s.Length * kernel.MaxWidth;
+        kernel.Forward(s, g, gp, new double[size], new double[size]);
+    }
+
+    /// <summary>Fitting forward for rows row0..row0+n−1 of d [·, InputWidth]; returns E_i, fills hidden.</summary>
+    internal static double[] FittingForward(DpCompress.Core.Model.FittingNet net, double[] d, int row0, int n, double[][] hidden)
+    {
+        var kernel = new FittingKernel(net);
+        var energy = new double[n];
+        int size = n * kernel.MaxWidth;
+        kernel.Forward(d.AsSpan(row0 * kernel.InputWidth, n * kernel.InputWidth), n, hidden, row0, energy, new double[size], new double[size]);
+        return energy;
+    }
+
+    /// <summary>Fitting backward for rows row0..row0+n−1 (hidden from <see cref="FittingForward"/>); fills those rows of dd.</summary>
+    internal static void FittingBackward(DpCompress.Core.Model.FittingNet net, double[][] hidden, int row0, int n, double[] dd)
+    {
+        var kernel = new FittingKernel(net);
+        int size = n * kernel.MaxWidth;
+        kernel.Backward(hidden, row0, n, dd.AsSpan(row0 * kernel.InputWidth, n * kernel.InputWidth), new double[size], new double[size]);
     }
 }

@@ -13,6 +13,8 @@ namespace DpCompress.Core.Inference.Fast;
 internal sealed class EmbeddingKernel
 {
     private readonly DenseLayer[] _layers;
+    private readonly double[][] _idt;
+    private readonly double[] _dz0;
 
     public EmbeddingKernel(EmbeddingNet net)
     {
@@ -20,6 +22,9 @@ internal sealed class EmbeddingKernel
             throw new DpCompressException("FastEngineTypeEmbeddingNotSupported", ErrorKind.NotImplemented,
                 "The fast engine evaluates plain DP embedding nets (1-D input); compress type-embedding models first.");
         _layers = net.Layers.ToArray();
+        _idt = _layers.Select(l => DenseKernels.TileRow(l.Skip == SkipKind.None ? null : l.ResnetDt, l.Outputs)).ToArray();
+        // dz/ds of the first layer, the same for every row: the one-term chain fma(1, W[0, q], 0).
+        _dz0 = DenseKernels.TileRow(_layers[0].Weight.Select(w => Math.FusedMultiplyAdd(1.0, w, 0.0)).ToArray(), _layers[0].Outputs);
         Width = net.OutputWidth;
         MaxWidth = _layers.Max(l => l.Outputs);
     }
@@ -52,11 +57,23 @@ internal sealed class EmbeddingKernel
             // The last layer writes straight into G and G′.
             var hv = last ? g.Slice(0, n * o) : next.Slice(0, n * o);
             var hd = last ? gp.Slice(0, n * o) : next.Slice(n * o, n * o);
-            DenseKernels.MatMul(cur.Slice(0, n * width), n, width, layer.Weight, o, hv);
-            DenseKernels.MatMul(cur.Slice(n * width, n * width), n, width, layer.Weight, o, hd);
-            if (layer.Bias is { } bias) DenseKernels.AddBias(hv, n, bias);
-            DenseKernels.Tanh(hv, hv);
-            Finish(hv, hd, cur.Slice(0, n * width), cur.Slice(n * width, n * width), n, o, width, layer.Skip, layer.ResnetDt);
+            var x = cur.Slice(0, n * width);
+            var dx = cur.Slice(n * width, n * width);
+            if (layer.Bias is { } bias) DenseKernels.MatMulBias(x, n, width, layer.Weight, o, bias, hv);
+            else DenseKernels.MatMul(x, n, width, layer.Weight, o, hv);
+            // The first layer's dz/ds (dx = 1) is one row for all: TanhFinish reads it from _dz0.
+            bool rowDz = l == 0 && layer.Skip != SkipKind.Doubled;
+            if (!rowDz) DenseKernels.MatMul(dx, n, width, layer.Weight, o, hd);
+            var dz0 = rowDz ? _dz0 : default;
+            switch (layer.Skip)
+            {
+                case SkipKind.None: DenseKernels.TanhFinish(hv, hd, default, default, o, default, dz0); break;
+                case SkipKind.Identity: DenseKernels.TanhFinish(hv, hd, x, dx, o, _idt[l], dz0); break;
+                default:
+                    DenseKernels.Tanh(hv, hv);
+                    Finish(hv, hd, x, dx, n, o, width, layer.Skip, layer.ResnetDt);
+                    break;
+            }
             if (!last)
             {
                 var t = cur; cur = next; next = t;
@@ -136,11 +153,13 @@ internal sealed class FittingKernel
 {
     private readonly DenseLayer[] _layers;
     private readonly double[][] _transposed;
+    private readonly double[][] _idt;
 
     public FittingKernel(FittingNet net)
     {
         _layers = net.Layers.ToArray();
         _transposed = _layers.Select(l => DenseKernels.Transpose(l.Weight, l.Inputs, l.Outputs)).ToArray();
+        _idt = _layers.Select(l => DenseKernels.TileRow(l.Skip == SkipKind.None ? null : l.ResnetDt, l.Outputs)).ToArray();
         InputWidth = net.InputWidth;
         MaxWidth = Math.Max(InputWidth, _layers.Max(l => l.Outputs));
         HiddenWidths = _layers.Take(_layers.Length - 1).Select(l => l.Outputs).ToArray();
@@ -171,37 +190,48 @@ internal sealed class FittingKernel
         {
             var layer = _layers[l];
             int o = layer.Outputs;
-            DenseKernels.MatMul(cur, n, width, layer.Weight, o, b);
             var bias = layer.Bias;
             if (l == _layers.Length - 1)
             {
+                DenseKernels.MatMul(cur, n, width, layer.Weight, o, b);
                 for (int r = 0; r < n; r++) energy[r] = bias is null ? b[r] : b[r] + bias[0];
                 return;
             }
-            var idt = layer.ResnetDt;
+            if (bias is not null) DenseKernels.MatMulBias(cur, n, width, layer.Weight, o, bias, b);
+            else DenseKernels.MatMul(cur, n, width, layer.Weight, o, b);
             var skip = layer.Skip;
             var h = hidden[l].AsSpan(row0 * o, n * o);
-            if (bias is not null) DenseKernels.AddBias(b, n, bias);
-            DenseKernels.Tanh(b.Slice(0, n * o), h);
-            if (skip == SkipKind.None) h.CopyTo(b);
+            var z = b.Slice(0, n * o);
+            if (skip == SkipKind.None)
+            {
+                // The next input is h itself; b stays free.
+                DenseKernels.TanhSkip(z, h, default, o, default);
+                cur = h;
+            }
             else
             {
-                for (int r = 0; r < n; r++)
+                if (skip == SkipKind.Identity) DenseKernels.TanhSkip(z, h, cur.Slice(0, n * o), o, _idt[l]);
+                else
                 {
-                    var z = b.Slice(r * o, o);
-                    var hr = h.Slice(r * o, o);
-                    var x = cur.Slice(r * width, width);
-                    for (int q = 0; q < o; q++)
+                    var idt = layer.ResnetDt;
+                    DenseKernels.Tanh(z, h);
+                    for (int r = 0; r < n; r++)
                     {
-                        double t = hr[q];
-                        if (idt is not null) t *= idt[q];
-                        t += skip == SkipKind.Identity ? x[q] : x[q % width];
-                        z[q] = t;
+                        var zr = b.Slice(r * o, o);
+                        var hr = h.Slice(r * o, o);
+                        var x = cur.Slice(r * width, width);
+                        for (int q = 0; q < o; q++)
+                        {
+                            double t = hr[q];
+                            if (idt is not null) t *= idt[q];
+                            t += x[q % width];
+                            zr[q] = t;
+                        }
                     }
                 }
+                cur = b;
+                var tmp = a; a = b; b = tmp;
             }
-            cur = b;
-            var tmp = a; a = b; b = tmp;
             width = o;
         }
     }
@@ -226,33 +256,23 @@ internal sealed class FittingKernel
         {
             var layer = _layers[l];
             int o = layer.Outputs, inW = layer.Inputs;
-            var idt = layer.ResnetDt;
             var skip = layer.Skip;
             var h = hidden[l].AsSpan(row0 * o, n * o);
-            // gz = gx·(idt)·(1 − h²) written into gx in place; the skip part is added after the product.
+            // gz = gx·(idt)·(1 − h²) written into gx in place; the skip part (gx before that) goes
+            // to target first and gz·Wᵀ is added to it.
             Span<double> target = l == 0 ? dd : other;
-            if (skip != SkipKind.None)
+            var g = gx.Slice(0, n * o);
+            if (skip == SkipKind.Identity) DenseKernels.TanhBackward(g, h, target.Slice(0, n * inW), o, _idt[l]);
+            else
             {
-                // Keep the skip gradient: copy gx before overwriting it.
-                // target = skip part first, then add gz·Wᵀ.
-                for (int r = 0; r < n; r++)
-                {
-                    var g = gx.Slice(r * o, o);
-                    var t = target.Slice(r * inW, inW);
-                    if (skip == SkipKind.Identity) g.CopyTo(t);
-                    else for (int q = 0; q < inW; q++) t[q] = g[q] + g[q + inW];
-                }
-            }
-            for (int r = 0; r < n; r++)
-            {
-                var g = gx.Slice(r * o, o);
-                var hr = h.Slice(r * o, o);
-                for (int q = 0; q < o; q++)
-                {
-                    double v = g[q];
-                    if (skip != SkipKind.None && idt is not null) v *= idt[q];
-                    g[q] = v * (1.0 - hr[q] * hr[q]);
-                }
+                if (skip == SkipKind.Doubled)
+                    for (int r = 0; r < n; r++)
+                    {
+                        var gr = gx.Slice(r * o, o);
+                        var t = target.Slice(r * inW, inW);
+                        for (int q = 0; q < inW; q++) t[q] = gr[q] + gr[q + inW];
+                    }
+                DenseKernels.TanhBackward(g, h, default, o, _idt[l]);
             }
             DenseKernels.MatMul(gx, n, o, _transposed[l], inW, target, accumulate: skip != SkipKind.None);
             if (l > 0)
