@@ -735,13 +735,8 @@ public sealed class FastEngine : IDpEngine
                 int lo = _blockStart[_order[item.Start] * _t + t];
                 int last = _order[end - 1];
                 int hi = _blockStart[last * _t + t] + _nl.Counts[last * _t + t];
-                for (int idx = lo; idx < hi; idx++)
-                {
-                    var zone = table.Locate(net, _r[idx * 4], out _off[idx], out _xl[idx], out _ex[idx]);
-                    if ((zone & TableZone.BeyondTraining) != 0) beyond++;
-                    if ((zone & TableZone.OutOfTable) != 0) outside++;
-                    if (idx < lo + PrefetchSlots) table.Prefetch(_off[idx]);
-                }
+                table.LocateRun(net, _r.AsSpan(lo * 4, (hi - lo) * 4), _off.AsSpan(lo, hi - lo), _xl.AsSpan(lo, hi - lo), _ex.AsSpan(lo, hi - lo), ref beyond, ref outside);
+                for (int idx = lo; idx < Math.Min(hi, lo + PrefetchSlots); idx++) table.Prefetch(_off[idx]);
                 for (int p = item.Start; p < end; p++)
                 {
                     int i = _order[p];

@@ -74,6 +74,59 @@ internal sealed partial class TableKernel
         }
     }
 
+    /// <summary>
+    /// <see cref="Locate(int, double, out int, out double, out double)"/> for a run of slots: s = r[4·q]
+    /// for q &lt; count. Four slots at a time when all four lie in the inner zone at or below SMax (the
+    /// same arithmetic as the scalar path: k = ⌊(s − s_min)/dx⌋ clamped, node s_min + k·dx); others
+    /// one by one.
+    /// </summary>
+    /// <param name="net">Table net index.</param>
+    /// <param name="r">[count, 4] R of the slots (s in column 0).</param>
+    /// <param name="off">[count] receives SoA row offsets.</param>
+    /// <param name="x">[count] receives local x.</param>
+    /// <param name="extra">[count] receives the distance beyond the table (0 inside).</param>
+    /// <param name="beyond">Incremented per slot above the training maximum.</param>
+    /// <param name="outside">Incremented per slot beyond the last node.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void LocateRun(int net, ReadOnlySpan<double> r, Span<int> off, Span<double> x, Span<double> extra, ref long beyond, ref long outside)
+    {
+        int count = off.Length;
+        if (r.Length < 4 * count || x.Length < count || extra.Length < count)
+            throw new ArgumentException("LocateRun operand out of range.");
+        int q = 0;
+        if (Vector256.IsHardwareAccelerated && _inner > 0)
+        {
+            var sMin = Vector256.Create(_sMin); var dx = Vector256.Create(_dx);
+            var xL = Vector256.Create(_xL); var sMax = Vector256.Create(_sMax);
+            var kMax = Vector256.Create((double)(_inner - 1));
+            int rowBase = net * _rows;
+            for (; q + 4 <= count; q += 4)
+            {
+                var sv = Vector256.Create(r[4 * q], r[4 * q + 4], r[4 * q + 8], r[4 * q + 12]);
+                // Vector path only when every lane is inner (s < x_L) and not above SMax (NaN fails both).
+                if (!Vector256.LessThanAll(sv, xL) || !Vector256.LessThanOrEqualAll(sv, sMax))
+                {
+                    for (int k = q; k < q + 4; k++) LocateOne(net, r[4 * k], ref off[k], ref x[k], ref extra[k], ref beyond, ref outside);
+                    continue;
+                }
+                var kf = Vector256.Min(Vector256.Max(Vector256.Floor((sv - sMin) / dx), Vector256<double>.Zero), kMax);
+                (sv - (sMin + kf * dx)).CopyTo(x.Slice(q, 4));
+                extra.Slice(q, 4).Clear();
+                off[q] = SoaOffset(net, (int)kf[0]); off[q + 1] = SoaOffset(net, (int)kf[1]);
+                off[q + 2] = SoaOffset(net, (int)kf[2]); off[q + 3] = SoaOffset(net, (int)kf[3]);
+            }
+        }
+        for (; q < count; q++) LocateOne(net, r[4 * q], ref off[q], ref x[q], ref extra[q], ref beyond, ref outside);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void LocateOne(int net, double s, ref int off, ref double x, ref double extra, ref long beyond, ref long outside)
+    {
+        var zone = Locate(net, s, out off, out x, out extra);
+        if ((zone & TableZone.BeyondTraining) != 0) beyond++;
+        if ((zone & TableZone.OutOfTable) != 0) outside++;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<double> Horner(ref double c, int o, int mp, Vector512<double> x) =>
         Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(
