@@ -869,13 +869,16 @@ internal static class DenseKernels
     /// <param name="dd">[m, M2] dE/dD_i.</param>
     /// <param name="m">m.</param>
     /// <param name="m2">M2.</param>
-    /// <param name="da">[4, m] receives dE/dA_i.</param>
+    /// <param name="da">[4, daStride] receives dE/dA_i in columns 0..m−1 of each row; with daStride ≥ mp,
+    /// columns m..mp−1 receive zeros.</param>
     /// <param name="sym">Scratch ≥ m·mp, mp = m rounded up to a multiple of 4.</param>
+    /// <param name="daStride">Row stride of <paramref name="da"/>: m (compact) or at least mp (padded).</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void DescriptorBackward(ReadOnlySpan<double> a, ReadOnlySpan<double> dd, int m, int m2, Span<double> da, Span<double> sym)
+    public static void DescriptorBackward(ReadOnlySpan<double> a, ReadOnlySpan<double> dd, int m, int m2, Span<double> da, Span<double> sym, int daStride = 0)
     {
         int mp = (m + 3) & ~3;
-        if (a.Length < 4 * m || dd.Length < m * m2 || da.Length < 4 * m || sym.Length < m * mp)
+        int ds = daStride <= 0 ? m : daStride;
+        if (a.Length < 4 * m || dd.Length < m * m2 || sym.Length < m * mp || (ds != m && ds < mp) || da.Length < 3 * ds + (ds == m ? m : mp))
             throw new ArgumentException("DescriptorBackward operand too short.");
         var s = sym.Slice(0, m * mp);
         s.Clear();
@@ -899,9 +902,10 @@ internal static class DenseKernels
                 c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2 * m + mu]), sv, c2);
                 c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[3 * m + mu]), sv, c3);
             }
-            if (k + 4 <= m)
+            if (k + 4 <= m || ds != m)
             {
-                c0.CopyTo(da.Slice(k, 4)); c1.CopyTo(da.Slice(m + k, 4)); c2.CopyTo(da.Slice(2 * m + k, 4)); c3.CopyTo(da.Slice(3 * m + k, 4));
+                // Padded rows take the whole vector: its lanes ≥ m are zero (S has no columns ≥ m).
+                c0.CopyTo(da.Slice(k, 4)); c1.CopyTo(da.Slice(ds + k, 4)); c2.CopyTo(da.Slice(2 * ds + k, 4)); c3.CopyTo(da.Slice(3 * ds + k, 4));
             }
             else
             {

@@ -819,19 +819,22 @@ public sealed class FastEngine : IDpEngine
             var g = ws.G.AsSpan();
             var gpBuf = ws.Gp.AsSpan();
             Span<double> uv = stackalloc double[8];
+            bool blocks = table is { BlockKernels: true };
+            int ds = blocks ? table!.PaddedWidth : m;   // block kernels read dE/dA_i zero-padded to [4, mp]
+            var daAll = blocks ? ws.APad : ws.DA;
             for (int p = item.Start; p < end; p++)
             {
                 int i = _order[p];
                 // dA[a,κ] = Σ_{ν<M2} dD[κ,ν]·A[a,ν] + [κ<M2] Σ_μ dD[μ,κ]·A[a,μ]
-                DenseKernels.DescriptorBackward(_a.AsSpan(i * 4 * m, 4 * m), _dd.AsSpan(p * m * m2, m * m2), m, m2, ws.DA.AsSpan((p - item.Start) * 4 * m, 4 * m), ws.Sym);
+                DenseKernels.DescriptorBackward(_a.AsSpan(i * 4 * m, 4 * m), _dd.AsSpan(p * m * m2, m * m2), m, m2, daAll.AsSpan((p - item.Start) * 4 * ds, 4 * ds), ws.Sym, ds);
                 _fc.AsSpan(3 * i, 3).Clear();
                 _wa.AsSpan(9 * i, 9).Clear();
             }
             // dE/dR̃_a = c·(dE/dR_a)/dstd_a
             var cv = Vector256.Create(_c / _e._dstd[ti * 4], _c / _e._dstd[ti * 4 + 1], _c / _e._dstd[ti * 4 + 2], _c / _e._dstd[ti * 4 + 3]);
-            if (table is { BlockKernels: true })
+            if (blocks)
             {
-                BackwardItemBlocks(item, table, cv, ws);
+                BackwardItemBlocks(item, table!, cv, ws);
                 return;
             }
             bool pairs = table is not null && table.PairKernels;
@@ -881,8 +884,8 @@ public sealed class FastEngine : IDpEngine
         }
 
         /// <summary>
-        /// The per-slot part of <see cref="BackwardItem"/> with the register-blocked table kernel: dE/dA_i
-        /// copied into a zero-padded [4, mp] block, then per (neighbour type, atom) block
+        /// The per-slot part of <see cref="BackwardItem"/> with the register-blocked table kernel: from dE/dA_i
+        /// zero-padded to [4, mp] (written by <see cref="BackwardItem"/>), per (neighbour type, atom) block
         /// <see cref="TableKernel.ContractBlock"/> and the chain rule of every slot in slot order.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -890,14 +893,7 @@ public sealed class FastEngine : IDpEngine
         {
             int m = _m, mp = table.PaddedWidth;
             int ti = item.Type, end = item.Start + item.Count;
-            var dpad = ws.APad.AsSpan(0, item.Count * 4 * mp);
-            dpad.Clear();
-            for (int p = item.Start; p < end; p++)
-            {
-                var src = ws.DA.AsSpan((p - item.Start) * 4 * m, 4 * m);
-                var dst = dpad.Slice((p - item.Start) * 4 * mp, 4 * mp);
-                for (int c = 0; c < 4; c++) src.Slice(c * m, m).CopyTo(dst.Slice(c * mp, m));
-            }
+            var dpad = ws.APad.AsSpan(0, item.Count * 4 * mp);   // dE/dA_i, zero-padded, from BackwardItem
             var uv = ws.UV.AsSpan();
             foreach (int t in _present)
             {
