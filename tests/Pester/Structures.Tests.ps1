@@ -621,6 +621,30 @@ Describe 'NeighborSearch' {
             [object]::ReferenceEquals($other.Delta, $delta) | Should -BeFalse
             $other.Delta.Length | Should -Be (24 * 2 * 120 * 3)
         }
+        It 'NeighborListBuffer (MD-style rebuilds writing only changed slots) gives the exact list at every step, after an error and a size change too' {
+            $confs = @(Read-Pw 'Ag10Au14')
+            $z = $AgAu
+            # Squeezed to 60 %: more neighbours than K = 100 of one type, so Build throws midway.
+            $c0 = $confs[0]
+            $squeezed = New-Conf ([double[]]($c0.Cell | ForEach-Object { 0.6 * $_ })) ([double[]]($c0.Positions | ForEach-Object { 0.6 * $_ })) $c0.AtomicNumbers
+            $steps = @($confs[0], $confs[3], (New-Unwrapped $confs[1] 9), $squeezed, $confs[2], (Read-Pw 'Ag45Au3')[0], $confs[4], $confs[0])
+            $buffer = [DpCompress.Core.Neighbors.NeighborListBuffer]::new()
+            $failures = 0; $previous = $null; $shared = 0
+            foreach ($c in $steps) {
+                try { $nl = $buffer.Build($c, $z, 6.0, 100) }
+                catch {
+                    $e = $_.Exception; while ($e -and $e -isnot [DpCompress.Core.DpCompressException]) { $e = $e.InnerException }
+                    $e.ErrorId | Should -Be 'TooManyNeighbors'
+                    $failures++; continue
+                }
+                [StructuresTests.BruteForce]::CompareExact($c.Cell, $c.Positions, $c.AtomicNumbers, $z, 6.0, 100,
+                    $nl.Counts, $nl.Neighbor, $nl.Delta, $null, -1) | Should -BeNullOrEmpty
+                if ($previous -and [object]::ReferenceEquals($previous, $nl.Delta)) { $shared++ }
+                $previous = $nl.Delta
+            }
+            $failures | Should -Be 1
+            $shared | Should -BeGreaterOrEqual 4   # the 24-atom steps rebuilt in the same arrays
+        }
         It 'too many neighbours of one type on a later atom' {
             $c = (Read-Pw 'Ag10Au14')[0]
             Test-Exact $c $AgAu 6.0 30 | Should -BeNullOrEmpty

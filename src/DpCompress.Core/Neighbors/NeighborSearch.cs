@@ -69,7 +69,18 @@ public static class NeighborSearch
     /// partly when an error is thrown) and shared by the result; do not use it afterwards. May be null.</param>
     /// <returns>Counts [N, T], Neighbor [N, T, K], Delta [N, T, K, 3]; real neighbours of a block ordered by (j, image m).</returns>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static NeighborList Build(Configuration c, int[] modelAtomTypes, double rmax, int maxNeighbors, NeighborList? reuse)
+    public static NeighborList Build(Configuration c, int[] modelAtomTypes, double rmax, int maxNeighbors, NeighborList? reuse) =>
+        Build(c, modelAtomTypes, rmax, maxNeighbors, reuse, false);
+
+    /// <summary>
+    /// <see cref="Build(Configuration, int[], double, int, NeighborList?)"/>; with <paramref name="reuseIsClean"/>
+    /// the caller vouches that <paramref name="reuse"/> is unmodified output of a successful Build, so its
+    /// padding slots beyond its counts already hold −1 and 0: only the real slots and the slots between
+    /// the new and the old count of each block are written (a small fraction of the [N, T, K] arrays), which
+    /// keeps the search from evicting the model's data from the caches (<see cref="NeighborListBuffer"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static NeighborList Build(Configuration c, int[] modelAtomTypes, double rmax, int maxNeighbors, NeighborList? reuse, bool reuseIsClean)
     {
         ArgumentNullException.ThrowIfNull(c);
         ArgumentNullException.ThrowIfNull(modelAtomTypes);
@@ -141,11 +152,13 @@ public static class NeighborSearch
         int[] counts, neighbor;
         double[] delta;
         bool deltaZero;
+        int[]? oldCounts = null;
         if (reuse is not null && reuse.AtomCount == n && reuse.TypeCount == ntypes && reuse.MaxNeighbors == k &&
             reuse.Counts.Length == n * ntypes && reuse.Neighbor.Length == n * ntypes * k && reuse.Delta.Length == 3 * reuse.Neighbor.Length &&
             !ReferenceEquals(reuse.Counts, reuse.Neighbor))
         {
             counts = reuse.Counts;
+            if (reuseIsClean) oldCounts = (int[])counts.Clone();
             Array.Clear(counts);
             neighbor = reuse.Neighbor;
             delta = reuse.Delta;
@@ -158,7 +171,7 @@ public static class NeighborSearch
             delta = new double[n * ntypes * k * 3];
             deltaZero = true;
         }
-        Search(c, modelAtomTypes, rmax, k, atomTypes, fw, kShift, nb, span, grid, counts, neighbor, delta, deltaZero);
+        Search(c, modelAtomTypes, rmax, k, atomTypes, fw, kShift, nb, span, grid, counts, neighbor, delta, deltaZero, oldCounts);
         return new NeighborList(n, ntypes, k, atomTypes, counts, neighbor, delta);
     }
 
@@ -166,10 +179,12 @@ public static class NeighborSearch
     /// Fills every slot of <paramref name="neighbor"/> and <paramref name="delta"/> (padding, then real
     /// neighbours; Delta padding is skipped when <paramref name="deltaZero"/>) and <paramref name="counts"/>
     /// (zero on entry), centre by centre, throwing the first centre's OverlappingAtoms or TooManyNeighbors.
+    /// With <paramref name="oldCounts"/> (the counts of a clean reused list) the arrays hold padding beyond
+    /// those counts already: only the real slots and the slots from the new to the old count are written.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Search(Configuration c, int[] modelAtomTypes, double rmax, int k, int[] atomTypes,
-        double[] fw, int[] kShift, int[] nb, int[] span, SearchGrid g, int[] counts, int[] neighbor, double[] delta, bool deltaZero)
+        double[] fw, int[] kShift, int[] nb, int[] span, SearchGrid g, int[] counts, int[] neighbor, double[] delta, bool deltaZero, int[]? oldCounts)
     {
         int n = c.AtomCount, ntypes = modelAtomTypes.Length;
         double r2max = rmax * rmax;
@@ -212,8 +227,11 @@ public static class NeighborSearch
 
             // Padding everywhere, then the real slots (still in cache) in ascending j; the images of
             // one j in the order found, which is ascending m.
-            neighbor.AsSpan(i * block, block).Fill(-1);
-            if (!deltaZero) delta.AsSpan(3 * i * block, 3 * block).Clear();
+            if (oldCounts is null)
+            {
+                neighbor.AsSpan(i * block, block).Fill(-1);
+                if (!deltaZero) delta.AsSpan(3 * i * block, 3 * block).Clear();
+            }
             double[] fx = found.X, fy = found.Y, fz = found.Z;
             int rowBase = i * ntypes;
             for (int sw = 0; sw < summary.Length; sw++)
@@ -246,6 +264,14 @@ public static class NeighborSearch
                 }
             }
 
+            if (oldCounts is not null)
+                for (int t = 0; t < ntypes; t++)
+                {
+                    int q = rowBase + t, from = Math.Min(counts[q], k), to = Math.Min(oldCounts[q], k);
+                    if (from >= to) continue;
+                    neighbor.AsSpan(q * k + from, to - from).Fill(-1);
+                    delta.AsSpan(3 * (q * k + from), 3 * (to - from)).Clear();
+                }
             for (int t = 0; t < ntypes; t++)
             {
                 int cnt = counts[rowBase + t];

@@ -70,10 +70,10 @@ public sealed class MeasureDpInferenceCommand : DpCmdlet
                     {
                         using var engine = EngineFactory.Create(model, engineKind, ThrottleLimit);
                         using var threads = engineKind == EngineKind.Reference ? new TorchThreadScope(ThrottleLimit) : null;
-                        // As in an MD loop, each search overwrites the previous list's arrays when the sizes match.
-                        NeighborList? previous = null;
+                        // As in an MD loop, each search rebuilds the list in the same arrays.
+                        var lists = new NeighborListBuffer();
                         return InferenceBenchmark.Measure(engine, configurations, Repeat, Warmup, label, model.IsCompressed, model.Order, model.Dx, ThrottleLimit,
-                            c => previous = NeighborSearch.Build(c, model.AtomTypes, model.Rmax, model.MaxNeighbors, previous),
+                            c => lists.Build(c, model.AtomTypes, model.Rmax, model.MaxNeighbors),
                             new Progress<int>(r => report(r, Repeat, $"pass {r}/{Repeat}")), ct);
                     });
                     timings.Add(timing);

@@ -155,7 +155,7 @@ public sealed class FastEngine : IDpEngine
         try
         {
             // A list built here is private to this call: its arrays are reused by the next call that rents these buffers.
-            var nl = neighbors ?? (buffers.Neighbors = NeighborSearch.Build(configuration, Model.AtomTypes, Model.Rmax, Model.MaxNeighbors, buffers.Neighbors));
+            var nl = neighbors ?? buffers.Neighbors.Build(configuration, Model.AtomTypes, Model.Rmax, Model.MaxNeighbors);
             if (timings is not null) timings.NeighborSearch += Lap(ref stamp);
             var run = new Evaluation(this, configuration, nl, buffers, cancellationToken);
             return run.Execute(timings, stamp);
@@ -243,7 +243,7 @@ public sealed class FastEngine : IDpEngine
         public int[] Nbr = [], Off = [];
         public double[] XL = [], Ex = [];
         public double[][] Hidden = [];
-        public NeighborList? Neighbors;
+        public readonly NeighborListBuffer Neighbors = new();
 
         public static double[] Ensure(ref double[] a, int size)
         {
