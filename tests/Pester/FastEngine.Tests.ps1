@@ -109,6 +109,43 @@ Describe 'FastEngine' {
         }
     }
 
+    Context 'table kernels for every embedding width' {
+        It 'm = <M>: the compressed model agrees with the reference engine (block shape of the padded row, or the portable kernels above 32)' -ForEach @(
+            @{ M = 4 }, @{ M = 7 }, @{ M = 8 }, @{ M = 12 }, @{ M = 16 }, @{ M = 19 }, @{ M = 24 }, @{ M = 30 }, @{ M = 32 }, @{ M = 36 }
+        ) {
+            if (-not $script:HasReference) { Set-ItResult -Skipped -Because 'ReferenceEngine is not in this build'; return }
+            # The Ag–Au model's geometry and statistics with random nets of width m (two embedding layers with
+            # an identity skip, a fitting net [m·M2 → 16 → 1]).
+            $base = $script:AgAuModel
+            $rng = [Random]::new(1000 + $M)
+            function New-Layer([int] $In, [int] $Out, [double] $Scale) {
+                $w = [double[]]::new($In * $Out); for ($q = 0; $q -lt $w.Length; $q++) { $w[$q] = $Scale * (2 * $rng.NextDouble() - 1) }
+                $b = [double[]]::new($Out); for ($q = 0; $q -lt $Out; $q++) { $b[$q] = 0.2 * (2 * $rng.NextDouble() - 1) }
+                [DpCompress.Core.Model.DenseLayer]::new($In, $Out, $w, $b, $null, $true)
+            }
+            $m2 = [math]::Min(4, $M)
+            $nt = $base.TypeCount
+            $emb = [DpCompress.Core.Model.EmbeddingNet[]]@(for ($k = 0; $k -lt $nt * $nt; $k++) {
+                [DpCompress.Core.Model.EmbeddingNet]::new([DpCompress.Core.Model.DenseLayer[]]@((New-Layer 1 $M 1.0), (New-Layer $M $M (1.0 / [math]::Sqrt($M))))) })
+            $fit = [DpCompress.Core.Model.FittingNet[]]@(for ($k = 0; $k -lt $nt; $k++) {
+                [DpCompress.Core.Model.FittingNet]::new([DpCompress.Core.Model.DenseLayer[]]@((New-Layer ($M * $m2) 16 0.3), (New-Layer 16 1 0.3))) })
+            $model = [DpCompress.Core.Model.DpModel]::new($base.AtomTypes, $base.Rmin, $base.Rmax, $base.MaxNeighbors, $m2, $base.Precision,
+                $emb, $fit, $base.Davg, $base.Dstd, $base.EnergyShift, $base.SijMax, $base.Checkpoint, $null, $null)
+            $cmp = $model.WithCompression([DpCompress.Core.Compression.Compressor]::Compress($model, 0.01, 3, $null, $null, [Threading.CancellationToken]::None, 1, $false))
+            $c = Read-Config 'agau' 'Ag10Au14' 0
+            $nl = [DpCompress.Core.Neighbors.NeighborSearch]::Build($c, $cmp.AtomTypes, $cmp.Rmax, $cmp.MaxNeighbors)
+            $ref = [DpCompress.Core.Inference.ReferenceEngine]::new($cmp)
+            try { $r = $ref.Evaluate($c, $nl) } finally { $ref.Dispose() }
+            foreach ($threads in 1, 2) {
+                $f = (New-Fast $cmp $threads).Evaluate($c, $nl)
+                [math]::Abs($f.Energy - $r.Energy) / [math]::Abs($r.Energy) | Should -BeLessThan 1e-12
+                Get-MaxAbsDiff $f.Forces $r.Forces | Should -BeLessThan 1e-11
+                Get-MaxAbsDiff $f.Virial $r.Virial | Should -BeLessThan 1e-10
+            }
+            Get-MaxAbsDiff $r.Forces ([double[]]::new($r.Forces.Length)) | Should -BeGreaterThan 1e-6   # the random model has forces to compare
+        }
+    }
+
     Context 'compressed model' {
         It 'order 3 / order 5 tables (dx 0.01) reproduce the original model' {
             $fo = New-Fast $script:AgAuModel; $f3 = New-Fast $script:AgAuO3; $f5 = New-Fast $script:AgAuO5
