@@ -891,8 +891,8 @@ public sealed class FastEngine : IDpEngine
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void BackwardItemBlocks((int Type, int Start, int Count) item, TableKernel table, Vector256<double> cv, Workspace ws)
         {
-            int m = _m, mp = table.PaddedWidth;
-            int ti = item.Type, end = item.Start + item.Count;
+            int mp = table.PaddedWidth;
+            int end = item.Start + item.Count;
             var dpad = ws.APad.AsSpan(0, item.Count * 4 * mp);   // dE/dA_i, zero-padded, from BackwardItem
             var uv = ws.UV.AsSpan();
             foreach (int t in _present)
