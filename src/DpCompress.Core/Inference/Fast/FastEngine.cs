@@ -735,7 +735,9 @@ public sealed class FastEngine : IDpEngine
                 int lo = _blockStart[_order[item.Start] * _t + t];
                 int last = _order[end - 1];
                 int hi = _blockStart[last * _t + t] + _nl.Counts[last * _t + t];
+                long outsideBefore = outside;
                 table.LocateRun(net, _r.AsSpan(lo * 4, (hi - lo) * 4), _off.AsSpan(lo, hi - lo), _xl.AsSpan(lo, hi - lo), _ex.AsSpan(lo, hi - lo), ref beyond, ref outside);
+                bool beyondTable = outside != outsideBefore;   // some slot of this net has extra ≠ 0
                 for (int idx = lo; idx < Math.Min(hi, lo + PrefetchSlots); idx++) table.Prefetch(_off[idx]);
                 for (int p = item.Start; p < end; p++)
                 {
@@ -749,7 +751,7 @@ public sealed class FastEngine : IDpEngine
                         for (int idx = _blockStart[nb], stop = idx + _nl.Counts[nb]; idx < stop; idx++) table.Prefetch(_off[idx]);
                     }
                     table.AccumulateBlock(_off.AsSpan(idx0, cnt), _xl.AsSpan(idx0, cnt), _ex.AsSpan(idx0, cnt), _r.AsSpan(idx0 * 4, cnt * 4), a);
-                    for (int idx = idx0; idx < idx0 + cnt; idx++)
+                    for (int idx = idx0; beyondTable && idx < idx0 + cnt; idx++)
                     {
                         if (_ex[idx] == 0) continue;
                         table.Value(net, _r[idx * 4], g);

@@ -54,8 +54,7 @@ internal sealed partial class TableKernel
         int cnt = off.Length;
         if (!BlockKernels || x.Length < cnt || extra.Length < cnt || r.Length < 4 * cnt || a.Length < 4 * _mp)
             throw new ArgumentException("AccumulateBlock operand out of range.");
-        for (int s = 0; s < cnt; s++)
-            if ((uint)off[s] > (uint)(_soa.Length - 4 * _mp)) throw new ArgumentException("AccumulateBlock row offset out of range.");
+        CheckRows(off, nameof(AccumulateBlock));
         ref int o = ref MemoryMarshal.GetReference(off);
         ref double xr = ref MemoryMarshal.GetReference(x);
         ref double er = ref MemoryMarshal.GetReference(extra);
@@ -125,6 +124,14 @@ internal sealed partial class TableKernel
         var zone = Locate(net, s, out off, out x, out extra);
         if ((zone & TableZone.BeyondTraining) != 0) beyond++;
         if ((zone & TableZone.OutOfTable) != 0) outside++;
+    }
+
+    /// <summary>The kernels read rows without bounds checks: every offset must start a whole row.</summary>
+    private void CheckRows(ReadOnlySpan<int> off, string kernel)
+    {
+        uint last = (uint)(_soa.Length - 4 * _mp);
+        foreach (int o in off)
+            if ((uint)o > last) throw new ArgumentException($"{kernel}: row offset {o} out of range.");
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -234,8 +241,7 @@ internal sealed partial class TableKernel
         int cnt = off.Length;
         if (!BlockKernels || x.Length < cnt || extra.Length < cnt || da.Length < 4 * _mp || uv.Length < 2 * cnt)
             throw new ArgumentException("ContractBlock operand out of range.");
-        for (int s = 0; s < cnt; s++)
-            if ((uint)off[s] > (uint)(_soa.Length - 4 * _mp)) throw new ArgumentException("ContractBlock row offset out of range.");
+        CheckRows(off, nameof(ContractBlock));
         ref int o = ref MemoryMarshal.GetReference(off);
         ref double xr = ref MemoryMarshal.GetReference(x);
         ref double er = ref MemoryMarshal.GetReference(extra);
