@@ -225,8 +225,9 @@ public static class NeighborSearch
                 tail[j] = e;
             }
 
-            // Padding everywhere, then the real slots (still in cache) in ascending j; the images of
-            // one j in the order found, which is ascending m.
+            // Padding everywhere (not with oldCounts: there only the slots the new counts vacate are reset,
+            // below), then the real slots (still in cache) in ascending j; the images of one j in the order
+            // found, which is ascending m.
             if (oldCounts is null)
             {
                 neighbor.AsSpan(i * block, block).Fill(-1);
