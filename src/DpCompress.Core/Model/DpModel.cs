@@ -53,6 +53,9 @@ public sealed class DpModel
         SourcePath = sourcePath;
     }
 
+    /// <summary>Which kind of model this is (PWMLFF DP, PWMLFF type-embedding DP, DeePMD-kit se_e2_a).</summary>
+    public ModelFlavour Flavour { get; init; } = ModelFlavour.PwmlffDp;
+
     /// <summary>Atomic numbers Z of the model's types, in model type order.</summary>
     public int[] AtomTypes { get; }
 
@@ -130,7 +133,8 @@ public sealed class DpModel
     /// <summary>A copy of this model with another compression table (null: the original model).</summary>
     public DpModel WithCompression(CompressionTable? compression, string? sourcePath = null) =>
         new(AtomTypes, Rmin, Rmax, MaxNeighbors, M2, Precision, EmbeddingNets, FittingNets, Davg, Dstd,
-            EnergyShift, SijMax, Checkpoint, compression, sourcePath);
+            EnergyShift, SijMax, Checkpoint, compression, sourcePath)
+        { Flavour = Flavour };
 
     public override string ToString() =>
         $"DpModel [{string.Join(",", AtomTypes)}] emb [{string.Join(",", EmbeddingSizes)}] fit [{string.Join(",", FittingSizes)}]" +
