@@ -17,6 +17,7 @@ namespace DpCompress.PowerShell.Commands;
 public sealed class InvokeDpModelCommand : DpCmdlet
 {
     private IDpEngine? _engine;
+    private bool _ownsEngine;
     private DpModel? _engineModel;
     private object[]? _resolvedFrom;
     private List<Configuration>? _resolved;
@@ -46,12 +47,14 @@ public sealed class InvokeDpModelCommand : DpCmdlet
         // One engine per model: a piped model replaces the previous one's engine.
         if (!ReferenceEquals(Model, _engineModel))
         {
-            _engine?.Dispose();
+            if (_ownsEngine) _engine?.Dispose();
             _engine = null;
             _engineModel = Model;
             try
             {
-                _engine = EngineFactory.Create(Model, Engine, ThrottleLimit);
+                // Fast: the engine shared per model, so repeated calls (one per MD step) skip its set-up.
+                _ownsEngine = Engine != EngineKind.Fast;
+                _engine = _ownsEngine ? EngineFactory.Create(Model, Engine, ThrottleLimit) : EngineFactory.SharedFast(Model, ThrottleLimit);
             }
             catch (DpCompressException e)
             {
@@ -84,5 +87,8 @@ public sealed class InvokeDpModelCommand : DpCmdlet
         }
     }
 
-    protected override void EndProcessing() => _engine?.Dispose();
+    protected override void EndProcessing()
+    {
+        if (_ownsEngine) _engine?.Dispose();
+    }
 }
