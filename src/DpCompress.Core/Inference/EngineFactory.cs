@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using DpCompress.Core.Inference.Fast;
 using DpCompress.Core.Model;
 
@@ -15,4 +17,24 @@ public static class EngineFactory
         EngineKind.Fast => new FastEngine(model, threads),
         _ => throw new DpCompressException("InvalidEngine", ErrorKind.InvalidArgument, $"Unknown engine {kind}."),
     };
+
+    private static readonly ConditionalWeakTable<DpModel, ConcurrentDictionary<int, FastEngine>> SharedFastEngines = new();
+
+    /// <summary>
+    /// The fast engine for <paramref name="model"/> and <paramref name="threads"/> shared by every caller in
+    /// the process: a script that calls Invoke-DpModel once per step pays the engine's set-up (kernels,
+    /// padding table, first-call workspaces) once instead of every call. The engine lives as long as the
+    /// model object (a weak table keyed by reference); its Evaluate is safe to call concurrently (each call
+    /// rents its own buffers) and gives bit-identical results to a fresh engine. Do not dispose it.
+    /// </summary>
+    /// <param name="model">The model to evaluate (the cache key is this object, not its contents).</param>
+    /// <param name="threads">Threads; 0 or less: Environment.ProcessorCount.</param>
+    public static FastEngine SharedFast(DpModel model, int threads = 0)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        int n = threads > 0 ? threads : Environment.ProcessorCount;
+        var perThreads = SharedFastEngines.GetValue(model, _ => new ConcurrentDictionary<int, FastEngine>());
+        // GetOrAdd may build an engine twice under a race; both are equivalent and one is kept.
+        return perThreads.GetOrAdd(n, k => new FastEngine(model, k));
+    }
 }

@@ -49,7 +49,7 @@ public static partial class CheckpointReader
         string mt = modelType as string ?? throw ctx.Invalid("json_file.model_type", "a string", modelType);
         if (!string.Equals(mt, "DP", StringComparison.OrdinalIgnoreCase))
             throw new DpCompressException("NotDpModel", ErrorKind.InvalidData,
-                $"The checkpoint{ctx.Where} is not a DP model: model_type is {mt}. DpCompress compresses PWMLFF DP (se_e2_a) models only.", path);
+                $"The checkpoint{ctx.Where} is not a DP model: model_type is {ReaderLimits.Excerpt(mt)}. DpCompress compresses PWMLFF DP (se_e2_a) models only.", path);
 
         var model = json.TryGetValue("model", out var m) && m is not null ? ctx.Dict(m, "json_file.model") : new PyDict();
         var descriptor = model.TryGetValue("descriptor", out var dsc) && dsc is not null ? ctx.Dict(dsc, "json_file.model.descriptor") : new PyDict();
@@ -321,8 +321,9 @@ public static partial class CheckpointReader
         private static string ShowValue(object? o) => o switch
         {
             null => "None",
-            string s => $"'{s}'",
-            double or long or int or BigInteger => Convert.ToString(o, CultureInfo.InvariantCulture) ?? "",
+            string s => $"'{ReaderLimits.Excerpt(s)}'",
+            BigInteger b => $"an integer of {b.GetBitLength()} bits",
+            double or long or int => Convert.ToString(o, CultureInfo.InvariantCulture) ?? "",
             _ => SafeUnpickler.Describe(o),
         };
     }

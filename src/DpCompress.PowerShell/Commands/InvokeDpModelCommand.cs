@@ -15,6 +15,7 @@ namespace DpCompress.PowerShell.Commands;
 public sealed class InvokeDpModelCommand : DpCmdlet
 {
     private IDpEngine? _engine;
+    private bool _ownsEngine;
 
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNull]
@@ -38,7 +39,9 @@ public sealed class InvokeDpModelCommand : DpCmdlet
     {
         try
         {
-            _engine = EngineFactory.Create(Model, Engine, ThrottleLimit);
+            // Fast: the engine shared per model, so repeated calls (one per MD step) skip its set-up.
+            _ownsEngine = Engine != EngineKind.Fast;
+            _engine = _ownsEngine ? EngineFactory.Create(Model, Engine, ThrottleLimit) : EngineFactory.SharedFast(Model, ThrottleLimit);
         }
         catch (DpCompressException e)
         {
@@ -66,5 +69,8 @@ public sealed class InvokeDpModelCommand : DpCmdlet
         }
     }
 
-    protected override void EndProcessing() => _engine?.Dispose();
+    protected override void EndProcessing()
+    {
+        if (_ownsEngine) _engine?.Dispose();
+    }
 }

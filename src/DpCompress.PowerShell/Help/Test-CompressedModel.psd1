@@ -3,7 +3,7 @@
     Description = @'
 Test-CompressedModel evaluates the compressed model and its reference (the original model; by default the original nets kept inside the compressed checkpoint) on the same configurations with the same engine, and compares energies per atom, forces and virials per atom. It returns $true when every largest difference is within its tolerance, else $false. Values of s beyond the table are a warning, or a failure with -FailOnOutOfTable.
 
-With -Detailed it returns the VerificationReport instead: the tolerance checks with the configuration where each maximum occurred, the largest and RMS differences (MaxEnergyError in eV/atom, MaxForceError in eV/Å, MaxVirialError in eV/atom, and their RMS), both models' errors against the DFT labels when the data has them, the counts of s values beyond the table or the training range, Dx, Order, Passed, Reasons and Warnings. Pipe such reports to Export-DpChart to plot accuracy against dx.
+With -Detailed it returns the VerificationReport instead: the tolerance checks with the configuration where each maximum occurred, the largest and RMS differences (MaxEnergyError in eV/atom, MaxForceError in eV/Å, MaxVirialError in eV/atom, and their RMS), both models' errors against the DFT labels when the data has them, the counts of s values beyond the table or the training range, Dx, Order, Passed, Reasons and Warnings. The report gives no speed figure: each configuration is evaluated once, cold, which measures accuracy but not speed; time models with Measure-DpInference (warm-up, repeats, fixed threads). Pipe such reports to Export-DpChart to plot accuracy against dx.
 '@
     Parameters  = @{
         Model            = 'The compressed model to check.'
