@@ -69,6 +69,7 @@ public static partial class CheckpointReader
         double rmin = descriptor.TryGetValue("Rmin", out var rn) ? ctx.Double(rn, "json_file.model.descriptor.Rmin") : DefaultRmin;
         if (!(rmax > 0) || !(rmin >= 0) || !(rmin < rmax) || double.IsInfinity(rmax))
             throw ctx.Invalid("json_file.model.descriptor.Rmin/Rmax", "0 <= Rmin < Rmax", $"Rmin {rmin}, Rmax {rmax}");
+        ModelValueChecks.CheckCutoff(rmax, "json_file.model.descriptor.Rmax", path);
         int m2 = descriptor.TryGetValue("M2", out var m2v) ? ctx.Int(m2v, "json_file.model.descriptor.M2") : DefaultM2;
         int[] embSizes = descriptor.TryGetValue("network_size", out var es) ? ctx.IntList(es, "json_file.model.descriptor.network_size") : DefaultEmbeddingSizes;
         int[] fitSizes = fitting.TryGetValue("network_size", out var fs) ? ctx.IntList(fs, "json_file.model.fitting_net.network_size") : DefaultFittingSizes;

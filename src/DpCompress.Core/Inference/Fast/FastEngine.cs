@@ -84,6 +84,9 @@ public sealed class FastEngine : IDpEngine
         Runtime = runtime;
         Padding = padding;
         Model = model ?? throw new ArgumentNullException(nameof(model));
+        if (!model.Conventions.IsPwmlff)
+            throw new DpCompressException("EngineNotSupported", ErrorKind.NotImplemented,
+                $"The fast engine follows PWMLFF's conventions only; this model uses {model.Conventions}. Use -Engine Reference.", model.SourcePath);
         MaxDegreeOfParallelism = maxDegreeOfParallelism > 0 ? maxDegreeOfParallelism : Environment.ProcessorCount;
         _t = model.TypeCount;
         _k = model.MaxNeighbors;
