@@ -30,7 +30,7 @@ public sealed class ImportDpModelCommand : DpCmdlet
             WriteVerbose($"Reading {file}");
             try
             {
-                WriteObject(CheckpointReader.Read(file));
+                WriteObject(ModelFiles.Read(file));
             }
             catch (DpCompressException e)
             {
