@@ -161,6 +161,15 @@ Describe 'Views show the values of the objects' {
                 'Warnings'                = ''
             })
     }
+    It 'ConvergenceOrder' {
+        $pts = @{ Order = 5; Dx = 0.1; MaxForceError = 1.7e-6 }, @{ Order = 5; Dx = 0.01; MaxForceError = 1.8e-11 }, @{ Order = 5; Dx = 0.001; MaxForceError = 1.3e-11 }
+        $f = $pts | ForEach-Object { [pscustomobject]$_ } | Measure-DpConvergence -Quantity MaxForceError
+        $p = [math]::Log10(1.7e-6 / 1.8e-11)
+        Assert-View $f Table ([ordered]@{
+                'Order' = @(5); 'Quantity' = 'MaxForceError (eV/Å)'; 'p' = @($p); 'C' = @(1.7e-6 / [math]::Pow(0.1, $p)); 'R²' = @(1)
+                'dx fitted' = @(0.1, 0.01); 'dx at floor' = @(0.001)
+            })
+    }
     It 'InferenceTiming: the default view and the Detail view' {
         $t = Measure-DpInference -Model $model, $cmp -Data $ag10[0] -Repeat 1 -Warmup 0
         $speedup = $t[0].ModelMs / $t[1].ModelMs
