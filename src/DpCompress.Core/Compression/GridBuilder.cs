@@ -43,6 +43,10 @@ public static class GridBuilder
                 throw new DpCompressException("DegenerateSijRange", ErrorKind.InvalidData,
                     "The model has no sij_max (raw S maximum of the training data); give one explicitly (user value or a scan of training data).",
                     model.SourcePath);
+            if (!(v > 0))
+                throw new DpCompressException("InvalidSijMax", ErrorKind.InvalidData,
+                    $"The model's sij_max (raw S maximum of the training data) is {v}: a grid built from it would leave every neighbour of a real structure " +
+                    "beyond the table. Give a value (-SijMax) or scan training data (-TrainingData) instead.", model.SourcePath);
             raw = v;
         }
         else
