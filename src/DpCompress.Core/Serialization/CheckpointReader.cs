@@ -69,6 +69,7 @@ public static partial class CheckpointReader
         double rmin = descriptor.TryGetValue("Rmin", out var rn) ? ctx.Double(rn, "json_file.model.descriptor.Rmin") : DefaultRmin;
         if (!(rmax > 0) || !(rmin >= 0) || !(rmin < rmax) || double.IsInfinity(rmax))
             throw ctx.Invalid("json_file.model.descriptor.Rmin/Rmax", "0 <= Rmin < Rmax", $"Rmin {rmin}, Rmax {rmax}");
+        ModelValueChecks.CheckCutoff(rmax, "json_file.model.descriptor.Rmax", path);
         int m2 = descriptor.TryGetValue("M2", out var m2v) ? ctx.Int(m2v, "json_file.model.descriptor.M2") : DefaultM2;
         int[] embSizes = descriptor.TryGetValue("network_size", out var es) ? ctx.IntList(es, "json_file.model.descriptor.network_size") : DefaultEmbeddingSizes;
         int[] fitSizes = fitting.TryGetValue("network_size", out var fs) ? ctx.IntList(fs, "json_file.model.fitting_net.network_size") : DefaultFittingSizes;
@@ -229,7 +230,7 @@ public static partial class CheckpointReader
         if (shape.Length != 4 || shape[0] != nets || shape[1] != rows || shape[2] != width || shape[3] != order + 1)
             throw ctx.Shape($"compress.table has shape [{string.Join(",", shape)}] but {nets} nets, sij_len {inner} + sij_out_len {outer} − 1 = {rows} rows, " +
                             $"m = {width} and order {order} require [{nets},{rows},{width},{order + 1}]");
-        var grid = new SijGrid(sMin, sMax, dx, inner, outer, rawSijMax ?? double.NaN, SijMaxSource.CompressedCheckpoint);
+        var grid = new SijGrid(sMin, sMax, dx, inner, outer, rawSijMax ?? double.NaN, SijMaxSource.CompressedCheckpoint) { RuntimeSijMax = sijMaxStored };
         return new CompressionTable(grid, order, nets, width, coefficients);
     }
 
