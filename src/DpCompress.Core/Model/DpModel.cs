@@ -56,6 +56,9 @@ public sealed class DpModel
     /// <summary>Which kind of model this is (PWMLFF DP, PWMLFF type-embedding DP, DeePMD-kit se_e2_a).</summary>
     public ModelFlavour Flavour { get; init; } = ModelFlavour.PwmlffDp;
 
+    /// <summary>Environment/descriptor conventions the engines follow (PWMLFF's unless a reader of another format sets them).</summary>
+    public DescriptorConventions Conventions { get; init; } = DescriptorConventions.Pwmlff;
+
     /// <summary>Atomic numbers Z of the model's types, in model type order.</summary>
     public int[] AtomTypes { get; }
 
@@ -134,7 +137,7 @@ public sealed class DpModel
     public DpModel WithCompression(CompressionTable? compression, string? sourcePath = null) =>
         new(AtomTypes, Rmin, Rmax, MaxNeighbors, M2, Precision, EmbeddingNets, FittingNets, Davg, Dstd,
             EnergyShift, SijMax, Checkpoint, compression, sourcePath)
-        { Flavour = Flavour };
+        { Flavour = Flavour, Conventions = Conventions };
 
     public override string ToString() =>
         $"DpModel [{string.Join(",", AtomTypes)}] emb [{string.Join(",", EmbeddingSizes)}] fit [{string.Join(",", FittingSizes)}]" +

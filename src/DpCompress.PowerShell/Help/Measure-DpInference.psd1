@@ -11,7 +11,7 @@ The default of one thread gives figures comparable across machines; raise -Throt
 '@
     Parameters  = @{
         Model         = 'One or more models to time, for example an original and its compressed version (piped or as an array).'
-        Data          = 'The configurations of one pass: Configuration objects from Import-DpConfiguration, or paths to read.'
+        Data          = 'The configurations of one pass: Configuration objects from Import-DpConfiguration, or paths to read (wildcard characters are expanded).'
         Repeat        = 'The number of timed passes; the median is reported.'
         Warmup        = 'The number of untimed passes before timing: JIT, caches, first TorchSharp call.'
         Engine        = 'The engines to time: Fast (default), Reference, or both (-Engine Reference, Fast).'

@@ -8,7 +8,7 @@ With -Detailed it returns the VerificationReport instead: the tolerance checks w
     Parameters  = @{
         Model            = 'The compressed model to check.'
         Reference        = 'The original model to compare with. By default the uncompressed nets stored in the compressed model.'
-        Data             = 'The configurations to compare on: Configuration objects from Import-DpConfiguration, or paths of PWdata folders, MOVEMENT or extended XYZ files.'
+        Data             = 'The configurations to compare on: Configuration objects from Import-DpConfiguration, or paths of PWdata folders, MOVEMENT or extended XYZ files (wildcard characters are expanded).'
         EnergyTolerance  = 'The largest accepted energy difference per atom, eV/atom. Measured on the Ag-Au data: a correct order-3 table at dx 0.01 gives 3e-10, PWMLFF''s own compressed file 1.4e-3.'
         ForceTolerance   = 'The largest accepted force component difference, eV/Å. Measured: order 3 at dx 0.01 gives 4e-7, PWMLFF''s file 1.2.'
         VirialTolerance  = 'The largest accepted virial component difference per atom, eV/atom. Measured: order 3 at dx 0.01 gives 5e-8, PWMLFF''s file 1.0.'
