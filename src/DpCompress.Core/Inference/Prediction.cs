@@ -58,6 +58,10 @@ public sealed class Prediction
 
     /// <summary>True when the model evaluated was compressed.</summary>
     public bool Compressed { get; init; }
+
+    /// <summary>Compressed models: whose table lookup produced the values — DpCompress's, or the emulation of
+    /// PWMLFF's runtime (what PWMLFF and LAMMPS compute with the file). Null for an original model.</summary>
+    public Compression.TableRuntime? Runtime { get; init; }
 }
 
 /// <summary>Which implementation evaluates a model.</summary>

@@ -53,9 +53,11 @@ public sealed class ReferenceEngine : IDpEngine
     /// <param name="intraOpThreads">libtorch intra-op threads used by <see cref="Evaluate"/> (set on the calling
     /// thread). Default 1: the tensors here are small ([N, T·K, 4]), and on the 2-core test machine 160 Ag–Au
     /// configurations took 1.6 s with one thread against 9–26 s with two (thread hand-off dominates).</param>
+    /// <param name="runtime">Table lookup of a compressed model: DpCompress's (default) or the emulation of PWMLFF's runtime (SPEC §8).</param>
     /// <exception cref="DpCompressException">TorchUnavailable, or ModelNotSupported for type-embedding DP models.</exception>
-    public ReferenceEngine(DpModel model, int intraOpThreads = 1)
+    public ReferenceEngine(DpModel model, int intraOpThreads = 1, TableRuntime runtime = TableRuntime.DpCompress)
     {
+        Runtime = runtime;
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(intraOpThreads, 1);
         _threads = intraOpThreads;
@@ -69,7 +71,7 @@ public sealed class ReferenceEngine : IDpEngine
                 $"The compression table holds {table.NetCount} nets of width {table.Width}; the model needs {model.TypeCount * model.TypeCount} of width {model.EmbeddingWidth}.",
                 model.SourcePath);
         Model = model;
-        _table = model.Compression is { } t ? new TableEvaluator(t) : null;
+        _table = model.Compression is { } t ? new TableEvaluator(t, runtime) : null;
         using (torch.NewDisposeScope())
         {
             _embedding = model.Compression is null ? model.EmbeddingNets.Select(n => new TorchEmbeddingNet(n)).ToArray() : null;
@@ -78,6 +80,9 @@ public sealed class ReferenceEngine : IDpEngine
     }
 
     public EngineKind Kind => EngineKind.Reference;
+
+    /// <summary>Whose table lookup a compressed model uses (SPEC §3 or the PWMLFF runtime emulation of §8).</summary>
+    public TableRuntime Runtime { get; }
 
     /// <summary>The model evaluated.</summary>
     public DpModel Model { get; }
@@ -261,6 +266,7 @@ public sealed class ReferenceEngine : IDpEngine
         {
             Engine = "Reference",
             Compressed = model.Compression is not null,
+            Runtime = model.Compression is null ? null : Runtime,
             MaxScaledS = anyReal ? maxS : 0,
             OutOfTableCount = outOfTable,
             BeyondTrainingCount = beyondTraining,

@@ -228,7 +228,7 @@ public static partial class CheckpointReader
         if (shape.Length != 4 || shape[0] != nets || shape[1] != rows || shape[2] != width || shape[3] != order + 1)
             throw ctx.Shape($"compress.table has shape [{string.Join(",", shape)}] but {nets} nets, sij_len {inner} + sij_out_len {outer} − 1 = {rows} rows, " +
                             $"m = {width} and order {order} require [{nets},{rows},{width},{order + 1}]");
-        var grid = new SijGrid(sMin, sMax, dx, inner, outer, rawSijMax ?? double.NaN, SijMaxSource.CompressedCheckpoint);
+        var grid = new SijGrid(sMin, sMax, dx, inner, outer, rawSijMax ?? double.NaN, SijMaxSource.CompressedCheckpoint) { RuntimeSijMax = sijMaxStored };
         return new CompressionTable(grid, order, nets, width, coefficients);
     }
 
