@@ -60,7 +60,7 @@ public static class GridBuilder
             davg0[t] = model.Davg[t * 4];
             dstd0[t] = model.Dstd[t * 4];
         }
-        return Build(davg0, dstd0, raw, dx, source, model.EmbeddingNets.Length, model.EmbeddingWidth, order, maxTableBytes);
+        return Build(davg0, dstd0, raw, dx, source, model.TableNets.Count, model.EmbeddingWidth, order, maxTableBytes);
     }
 
     /// <summary>Builds a grid from the per-type statistics.</summary>
