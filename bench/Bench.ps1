@@ -97,6 +97,60 @@ if ('$which' -eq 'compressed') { `$m = `$m | Invoke-DpCompression -Dx 0.01 -Orde
 }
 $memory.GetEnumerator() | Sort-Object Name | Show -Property @{ n = 'Model/engine'; e = { $_.Name } }, @{ n = 'Peak working set growth (MB)'; e = { '{0:F1}' -f $_.Value } }
 
+Write-Host "== 6. Issue 12 targets: 500-atom five-element cell, E + F + virial, fast engine, measured side by side" -ForegroundColor Cyan
+# Every table layout a user gets: orders 3 and 5 at dx 0.01 and 0.001, and at 2^-7 (the dyadic step of
+# PWMLFF-runtime export). Table passes = the fused lookup + accumulation and its per-slot backward.
+$dyadic = [math]::Pow(2, -7)
+$layouts = [ordered]@{}
+foreach ($case in @(@{ O = 3; Dx = 0.01 }, @{ O = 5; Dx = 0.01 }, @{ O = 3; Dx = 0.001 }, @{ O = 5; Dx = 0.001 }, @{ O = 3; Dx = $dyadic }, @{ O = 5; Dx = $dyadic })) {
+    $name = 'o{0} dx {1}' -f $case.O, $(if ($case.Dx -eq $dyadic) { '2^-7' } else { '{0:G}' -f $case.Dx })
+    $layouts[$name] = if ($case.O -eq 3 -and $case.Dx -eq 0.01) { $cmp3 } else { $model | Invoke-DpCompression -Dx $case.Dx -Order $case.O }
+}
+$side = Measure-DpInference -Model (@($model) + @($layouts.Values)) -Data $cell500 -Engine Fast -Repeat $Repeat -Warmup 2 -ThrottleLimit 1
+$byModel = @{}; $q = 0; foreach ($name in @('original') + @($layouts.Keys)) { $byModel[$name] = $side[$q]; $q++ }
+$side | Show -Property Label, @{ n = 'Model (ms)'; e = { '{0:F2}' -f $_.ModelMs } }, @{ n = 'Fastest (ms)'; e = { '{0:F2}' -f $_.MinMs } },
+    @{ n = 'Table passes (ms)'; e = { if ($_.Compressed) { '{0:F2}' -f ($_.EmbeddingMs + $_.EmbeddingBackwardMs) } else { '-' } } },
+    @{ n = 'vs fast original (x)'; e = { '{0:F2}' -f ($side[0].ModelMs / $_.ModelMs) } }
+
+# Threads: 1 and all cores for the compressed models at 500 and 4,000 atoms.
+$threadRows = foreach ($cell in $cell500, $cell4k) {
+    foreach ($name in 'o3 dx 0.01', 'o5 dx 0.01') {
+        $r = foreach ($th in 1, [Environment]::ProcessorCount) { Measure-DpInference -Model $layouts[$name] -Data $cell -Engine Fast -Repeat 3 -Warmup 1 -ThrottleLimit $th }
+        [pscustomobject]@{ Atoms = $cell.AtomCount; Table = $name; '1 thread (ms)' = [math]::Round($r[0].ModelMs, 2); "$([Environment]::ProcessorCount) threads (ms)" = [math]::Round($r[1].ModelMs, 2); Speedup = [math]::Round($r[0].ModelMs / $r[1].ModelMs, 2) }
+    }
+}
+$threadRows | Show
+
+# Per call: Invoke-DpModel once per frame (a script stepping a structure) vs one call for a batch.
+$perCall = foreach ($name in 'o3 dx 0.01') {
+    $m = $layouts[$name]; $batch = @($cell500) * 10
+    1..3 | ForEach-Object { $null = Invoke-DpModel -Model $m -Configuration $cell500 -ThrottleLimit 1 }
+    $calls = foreach ($r in 1..$Repeat) { $sw = [Diagnostics.Stopwatch]::StartNew(); 1..10 | ForEach-Object { $null = Invoke-DpModel -Model $m -Configuration $cell500 -ThrottleLimit 1 }; $sw.Elapsed.TotalMilliseconds / 10 }
+    $batches = foreach ($r in 1..$Repeat) { $sw = [Diagnostics.Stopwatch]::StartNew(); $null = Invoke-DpModel -Model $m -Configuration $batch -ThrottleLimit 1; $sw.Elapsed.TotalMilliseconds / 10 }
+    [pscustomobject]@{ Table = $name; 'Per call (ms)' = [math]::Round(($calls | Measure-Object -Minimum).Minimum, 2); 'Per frame in a batch (ms)' = [math]::Round(($batches | Measure-Object -Minimum).Minimum, 2) }
+}
+$perCall | Show
+
+$o3 = $byModel['o3 dx 0.01']; $o5 = $byModel['o5 dx 0.01']; $orig = $byModel['original']
+function Target([string] $What, [double] $Value, [string] $Goal, [bool] $Holds) {
+    [pscustomobject]@{ Target = $What; Measured = [math]::Round($Value, 2); Goal = $Goal; Holds = if ($Holds) { 'yes' } else { 'NO' } }
+}
+$tp = { param($t) $t.EmbeddingMs + $t.EmbeddingBackwardMs }
+$targets = @(
+    Target 'Order 5 / order 3 model time, dx 0.01 (x)' ($o5.ModelMs / $o3.ModelMs) '<= 1.2' ($o5.ModelMs / $o3.ModelMs -le 1.2)
+    Target 'Order 5 table passes, dx 0.01 (ms)' (& $tp $o5) '<= 3.5' ((& $tp $o5) -le 3.5)
+    Target 'Order 3 table passes, dx 0.01 (ms)' (& $tp $o3) '<= 2.0' ((& $tp $o3) -le 2.0)
+    Target 'Order 3 dx 0.01 / fast original model time (x)' ($o3.ModelMs / $orig.ModelMs) '<= 0.35' ($o3.ModelMs / $orig.ModelMs -le 0.35)
+    foreach ($name in 'o3 dx 0.001', 'o5 dx 0.001', 'o3 dx 2^-7', 'o5 dx 2^-7') {
+        $s = $orig.ModelMs / $byModel[$name].ModelMs
+        Target "Fast original / $name (x)" $s '>= 1.8' ($s -ge 1.8)
+    }
+    foreach ($row in $threadRows) { Target "$([Environment]::ProcessorCount) threads / 1 thread, $($row.Table), $($row.Atoms) atoms (x)" $row.Speedup '>= 1.7' ($row.Speedup -ge 1.7) }
+    foreach ($row in $perCall) { $r = $row.'Per call (ms)' / $row.'Per frame in a batch (ms)'; Target "Invoke-DpModel per call / per frame in a batch, $($row.Table) (x)" $r '<= 1.2' ($r -le 1.2) }
+)
+$targets | Show
+$targets | Export-Csv (Join-Path $OutDir 'targets.csv') -NoTypeInformation
+
 Write-Host "== Summary (ratios from this run)" -ForegroundColor Cyan
 $per = $scaling | Where-Object Label -like 'compressed*' | Sort-Object Atoms
 # What the fast original spends outside its embedding nets (G, G', A_i and the per-slot backward): a

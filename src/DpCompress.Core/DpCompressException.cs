@@ -21,7 +21,7 @@ public enum ErrorKind
 public sealed class DpCompressException : Exception
 {
     public DpCompressException(string errorId, ErrorKind kind, string message, string? path = null, Exception? inner = null)
-        : base(message, inner)
+        : base(Cap(message), inner)
     {
         ErrorId = errorId;
         Kind = kind;
@@ -35,4 +35,12 @@ public sealed class DpCompressException : Exception
 
     /// <summary>The file or folder the error is about, or null.</summary>
     public string? Path { get; }
+
+    /// <summary>Longest message kept; a longer one (which can only come from quoting a hostile file) is cut in the middle.</summary>
+    public const int MaxMessageLength = 2000;
+
+    private static string Cap(string message) =>
+        message is null || message.Length <= MaxMessageLength
+            ? message ?? ""
+            : string.Concat(message.AsSpan(0, MaxMessageLength - 300), $" …({message.Length - MaxMessageLength + 200} characters cut)… ", message.AsSpan(message.Length - 100));
 }

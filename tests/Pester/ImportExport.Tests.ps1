@@ -95,11 +95,15 @@ Describe 'Export-DpModel' {
         $f | Should -BeOfType ([System.IO.FileInfo])
         $f.Name | Should -Be 'plain.ckpt'
     }
-    It 'writes cmp_dp_model.ckpt in the current folder by default' {
+    It 'writes cmp_dp_model.ckpt for a compressed model and dp_model.ckpt for an uncompressed one by default' {
         Push-Location $TestDrive
         try {
             $model | Export-DpModel
-            Test-Path (Join-Path $TestDrive 'cmp_dp_model.ckpt') | Should -BeTrue
+            Test-Path (Join-Path $TestDrive 'dp_model.ckpt') | Should -BeTrue
+            Test-Path (Join-Path $TestDrive 'cmp_dp_model.ckpt') | Should -BeFalse
+            $model | Invoke-DpCompression -Dx 0.1 -Order 3 | Export-DpModel
+            (Import-DpModel (Join-Path $TestDrive 'cmp_dp_model.ckpt')).IsCompressed | Should -BeTrue
+            (Import-DpModel (Join-Path $TestDrive 'dp_model.ckpt')).IsCompressed | Should -BeFalse
         } finally { Pop-Location }
     }
     It 'exports an uncompressed model as a plain PWMLFF checkpoint that reads back identically' {

@@ -53,6 +53,23 @@ Describe 'Invoke-DpModel' {
             $fast[$i].Compressed | Should -Be ($Which -eq 'compressed')
         }
     }
+    It 'shares one fast engine per model and thread count across calls, with bit-identical results' {
+        # Repeated calls (one per MD step) reuse the engine: same object for the same model, a different
+        # one for another model or thread count, and each call equals a fresh engine to the last bit.
+        $a = [DpCompress.Core.Inference.EngineFactory]::SharedFast($cmp, 1)
+        [object]::ReferenceEquals($a, [DpCompress.Core.Inference.EngineFactory]::SharedFast($cmp, 1)) | Should -BeTrue
+        [object]::ReferenceEquals($a, [DpCompress.Core.Inference.EngineFactory]::SharedFast($model, 1)) | Should -BeFalse
+        [object]::ReferenceEquals($a, [DpCompress.Core.Inference.EngineFactory]::SharedFast($cmp, 2)) | Should -BeFalse
+        foreach ($m in $model, $cmp, $model) {
+            $fresh = [DpCompress.Core.Inference.Fast.FastEngine]::new($m, 1).Evaluate($ag10[2], $null, $null, [Threading.CancellationToken]::None)
+            foreach ($call in 1, 2) {
+                $p = Invoke-DpModel -Model $m -Configuration $ag10[2] -ThrottleLimit 1
+                $p.Energy | Should -Be $fresh.Energy
+                for ($k = 0; $k -lt $p.Forces.Length; $k++) { $p.Forces[$k] | Should -Be $fresh.Forces[$k] }
+                for ($k = 0; $k -lt 9; $k++) { $p.Virial[$k] | Should -Be $fresh.Virial[$k] }
+            }
+        }
+    }
     It 'reads configurations from paths' {
         (Invoke-DpModel -Model $model -Configuration (Join-Path $pwdata 'Ag45Au3')).Count | Should -BeGreaterThan 0
     }

@@ -278,12 +278,12 @@ Describe 'CheckpointReader' {
             (Get-DpError { Read-Model $p }).ErrorId | Should -Be 'CheckpointCorrupt'
         }
 
-        It 'refuses absurdly deep nesting with CheckpointCorrupt' {
+        It 'refuses absurdly deep nesting with CheckpointNestingTooDeep' {
             $p = Join-Path $TestDrive 'deep.ckpt'
             $n = 5000
             $bytes = [byte[]](@(0x80, 0x02) + @(0x5d) * $n + @(0x61) * ($n - 1) + @(0x2e))   # ]]]...aaa.
             New-Zip $p @{ 'x/data.pkl' = $bytes }
-            (Get-DpError { Read-Model $p }).ErrorId | Should -Be 'CheckpointCorrupt'
+            (Get-DpError { Read-Model $p }).ErrorId | Should -Be 'CheckpointNestingTooDeep'
         }
 
         It 'refuses a root object that is not a dict' {

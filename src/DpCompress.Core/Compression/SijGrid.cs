@@ -60,6 +60,18 @@ public sealed class SijGrid
     /// <summary>x_L, the last inner node and first outer node.</summary>
     public double InnerEnd => SMin + InnerIntervals * Dx;
 
+    private readonly double? _runtimeSijMax;
+
+    /// <summary>
+    /// The compress dict's <c>sij_max</c>: where PWMLFF's runtime leaves its inner branch (s̃ &lt; sij_max, SPEC §8).
+    /// DpCompress writes x_L (<see cref="InnerEnd"/>, the default); PWMLFF's own files hold s_max, which is not a node.
+    /// </summary>
+    public double RuntimeSijMax
+    {
+        get => _runtimeSijMax ?? InnerEnd;
+        init => _runtimeSijMax = value;
+    }
+
     /// <summary>The last outer node; beyond it the table continues linearly.</summary>
     public double OuterEnd => InnerEnd + (OuterPoints - 1) * OuterStep;
 

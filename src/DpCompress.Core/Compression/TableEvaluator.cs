@@ -28,6 +28,10 @@ public enum TableRegion
 /// beyond x_end: the end value and slope of the last row, continued linearly (C1).
 /// Local x = s − x_l in float64 (x_l = <see cref="SijGrid.Node"/>), then Horner:
 /// g = (…(c0·x + c1)·x + …) + c_order, g′ by the derivative recursion. No read ever leaves the table.</para>
+/// <para>With <see cref="TableRuntime.Pwmlff"/> the row and local variable come from <see cref="PwmlffRuntimeLookup"/>
+/// instead (what PWMLFF's runtime computes, SPEC §8); the Horner evaluation is the same. The region counters
+/// still describe where s lies on the grid; <see cref="PwmlffOuterBranchCount"/> counts the values that took
+/// PWMLFF's broken outer branch.</para>
 /// </remarks>
 public sealed class TableEvaluator
 {
@@ -37,9 +41,12 @@ public sealed class TableEvaluator
     private readonly double[] _endSlope;  // [nnets, m]
     private readonly int _rows, _inner, _m, _nc, _netCount;
     private readonly double _sMin, _dx, _innerEnd, _outerStep, _outerEnd, _sMax;
-    private long _beyondTable, _beyondTraining, _belowTable;
+    private readonly PwmlffRuntimeLookup? _pwmlff;
+    private long _beyondTable, _beyondTraining, _belowTable, _pwmlffOuter;
 
-    public TableEvaluator(CompressionTable table)
+    /// <param name="table">The table to evaluate.</param>
+    /// <param name="runtime">DpCompress (default: the exact lookup of SPEC §3) or Pwmlff (emulation of PWMLFF's runtime lookup, SPEC §8).</param>
+    public TableEvaluator(CompressionTable table, TableRuntime runtime = TableRuntime.DpCompress)
     {
         ArgumentNullException.ThrowIfNull(table);
         Table = table;
@@ -63,9 +70,17 @@ public sealed class TableEvaluator
         double xEnd = _outerEnd - _nodes[_rows - 1];
         for (int n = 0; n < _netCount; n++)
             HornerRow(n, _rows - 1, xEnd, _endValue.AsSpan(n * _m, _m), _endSlope.AsSpan(n * _m, _m));
+        Runtime = runtime;
+        _pwmlff = runtime == TableRuntime.Pwmlff ? new PwmlffRuntimeLookup(g) : null;
     }
 
     public CompressionTable Table { get; }
+
+    /// <summary>The lookup used by <see cref="Evaluate(int, double, Span{double}, Span{double})"/>.</summary>
+    public TableRuntime Runtime { get; }
+
+    /// <summary>With <see cref="TableRuntime.Pwmlff"/>: values that took PWMLFF's outer branch (s̃ ≥ sij_max, wrong rows).</summary>
+    public long PwmlffOuterBranchCount => Interlocked.Read(ref _pwmlffOuter);
 
     /// <summary>m, outputs per net.</summary>
     public int Width => _m;
@@ -87,6 +102,7 @@ public sealed class TableEvaluator
         Interlocked.Exchange(ref _beyondTable, 0);
         Interlocked.Exchange(ref _beyondTraining, 0);
         Interlocked.Exchange(ref _belowTable, 0);
+        Interlocked.Exchange(ref _pwmlffOuter, 0);
     }
 
     /// <summary>Row of s and the local variable x = s − x_row (no counting).</summary>
@@ -140,6 +156,15 @@ public sealed class TableEvaluator
         if ((uint)net >= (uint)_netCount) throw new ArgumentOutOfRangeException(nameof(net));
         if (value.Length < _m || derivative.Length < _m) throw new ArgumentException($"Buffers need {_m} values.");
         var region = Locate(s, out int row, out double x);
+        if (_pwmlff is not null)
+        {
+            if (_pwmlff.Locate(s, out row, out x) == PwmlffBranch.BrokenOuter) Interlocked.Increment(ref _pwmlffOuter);
+            if (s > _sMax) Interlocked.Increment(ref _beyondTraining);
+            if (region == TableRegion.BeyondTable) Interlocked.Increment(ref _beyondTable);
+            else if (region is TableRegion.BelowTable or TableRegion.NotANumber) Interlocked.Increment(ref _belowTable);
+            HornerRow(net, row, x, value, derivative);
+            return region;
+        }
         if (region == TableRegion.Inner || region == TableRegion.Outer)
         {
             if (s > _sMax) Interlocked.Increment(ref _beyondTraining);

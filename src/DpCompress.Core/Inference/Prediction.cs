@@ -32,6 +32,18 @@ public sealed class Prediction
 
     public double EnergyPerAtom => Energy / AtomCount;
 
+    /// <summary>max_i |F_i| = max_i (F_ix² + F_iy² + F_iz²)^½ over atoms (eV/Å); 0 without atoms.</summary>
+    public double MaxForce
+    {
+        get
+        {
+            double max = 0;
+            for (int i = 0; i + 2 < Forces.Length; i += 3)
+                max = Math.Max(max, Math.Sqrt(Forces[i] * Forces[i] + Forces[i + 1] * Forces[i + 1] + Forces[i + 2] * Forces[i + 2]));
+            return max;
+        }
+    }
+
     /// <summary>Compressed models: s values beyond the last table node (continued linearly).</summary>
     public long OutOfTableCount { get; init; }
 
@@ -46,6 +58,10 @@ public sealed class Prediction
 
     /// <summary>True when the model evaluated was compressed.</summary>
     public bool Compressed { get; init; }
+
+    /// <summary>Compressed models: whose table lookup produced the values — DpCompress's, or the emulation of
+    /// PWMLFF's runtime (what PWMLFF and LAMMPS compute with the file). Null for an original model.</summary>
+    public Compression.TableRuntime? Runtime { get; init; }
 }
 
 /// <summary>Which implementation evaluates a model.</summary>

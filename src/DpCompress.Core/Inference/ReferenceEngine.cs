@@ -54,9 +54,11 @@ public sealed class ReferenceEngine : IDpEngine
     /// <param name="intraOpThreads">libtorch intra-op threads used by <see cref="Evaluate"/> (set on the calling
     /// thread). Default 1: the tensors here are small ([N, T·K, 4]), and on the 2-core test machine 160 Ag–Au
     /// configurations took 1.6 s with one thread against 9–26 s with two (thread hand-off dominates).</param>
+    /// <param name="runtime">Table lookup of a compressed model: DpCompress's (default) or the emulation of PWMLFF's runtime (SPEC §8).</param>
     /// <exception cref="DpCompressException">TorchUnavailable, ModelNotSupported (embedding nets of more than one input), TableShapeMismatch.</exception>
-    public ReferenceEngine(DpModel model, int intraOpThreads = 1)
+    public ReferenceEngine(DpModel model, int intraOpThreads = 1, TableRuntime runtime = TableRuntime.DpCompress)
     {
+        Runtime = runtime;
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(intraOpThreads, 1);
         _threads = intraOpThreads;
@@ -70,7 +72,7 @@ public sealed class ReferenceEngine : IDpEngine
                 $"The compression table holds {table.NetCount} nets of width {table.Width}; the model needs {model.TableNets.Count} of width {model.EmbeddingWidth}.",
                 model.SourcePath);
         Model = model;
-        _table = model.Compression is { } t ? new TableEvaluator(t) : null;
+        _table = model.Compression is { } t ? new TableEvaluator(t, runtime) : null;
         using (torch.NewDisposeScope())
         {
             _embedding = model.Compression is null ? model.TableNets.Select(n => new TorchEmbeddingNet(n)).ToArray() : null;
@@ -79,6 +81,9 @@ public sealed class ReferenceEngine : IDpEngine
     }
 
     public EngineKind Kind => EngineKind.Reference;
+
+    /// <summary>Whose table lookup a compressed model uses (SPEC §3 or the PWMLFF runtime emulation of §8).</summary>
+    public TableRuntime Runtime { get; }
 
     /// <summary>The model evaluated.</summary>
     public DpModel Model { get; }
@@ -100,7 +105,7 @@ public sealed class ReferenceEngine : IDpEngine
         var sw = Stopwatch.StartNew();
         if (neighbors is null)
         {
-            neighbors = NeighborSearch.Build(configuration, model.AtomTypes, model.Rmax, model.MaxNeighbors);
+            neighbors = ModelNeighbors.Build(configuration, model);
             if (timings is not null) timings.NeighborSearch += sw.Elapsed.TotalSeconds;
         }
         CheckNeighborList(neighbors, configuration, types);
@@ -108,6 +113,8 @@ public sealed class ReferenceEngine : IDpEngine
 
         int[] present = types.Distinct().Order().ToArray();
         int tp = present.Length;
+        var conv = model.Conventions;
+        int[] blockTypes = conv.Blocks(nt, present);
         int slots = n * nt * k;
         if (torch.get_num_threads() != _threads) torch.set_num_threads(_threads);
         using var grad = torch.enable_grad();
@@ -143,20 +150,21 @@ public sealed class ReferenceEngine : IDpEngine
             var idx = torch.tensor(atoms.Select(a => (long)a).ToArray(), ScalarType.Int64);
             var Ri = R.index_select(0, idx);                                   // [Ni, T, K, 4]
             Tensor? A = null;
-            foreach (int tj in present)
+            foreach (int tj in blockTypes)
             {
                 sw.Restart();
-                var Rb = Ri.select(1, tj);                                     // [Ni, K, 4]
+                int kb = conv.SlotCount(tj, k);
+                var Rb = Ri.select(1, tj).narrow(1, 0, kb);                    // [Ni, K_t, 4]
                 int net = model.TableNetIndex(ti, tj);
                 Tensor G;
                 Tensor? sLeaf = null, dG = null;
                 if (model.Compression is { } table)
                 {
-                    var sBlock = new double[ni * k];
+                    var sBlock = new double[ni * kb];
                     for (int a = 0; a < ni; a++)
-                        Array.Copy(sAll, (atoms[a] * nt + tj) * k, sBlock, a * k, k);
-                    var g = new double[ni * k * m];
-                    var dg = new double[ni * k * m];
+                        Array.Copy(sAll, (atoms[a] * nt + tj) * k, sBlock, a * kb, kb);
+                    var g = new double[ni * kb * m];
+                    var dg = new double[ni * kb * m];
                     for (int q = 0; q < sBlock.Length; q++)
                     {
                         double sv = sBlock[q];
@@ -164,8 +172,8 @@ public sealed class ReferenceEngine : IDpEngine
                         if (sv > table.Grid.SMax) beyondTraining++;
                         _table.Evaluate(net, sv, g.AsSpan(q * m, m), dg.AsSpan(q * m, m));
                     }
-                    G = torch.tensor(g, new long[] { ni, k, m }, ScalarType.Float64).requires_grad_(true);
-                    dG = torch.tensor(dg, new long[] { ni, k, m }, ScalarType.Float64);
+                    G = torch.tensor(g, new long[] { ni, kb, m }, ScalarType.Float64).requires_grad_(true);
+                    dG = torch.tensor(dg, new long[] { ni, kb, m }, ScalarType.Float64);
                 }
                 else
                 {
@@ -174,17 +182,19 @@ public sealed class ReferenceEngine : IDpEngine
                 }
                 tEmbedding += sw.Elapsed.TotalSeconds;
                 sw.Restart();
-                blocks.Add(new Block(tj, atoms, G, sLeaf, dG));
+                blocks.Add(new Block(tj, kb, atoms, G, sLeaf, dG));
                 var term = Rb.transpose(1, 2).matmul(G);                       // [Ni, 4, m]
                 A = A is null ? term : TorchOps.Add(A, term);
                 tDescriptor += sw.Elapsed.TotalSeconds;
             }
             sw.Restart();
-            A = A!.div(TorchOps.Const(k * tp));
+            A = A!.div(TorchOps.Const(conv.Divisor(k, tp)));
             var D = A.transpose(1, 2).matmul(A.narrow(2, 0, m2)).reshape(ni, m * m2); // [Ni, m·M2]
             tDescriptor += sw.Elapsed.TotalSeconds;
             sw.Restart();
-            energyParts.Add(_fitting[ti].Forward(D).reshape(ni));               // [Ni]
+            var e = _fitting[ti].Forward(D).reshape(ni);                         // [Ni]
+            double bias = conv.AtomEnergyBias(ti);
+            energyParts.Add(bias == 0 ? e : TorchOps.Add(e, TorchOps.Const(bias)));
             energyAtoms.Add(atoms);
             tFitting += sw.Elapsed.TotalSeconds;
         }
@@ -214,9 +224,9 @@ public sealed class ReferenceEngine : IDpEngine
         for (int bi = 0; bi < blocks.Count; bi++)
         {
             var b = blocks[bi];
-            var vals = TorchOps.ToArray(gSTensors[bi]);        // [Ni, K(, 1)]
+            var vals = TorchOps.ToArray(gSTensors[bi]);        // [Ni, K_t(, 1)]
             for (int a = 0; a < b.Atoms.Length; a++)
-                Array.Copy(vals, a * k, gS, (b.Atoms[a] * nt + b.NeighborType) * k, k);
+                Array.Copy(vals, a * b.Slots, gS, (b.Atoms[a] * nt + b.NeighborType) * k, b.Slots);
         }
         double tEmbBackward = stage2.Elapsed.TotalSeconds;
         var gSTensor = torch.tensor(gS, new long[] { n, nt, k }, ScalarType.Float64);
@@ -257,6 +267,7 @@ public sealed class ReferenceEngine : IDpEngine
         {
             Engine = "Reference",
             Compressed = model.Compression is not null,
+            Runtime = model.Compression is null ? null : Runtime,
             MaxScaledS = anyReal ? maxS : 0,
             OutOfTableCount = outOfTable,
             BeyondTrainingCount = beyondTraining,
@@ -286,7 +297,8 @@ public sealed class ReferenceEngine : IDpEngine
         var poly = TorchOps.Add(TorchOps.Add(u.mul(TorchOps.Const(-6.0)), TorchOps.Const(15.0)).mul(u), TorchOps.Const(-10.0));
         var smooth = inv.mul(TorchOps.Add(u.mul(u).mul(u).mul(poly), TorchOps.Const(1.0)));
         var zero = torch.zeros_like(r);
-        var S = torch.where(real.logical_and(r.lt(rminT)), inv,
+        var inner = model.Conventions.SwitchIncludesRmin ? r.le(rminT) : r.lt(rminT);
+        var S = torch.where(real.logical_and(inner), inv,
                 torch.where(real.logical_and(r.gt(rminT)).logical_and(r.lt(rmaxT)), smooth, zero));
         var Rt = torch.cat(new[] { S.unsqueeze(-1), S.mul(inv).unsqueeze(-1).mul(dR) }, -1); // [N, T, K, 4]
         int n = types.Length;
@@ -326,5 +338,5 @@ public sealed class ReferenceEngine : IDpEngine
     }
 
     /// <summary>One (centre type, neighbour type) block: G [Ni, K, m]; s leaf [Ni, K, 1] (original) or dG/ds [Ni, K, m] (compressed).</summary>
-    private sealed record Block(int NeighborType, int[] Atoms, Tensor G, Tensor? SLeaf, Tensor? DG);
+    private sealed record Block(int NeighborType, int Slots, int[] Atoms, Tensor G, Tensor? SLeaf, Tensor? DG);
 }

@@ -69,6 +69,9 @@ public sealed class DpModel
     public int TableNetIndex(int centreType, int neighborType) =>
         TypeEmbedding is null ? centreType * TypeCount + neighborType : TypeEmbedding.NetIndex(centreType, neighborType);
 
+    /// <summary>Environment/descriptor conventions the engines follow (PWMLFF's unless a reader of another format sets them).</summary>
+    public DescriptorConventions Conventions { get; init; } = DescriptorConventions.Pwmlff;
+
     /// <summary>Atomic numbers Z of the model's types, in model type order.</summary>
     public int[] AtomTypes { get; }
 
@@ -148,7 +151,7 @@ public sealed class DpModel
     public DpModel WithCompression(CompressionTable? compression, string? sourcePath = null) =>
         new(AtomTypes, Rmin, Rmax, MaxNeighbors, M2, Precision, EmbeddingNets, FittingNets, Davg, Dstd,
             EnergyShift, SijMax, Checkpoint, compression, sourcePath)
-        { Flavour = Flavour, TypeEmbedding = TypeEmbedding };
+        { Flavour = Flavour, Conventions = Conventions, TypeEmbedding = TypeEmbedding };
 
     public override string ToString() =>
         $"DpModel [{string.Join(",", AtomTypes)}] emb [{string.Join(",", EmbeddingSizes)}] fit [{string.Join(",", FittingSizes)}]" +

@@ -49,7 +49,7 @@ public static partial class CheckpointReader
         string mt = modelType as string ?? throw ctx.Invalid("json_file.model_type", "a string", modelType);
         if (!string.Equals(mt, "DP", StringComparison.OrdinalIgnoreCase))
             throw new DpCompressException("NotDpModel", ErrorKind.InvalidData,
-                $"The checkpoint{ctx.Where} is not a DP model: model_type is {mt}. DpCompress compresses PWMLFF DP (se_e2_a) models only.", path);
+                $"The checkpoint{ctx.Where} is not a DP model: model_type is {ReaderLimits.Excerpt(mt)}. DpCompress compresses PWMLFF DP (se_e2_a) models only.", path);
 
         var model = json.TryGetValue("model", out var m) && m is not null ? ctx.Dict(m, "json_file.model") : new PyDict();
         var descriptor = model.TryGetValue("descriptor", out var dsc) && dsc is not null ? ctx.Dict(dsc, "json_file.model.descriptor") : new PyDict();
@@ -67,6 +67,7 @@ public static partial class CheckpointReader
         double rmin = descriptor.TryGetValue("Rmin", out var rn) ? ctx.Double(rn, "json_file.model.descriptor.Rmin") : DefaultRmin;
         if (!(rmax > 0) || !(rmin >= 0) || !(rmin < rmax) || double.IsInfinity(rmax))
             throw ctx.Invalid("json_file.model.descriptor.Rmin/Rmax", "0 <= Rmin < Rmax", $"Rmin {rmin}, Rmax {rmax}");
+        ModelValueChecks.CheckCutoff(rmax, "json_file.model.descriptor.Rmax", path);
         int m2 = descriptor.TryGetValue("M2", out var m2v) ? ctx.Int(m2v, "json_file.model.descriptor.M2") : DefaultM2;
         int[] embSizes = descriptor.TryGetValue("network_size", out var es) ? ctx.IntList(es, "json_file.model.descriptor.network_size") : DefaultEmbeddingSizes;
         int[] fitSizes = fitting.TryGetValue("network_size", out var fs) ? ctx.IntList(fs, "json_file.model.fitting_net.network_size") : DefaultFittingSizes;
@@ -239,7 +240,7 @@ public static partial class CheckpointReader
         if (shape.Length != 4 || shape[0] != nets || shape[1] != rows || shape[2] != width || shape[3] != order + 1)
             throw ctx.Shape($"compress.table has shape [{string.Join(",", shape)}] but {nets} nets, sij_len {inner} + sij_out_len {outer} − 1 = {rows} rows, " +
                             $"m = {width} and order {order} require [{nets},{rows},{width},{order + 1}]");
-        var grid = new SijGrid(sMin, sMax, dx, inner, outer, rawSijMax ?? double.NaN, SijMaxSource.CompressedCheckpoint);
+        var grid = new SijGrid(sMin, sMax, dx, inner, outer, rawSijMax ?? double.NaN, SijMaxSource.CompressedCheckpoint) { RuntimeSijMax = sijMaxStored };
         return new CompressionTable(grid, order, nets, width, coefficients);
     }
 
@@ -333,8 +334,9 @@ public static partial class CheckpointReader
         private static string ShowValue(object? o) => o switch
         {
             null => "None",
-            string s => $"'{s}'",
-            double or long or int or BigInteger => Convert.ToString(o, CultureInfo.InvariantCulture) ?? "",
+            string s => $"'{ReaderLimits.Excerpt(s)}'",
+            BigInteger b => $"an integer of {b.GetBitLength()} bits",
+            double or long or int => Convert.ToString(o, CultureInfo.InvariantCulture) ?? "",
             _ => SafeUnpickler.Describe(o),
         };
     }

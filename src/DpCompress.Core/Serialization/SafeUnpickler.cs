@@ -16,7 +16,12 @@ namespace DpCompress.Core.Serialization;
 /// Errors (all <see cref="DpCompressException"/>, <see cref="ErrorKind.InvalidData"/>):
 /// <c>CheckpointTruncated</c> (input ends early, or a declared length exceeds the remaining input),
 /// <c>CheckpointCorrupt</c> (unknown opcode, stack/memo/mark misuse, wrong argument types),
-/// <c>CheckpointForbiddenGlobal</c>, <c>CheckpointStorageTooShort</c> (a tensor view outside its storage).
+/// <c>CheckpointForbiddenGlobal</c>, <c>CheckpointStorageTooShort</c> (a tensor view outside its storage),
+/// <c>CheckpointTensorViewInvalid</c> (zero, negative or overlapping strides), and the limits of
+/// <see cref="ReaderLimits"/> (LimitsExceeded): <c>CheckpointPickleStackTooDeep</c>,
+/// <c>CheckpointPickleMemoTooLarge</c>, <c>CheckpointIntegerTooLong</c>, <c>CheckpointNestingTooDeep</c>,
+/// <c>CheckpointMemoryBudgetExceeded</c>. Every step is linear in the input (the memo and dicts are
+/// hashed; no big integer is ever converted to decimal text).
 /// Result types: see PyObjects.cs.
 /// </remarks>
 public sealed class SafeUnpickler
@@ -33,6 +38,7 @@ public sealed class SafeUnpickler
     private readonly int _length;
     private readonly Func<object?, object?>? _persistentLoad;
     private readonly string? _path;
+    private readonly ReadBudget _budget;
     private readonly List<object?> _stack = new();
     private readonly Stack<int> _marks = new();
     private readonly Dictionary<long, object?> _memo = new();
@@ -50,7 +56,8 @@ public sealed class SafeUnpickler
     /// <param name="length">number of pickle bytes in <paramref name="data"/></param>
     /// <param name="persistentLoad">resolves BINPERSID ids (torch storages); null: persistent ids are refused</param>
     /// <param name="path">file named in error messages</param>
-    public SafeUnpickler(byte[] data, int length, Func<object?, object?>? persistentLoad = null, string? path = null)
+    /// <param name="budget">what the read may allocate (default: 64 MiB + 4 × <paramref name="length"/>)</param>
+    public SafeUnpickler(byte[] data, int length, Func<object?, object?>? persistentLoad = null, string? path = null, ReadBudget? budget = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         if ((uint)length > (uint)data.Length) throw new ArgumentOutOfRangeException(nameof(length));
@@ -58,6 +65,7 @@ public sealed class SafeUnpickler
         _length = length;
         _persistentLoad = persistentLoad;
         _path = path;
+        _budget = budget ?? ReadBudget.ForCheckpoint(length, 0, path);
     }
 
     /// <summary>Reads one pickle from <paramref name="data"/>.</summary>
@@ -100,12 +108,12 @@ public sealed class SafeUnpickler
                 case (byte)'J': Push((long)BinaryPrimitives.ReadInt32LittleEndian(ReadSpan(4))); break; // BININT
                 case (byte)'K': Push((long)ReadByte()); break; // BININT1
                 case (byte)'M': Push((long)BinaryPrimitives.ReadUInt16LittleEndian(ReadSpan(2))); break; // BININT2
-                case 0x8a: Push(ReadLong(ReadByte())); break; // LONG1
+                case 0x8a: Push(ReadLong(ReadByte(), at)); break; // LONG1
                 case 0x8b: // LONG4
                 {
                     int n = BinaryPrimitives.ReadInt32LittleEndian(ReadSpan(4));
                     if (n < 0) throw Corrupt("LONG4 with a negative length", at);
-                    Push(ReadLong(n));
+                    Push(ReadLong(n, at));
                     break;
                 }
                 case (byte)'I': Push(ParseIntLine(ReadLine(), at)); break; // INT
@@ -115,7 +123,7 @@ public sealed class SafeUnpickler
                 case (byte)'F': // FLOAT
                 {
                     string line = ReadLine();
-                    if (!double.TryParse(line, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)) throw Corrupt($"bad FLOAT literal '{line}'", at);
+                    if (!double.TryParse(line, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)) throw Corrupt($"bad FLOAT literal '{Shorten(line)}'", at);
                     Push(v);
                     break;
                 }
@@ -124,18 +132,21 @@ public sealed class SafeUnpickler
                 case 0x8c: Push(ReadUtf8(ReadByte(), at)); break; // SHORT_BINUNICODE
                 case 0x8d: Push(ReadUtf8(ReadLength64(at), at)); break; // BINUNICODE8
                 case (byte)'V': Push(DecodeRawUnicodeEscape(ReadLine())); break; // UNICODE
-                case (byte)'T': Push(Encoding.Latin1.GetString(ReadSpan(ReadLength32(at)))); break; // BINSTRING (Python 2 str: latin-1)
-                case (byte)'U': Push(Encoding.Latin1.GetString(ReadSpan(ReadByte()))); break; // SHORT_BINSTRING
-                case (byte)'B': Push(ReadSpan(ReadLength32(at)).ToArray()); break; // BINBYTES
-                case (byte)'C': Push(ReadSpan(ReadByte()).ToArray()); break; // SHORT_BINBYTES
-                case 0x8e: Push(ReadSpan(ReadLength64(at)).ToArray()); break; // BINBYTES8
-                case 0x96: Push(ReadSpan(ReadLength64(at)).ToArray()); break; // BYTEARRAY8 (bytearray → byte[])
+                case (byte)'T': Push(Latin1(ReadSpan(ReadLength32(at)))); break; // BINSTRING (Python 2 str: latin-1)
+                case (byte)'U': Push(Latin1(ReadSpan(ReadByte()))); break; // SHORT_BINSTRING
+                case (byte)'B': Push(Bytes(ReadSpan(ReadLength32(at)))); break; // BINBYTES
+                case (byte)'C': Push(Bytes(ReadSpan(ReadByte()))); break; // SHORT_BINBYTES
+                case 0x8e: Push(Bytes(ReadSpan(ReadLength64(at)))); break; // BINBYTES8
+                case 0x96: Push(Bytes(ReadSpan(ReadLength64(at)))); break; // BYTEARRAY8 (bytearray → byte[])
                 // ---- containers
-                case (byte)'(': _marks.Push(_stack.Count); break; // MARK
+                case (byte)'(': // MARK
+                    if (_marks.Count + _stack.Count >= ReaderLimits.MaxPickleStack) throw StackTooDeep(at);
+                    _marks.Push(_stack.Count);
+                    break;
                 case (byte)'}': Push(new PyDict()); break; // EMPTY_DICT
                 case (byte)']': Push(new List<object?>()); break; // EMPTY_LIST
                 case (byte)')': Push(new PyTuple()); break; // EMPTY_TUPLE
-                case (byte)'t': Push(new PyTuple(PopMark(at))); break; // TUPLE
+                case (byte)'t': Push(new PyTuple(PopMark(at))); break; // TUPLE (PopMark charged the items)
                 case 0x85: { var a = Pop(at); Push(new PyTuple(a)); break; } // TUPLE1
                 case 0x86: { var b = Pop(at); var a = Pop(at); Push(new PyTuple(a, b)); break; } // TUPLE2
                 case 0x87: { var c = Pop(at); var b = Pop(at); var a = Pop(at); Push(new PyTuple(a, b, c)); break; } // TUPLE3
@@ -152,6 +163,7 @@ public sealed class SafeUnpickler
                 {
                     var value = Pop(at);
                     var key = Pop(at);
+                    _budget.Charge(ItemBytes, "a dict item");
                     SetItems(PeekAs<PyDict>("SETITEM", at), new[] { key, value }, at);
                     break;
                 }
@@ -164,6 +176,7 @@ public sealed class SafeUnpickler
                 case (byte)'a': // APPEND
                 {
                     var value = Pop(at);
+                    _budget.Charge(ItemBytes, "a list item");
                     PeekAs<List<object?>>("APPEND", at).Add(value);
                     break;
                 }
@@ -177,10 +190,10 @@ public sealed class SafeUnpickler
                 case (byte)'0': Pop(at); break; // POP
                 case (byte)'1': PopMark(at); break; // POP_MARK
                 case (byte)'2': Push(Peek(at)); break; // DUP
-                case (byte)'p': _memo[ParseMemoIndex(ReadLine(), at)] = Peek(at); break; // PUT
-                case (byte)'q': _memo[ReadByte()] = Peek(at); break; // BINPUT
-                case (byte)'r': _memo[BinaryPrimitives.ReadUInt32LittleEndian(ReadSpan(4))] = Peek(at); break; // LONG_BINPUT
-                case 0x94: _memo[_memo.Count] = Peek(at); break; // MEMOIZE
+                case (byte)'p': MemoPut(ParseMemoIndex(ReadLine(), at), at); break; // PUT
+                case (byte)'q': MemoPut(ReadByte(), at); break; // BINPUT
+                case (byte)'r': MemoPut(BinaryPrimitives.ReadUInt32LittleEndian(ReadSpan(4)), at); break; // LONG_BINPUT
+                case 0x94: MemoPut(_memo.Count, at); break; // MEMOIZE
                 case (byte)'g': Push(MemoGet(ParseMemoIndex(ReadLine(), at), at)); break; // GET
                 case (byte)'h': Push(MemoGet(ReadByte(), at)); break; // BINGET
                 case (byte)'j': Push(MemoGet(BinaryPrimitives.ReadUInt32LittleEndian(ReadSpan(4)), at)); break; // LONG_BINGET
@@ -291,7 +304,7 @@ public sealed class SafeUnpickler
         string full = module + "." + name;
         if (!Allowed.TryGetValue(full, out var kind))
             throw new DpCompressException("CheckpointForbiddenGlobal", ErrorKind.InvalidData,
-                $"The checkpoint refers to the Python global '{full}', which is not on the allow-list of a PWMLFF checkpoint; " +
+                $"The checkpoint refers to the Python global '{Shorten(full)}', which is not on the allow-list of a PWMLFF checkpoint; " +
                 "it was refused and nothing was executed (a checkpoint must never be able to run code).", _path);
         return new PyGlobal(module, name, kind);
     }
@@ -328,20 +341,27 @@ public sealed class SafeUnpickler
                 long[] stride = AsLongTuple(a[3], "stride", at);
                 if (shape.Length != stride.Length) throw Corrupt("tensor size and stride have different ranks", at);
                 bool requiresGrad = a[4] is bool rg ? rg : throw Corrupt("requires_grad must be a bool", at);
+                if (shape.Length > 64) throw Corrupt($"a tensor of rank {shape.Length}", at);
+                string view = $"offset {offset}, size [{string.Join(",", shape)}], stride [{string.Join(",", stride)}]";
                 long needed;
                 try
                 {
                     needed = TorchTensor.RequiredElements(offset, shape, stride);
-                    long count = TorchTensor.CountOf(shape);
-                    if (count > int.MaxValue / storage.ElementSize) throw Corrupt($"a tensor of {count} elements is too large", at);
                 }
                 catch (Exception e) when (e is ArgumentException or OverflowException)
                 {
-                    throw Corrupt($"invalid tensor view (offset {offset}, size [{string.Join(",", shape)}], stride [{string.Join(",", stride)}])", at, e);
+                    throw new DpCompressException("CheckpointTensorViewInvalid", ErrorKind.InvalidData,
+                        $"The checkpoint's pickle is corrupt at offset {at}: invalid tensor view ({view}).", _path, e);
                 }
                 if (needed > storage.ElementCount)
                     throw new DpCompressException("CheckpointStorageTooShort", ErrorKind.InvalidData,
-                        $"A tensor needs elements up to {needed} of storage '{storage.Key}', which holds only {storage.ElementCount}.", _path);
+                        $"A tensor needs elements up to {needed} of storage '{Shorten(storage.Key)}', which holds only {storage.ElementCount}.", _path);
+                string? overlap = TorchTensor.OverlapProblem(shape, stride);
+                if (overlap is not null)
+                    throw new DpCompressException("CheckpointTensorViewInvalid", ErrorKind.InvalidData,
+                        $"The checkpoint's pickle is corrupt at offset {at}: the tensor view ({view}) {overlap}; torch.save of a PWMLFF model never writes such a view.", _path);
+                if (!TorchTensor.SharesStorage(storage, offset, shape, stride))
+                    _budget.Charge(TorchTensor.CountOf(shape) * storage.ElementSize, "a tensor copy");
                 return new TorchTensor(storage, offset, shape, stride, requiresGrad);
             }
             case GlobalKind.RebuildParameter:
@@ -361,7 +381,7 @@ public sealed class SafeUnpickler
                 // dtype(descr, align, copy), e.g. dtype('f8', False, True); BUILD sets the byte order
                 if (a.Length is < 1 or > 3 || a[0] is not string descr) throw Corrupt("bad numpy.dtype arguments", at);
                 if (!NdArray.TryParseDType(descr, out char order, out char kind, out int size))
-                    throw Corrupt($"unsupported numpy dtype '{descr}' (only bool, integer and float arrays are supported)", at);
+                    throw Corrupt($"unsupported numpy dtype '{Shorten(descr)}' (only bool, integer and float arrays are supported)", at);
                 return new PendingDType(kind, size, order == '|' && size > 1 ? '<' : order);
             }
             case GlobalKind.NdScalar:
@@ -382,6 +402,7 @@ public sealed class SafeUnpickler
                 // _codecs.encode(str, 'latin1'): protocol 2 stores bytes as a latin-1 str
                 if (a.Length is < 1 or > 3 || a[0] is not string s) throw Corrupt("bad _codecs.encode arguments", at);
                 string enc = a.Length > 1 && a[1] is string e2 ? e2.ToLowerInvariant().Replace('_', '-') : "utf-8";
+                _budget.Charge(s.Length, "_codecs.encode");
                 if (enc is "latin1" or "latin-1" or "iso-8859-1" or "l1")
                 {
                     var bytes = new byte[s.Length];
@@ -393,7 +414,7 @@ public sealed class SafeUnpickler
                     return bytes;
                 }
                 if (enc is "utf-8" or "utf8") return Encoding.UTF8.GetBytes(s);
-                throw Corrupt($"_codecs.encode with unsupported encoding '{enc}'", at);
+                throw Corrupt($"_codecs.encode with unsupported encoding '{Shorten(enc)}'", at);
             }
             default:
                 throw Corrupt($"{g} cannot be called", at);
@@ -474,7 +495,9 @@ public sealed class SafeUnpickler
         {
             if (o is PyDict or List<object?> or PyTuple)
             {
-                if (++depth > MaxDepth) throw Corrupt($"containers are nested deeper than {MaxDepth} levels", _pos);
+                if (++depth > MaxDepth)
+                    throw new DpCompressException("CheckpointNestingTooDeep", ErrorKind.LimitsExceeded,
+                        $"The checkpoint's pickle nests containers deeper than {MaxDepth} levels; a real checkpoint needs fewer than 10.", _path);
                 try { return FixContainer(o); }
                 finally { depth--; }
             }
@@ -516,7 +539,39 @@ public sealed class SafeUnpickler
 
     // ------------------------------------------------------------------ stack helpers
 
-    private void Push(object? o) => _stack.Add(o);
+    /// <summary>Bytes charged to the budget per container slot (reference + share of the list/dict array).</summary>
+    private const long ItemBytes = 24;
+
+    private void Push(object? o)
+    {
+        if (_stack.Count + _marks.Count >= ReaderLimits.MaxPickleStack) throw StackTooDeep(_pos - 1);
+        _stack.Add(o);
+    }
+
+    private DpCompressException StackTooDeep(int at) =>
+        new("CheckpointPickleStackTooDeep", ErrorKind.LimitsExceeded,
+            $"The checkpoint's pickle puts more than {ReaderLimits.MaxPickleStack} values on its stack (at offset {at}); a real checkpoint needs a few thousand.", _path);
+
+    private void MemoPut(long index, int at)
+    {
+        var value = Peek(at);
+        if (_memo.Count >= ReaderLimits.MaxPickleMemo && !_memo.ContainsKey(index))
+            throw new DpCompressException("CheckpointPickleMemoTooLarge", ErrorKind.LimitsExceeded,
+                $"The checkpoint's pickle stores more than {ReaderLimits.MaxPickleMemo} memo entries (at offset {at}); a real checkpoint needs a few thousand.", _path);
+        _memo[index] = value;
+    }
+
+    private string Latin1(ReadOnlySpan<byte> span)
+    {
+        _budget.Charge(2L * span.Length, "a string");
+        return Encoding.Latin1.GetString(span);
+    }
+
+    private byte[] Bytes(ReadOnlySpan<byte> span)
+    {
+        _budget.Charge(span.Length, "a bytes value");
+        return span.ToArray();
+    }
 
     private object? Pop(int at)
     {
@@ -541,6 +596,7 @@ public sealed class SafeUnpickler
     {
         if (_marks.Count == 0) throw Corrupt("MARK missing", at);
         int m = _marks.Pop();
+        _budget.Charge(ItemBytes * (_stack.Count - m), "a container");
         var items = _stack.GetRange(m, _stack.Count - m).ToArray();
         _stack.RemoveRange(m, _stack.Count - m);
         return items;
@@ -595,6 +651,7 @@ public sealed class SafeUnpickler
     private string ReadUtf8(long n, int at)
     {
         var span = ReadSpan(n);
+        _budget.Charge(2L * span.Length, "a string");
         try
         {
             return new UTF8Encoding(false, true).GetString(span);
@@ -611,11 +668,13 @@ public sealed class SafeUnpickler
         int nl = Array.IndexOf(_data, (byte)'\n', _pos, _length - _pos);
         if (nl < 0) throw Truncated($"a text line starting at offset {start} has no end");
         _pos = nl + 1;
+        _budget.Charge(2L * (nl - start), "a text line");
         return Encoding.Latin1.GetString(_data, start, nl - start);
     }
 
-    private object ReadLong(int n)
+    private object ReadLong(int n, int at)
     {
+        if (n > ReaderLimits.MaxIntegerBytes) throw IntegerTooLong(n, at);
         var span = ReadSpan(n);
         if (n == 0) return 0L;
         if (n <= 8)
@@ -633,7 +692,9 @@ public sealed class SafeUnpickler
         if (line == "00") return false;
         if (line == "01") return true;
         if (long.TryParse(line, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v)) return v;
-        if (line.Length < 10000 && BigInteger.TryParse(line, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var big)) return big;
+        // Decimal text to BigInteger is quadratic: only as many digits as MaxIntegerBytes bytes hold (2.41 digits per byte).
+        if (line.Length > ReaderLimits.MaxIntegerBytes * 5 / 2 + 1) throw IntegerTooLong(line.Length * 5 / 12, at);
+        if (BigInteger.TryParse(line, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var big)) return big;
         throw Corrupt($"bad integer literal '{Shorten(line)}'", at);
     }
 
@@ -691,9 +752,15 @@ public sealed class SafeUnpickler
     {
         byte[] b => b,
         // Python 2 pickles (read with encoding='latin1', as numpy expects) hold raw data as str.
-        string s when s.All(c => c <= 0xFF) => Encoding.Latin1.GetBytes(s),
+        string s when s.All(c => c <= 0xFF) => Latin1Bytes(s),
         _ => throw Corrupt($"{what} must be bytes, not {Describe(o)}", at),
     };
+
+    private byte[] Latin1Bytes(string s)
+    {
+        _budget.Charge(s.Length, "array data");
+        return Encoding.Latin1.GetBytes(s);
+    }
 
     internal static string Describe(object? o) => o switch
     {
@@ -713,7 +780,11 @@ public sealed class SafeUnpickler
         _ => o.GetType().Name,
     };
 
-    private static string Shorten(string s) => s.Length > 40 ? s[..40] + "…" : s;
+    private static string Shorten(string s) => ReaderLimits.Excerpt(s);
+
+    private DpCompressException IntegerTooLong(int bytes, int at) =>
+        new("CheckpointIntegerTooLong", ErrorKind.LimitsExceeded,
+            $"The checkpoint's pickle holds an integer of about {bytes} bytes at offset {at}; the limit is {ReaderLimits.MaxIntegerBytes} bytes (a real checkpoint needs 8).", _path);
 
     private DpCompressException Truncated(string detail) =>
         new("CheckpointTruncated", ErrorKind.InvalidData, $"The checkpoint's pickle is truncated: {detail}.", _path);

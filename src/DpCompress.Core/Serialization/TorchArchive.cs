@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.IO.Hashing;
 using System.Text;
 
 namespace DpCompress.Core.Serialization;
@@ -14,14 +15,16 @@ namespace DpCompress.Core.Serialization;
 /// <c>CheckpointEmpty</c>, <c>CheckpointNotZip</c> (also for a truncated zip: cutting a zip removes
 /// its central directory, so it no longer reads as a zip), <c>CheckpointMissingPickle</c>,
 /// <c>CheckpointStorageMissing</c>, <c>CheckpointStorageTooShort</c>, <c>CheckpointCorrupt</c>
-/// (damaged records), the pickle errors of <see cref="SafeUnpickler"/> (all InvalidData), and
+/// (damaged records, including a record whose CRC-32 differs from the one the zip directory
+/// declares: every record read is checked), the pickle errors of <see cref="SafeUnpickler"/> (all
+/// InvalidData), the limits of <see cref="ReaderLimits"/> (LimitsExceeded), and
 /// <c>CheckpointReadFailed</c> (ReadError of the file system, ResourceUnavailable).
 /// Writing (<see cref="Write"/>) fails only with <c>ExportWriteFailed</c> (WriteError).
 /// </remarks>
 public static class TorchArchive
 {
-    /// <summary>Largest single record we load (data.pkl or one storage): 2 GiB − 1.</summary>
-    private const long MaxRecordBytes = int.MaxValue - 64;
+    /// <summary>Largest single record we load (data.pkl or one storage): 2 GiB − 64.</summary>
+    private const long MaxRecordBytes = ReaderLimits.MaxRecordBytes;
 
     /// <summary>Reads the object a torch.save file holds.</summary>
     /// <param name="path">the .ckpt/.pt file</param>
@@ -44,7 +47,7 @@ public static class TorchArchive
             }
             using (zip)
             {
-                return ReadZip(zip, full);
+                return ReadZip(zip, full, stream.Length);
             }
         }
         catch (IOException e)
@@ -93,25 +96,33 @@ public static class TorchArchive
         return new DpCompressException("CheckpointNotZip", ErrorKind.InvalidData, $"'{full}' is not a torch.save checkpoint: {detail}.", full, inner);
     }
 
-    private static object? ReadZip(ZipArchive zip, string full)
+    private static object? ReadZip(ZipArchive zip, string full, long fileLength)
     {
         ZipArchiveEntry? pickle = null;
+        long expanded = 0;
         try
         {
             foreach (var e in zip.Entries)
             {
                 string n = e.FullName;
-                if (n.EndsWith("/data.pkl", StringComparison.Ordinal) && n.IndexOf('/') == n.Length - "/data.pkl".Length)
-                {
+                if (pickle is null && n.EndsWith("/data.pkl", StringComparison.Ordinal) && n.IndexOf('/') == n.Length - "/data.pkl".Length)
                     pickle = e;
-                    break;
-                }
+                // A record cannot hold more compressed bytes than the file; what deflate expands counts against one total.
+                if (e.CompressedLength > fileLength || e.Length < 0)
+                    throw Corrupt(full, $"record '{ReaderLimits.Excerpt(n)}' declares {e.CompressedLength} bytes in a file of {fileLength}", null);
+                if (e.Length > e.CompressedLength) expanded += e.Length;
             }
         }
         catch (InvalidDataException e)
         {
             throw Corrupt(full, "its zip directory is damaged", e);
         }
+        long maxExpanded = ReaderLimits.ExpansionAllowance + ReaderLimits.MaxExpansionRatio * fileLength;
+        if (expanded > maxExpanded)
+            throw new DpCompressException("CheckpointExpansionTooLarge", ErrorKind.LimitsExceeded,
+                $"The checkpoint '{full}' holds compressed records that expand to {expanded} bytes, more than the limit of {maxExpanded} " +
+                $"({ReaderLimits.MaxExpansionRatio} times its size of {fileLength} bytes plus {ReaderLimits.ExpansionAllowance >> 20} MiB); " +
+                "torch.save writes uncompressed records, so this is a damaged or hostile file (a zip bomb).", full);
         if (pickle is null)
             throw new DpCompressException("CheckpointMissingPickle", ErrorKind.InvalidData,
                 $"'{full}' is a zip archive but not a torch.save checkpoint: it has no '<folder>/data.pkl' record.", full);
@@ -123,11 +134,15 @@ public static class TorchArchive
             string order = Encoding.ASCII.GetString(ReadRecord(byteOrder, full, 16)).Trim();
             if (order != "little")
                 throw new DpCompressException("CheckpointByteOrderNotSupported", ErrorKind.NotImplemented,
-                    $"'{full}' stores its tensors in '{order}' byte order; only little-endian checkpoints are supported.", full);
+                    $"'{full}' stores its tensors in '{ReaderLimits.Excerpt(order)}' byte order; only little-endian checkpoints are supported.", full);
         }
 
         byte[] pkl = ReadRecord(pickle, full, MaxRecordBytes);
         var storages = new Dictionary<string, TorchStorage>(StringComparer.Ordinal);
+        long storageBytes = 0;
+        foreach (var e in zip.Entries)
+            if (e.FullName.StartsWith(prefix + "data/", StringComparison.Ordinal)) storageBytes += e.Length;
+        var budget = ReadBudget.ForCheckpoint(pkl.Length, storageBytes, full);
 
         object? LoadStorage(object? pid)
         {
@@ -137,36 +152,45 @@ public static class TorchArchive
                 throw Corrupt(full, "a persistent id is not ('storage', type, key, location, numel)", null);
             if (storages.TryGetValue(key, out var known))
             {
-                if (known.StorageType != type.Name) throw Corrupt(full, $"storage '{key}' is used with two element types", null);
+                if (known.StorageType != type.Name) throw Corrupt(full, $"storage '{ReaderLimits.Excerpt(key)}' is used with two element types", null);
+                if (known.ElementCount != numel) throw Corrupt(full, $"storage '{ReaderLimits.Excerpt(key)}' is declared with {known.ElementCount} and {numel} elements", null);
                 return known;
             }
             var entry = zip.GetEntry(prefix + "data/" + key)
                 ?? throw new DpCompressException("CheckpointStorageMissing", ErrorKind.InvalidData,
-                    $"'{full}' refers to tensor storage '{key}' but has no record '{prefix}data/{key}'.", full);
-            long needed = checked(numel * TorchStorageTypes.ElementSize(type.Name));
-            if (entry.Length < needed)
+                    $"'{full}' refers to tensor storage '{ReaderLimits.Excerpt(key)}' but has no record '{ReaderLimits.Excerpt(prefix + "data/" + key)}'.", full);
+            int elementSize = TorchStorageTypes.ElementSize(type.Name);
+            // numel is compared by division first: a declared 2^62 elements must not overflow.
+            if (numel > entry.Length / elementSize)
                 throw new DpCompressException("CheckpointStorageTooShort", ErrorKind.InvalidData,
-                    $"Tensor storage '{prefix}data/{key}' of '{full}' has {entry.Length} bytes but {numel} {type.Name} elements need {needed}.", full);
-            if (needed > MaxRecordBytes)
-                throw new DpCompressException("CheckpointTooLarge", ErrorKind.LimitsExceeded, $"Tensor storage '{key}' of '{full}' is larger than 2 GB.", full);
-            byte[] data = ReadRecord(entry, full, MaxRecordBytes, needed);
+                    $"Tensor storage '{ReaderLimits.Excerpt(entry.FullName)}' of '{full}' has {entry.Length} bytes but {numel} {type.Name} elements need more.", full);
+            long needed = numel * elementSize;
+            if (entry.Length > MaxRecordBytes)
+                throw new DpCompressException("CheckpointTooLarge", ErrorKind.LimitsExceeded,
+                    $"Tensor storage '{ReaderLimits.Excerpt(key)}' of '{full}' is larger than {MaxRecordBytes} bytes.", full);
+            byte[] data = ReadRecord(entry, full, MaxRecordBytes);
             var storage = new TorchStorage(type.Name, key, location, numel, data);
             storages[key] = storage;
             return storage;
         }
 
-        return new SafeUnpickler(pkl, LoadStorage, full).Load();
+        return new SafeUnpickler(pkl, pkl.Length, LoadStorage, full, budget).Load();
     }
 
-    /// <summary>Reads the first <paramref name="count"/> bytes (default: all) of a zip record.</summary>
-    private static byte[] ReadRecord(ZipArchiveEntry entry, string full, long limit, long count = -1)
+    /// <summary>
+    /// Reads a whole zip record and checks its CRC-32 (System.IO.Hashing.Crc32, the zip polynomial)
+    /// against the one the zip directory declares: a mismatch is <c>CheckpointCorrupt</c> naming the record.
+    /// </summary>
+    private static byte[] ReadRecord(ZipArchiveEntry entry, string full, long limit)
     {
-        long length = count >= 0 ? count : entry.Length;
+        long length = entry.Length;
+        string name = ReaderLimits.Excerpt(entry.FullName);
         // Deflate cannot expand more than ~1032:1; a larger declared size is a forged header (zip bomb).
         if (entry.Length > Math.Max(entry.CompressedLength, 1) * 1100)
-            throw Corrupt(full, $"record '{entry.FullName}' declares {entry.Length} bytes from {entry.CompressedLength} compressed bytes", null);
+            throw Corrupt(full, $"record '{name}' declares {entry.Length} bytes from {entry.CompressedLength} compressed bytes", null);
         if (length > limit)
-            throw new DpCompressException("CheckpointTooLarge", ErrorKind.LimitsExceeded, $"Record '{entry.FullName}' of '{full}' is too large ({entry.Length} bytes).", full);
+            throw new DpCompressException("CheckpointTooLarge", ErrorKind.LimitsExceeded,
+                $"Record '{name}' of '{full}' is too large ({entry.Length} bytes; the limit is {limit}).", full);
         var buffer = new byte[length];
         try
         {
@@ -180,12 +204,17 @@ public static class TorchArchive
             }
             if (read < length)
                 throw new DpCompressException("CheckpointTruncated", ErrorKind.InvalidData,
-                    $"Record '{entry.FullName}' of '{full}' ends after {read} of {length} bytes.", full);
+                    $"Record '{name}' of '{full}' ends after {read} of {length} bytes.", full);
         }
         catch (InvalidDataException e)
         {
-            throw Corrupt(full, $"record '{entry.FullName}' is damaged ({e.Message})", e);
+            throw Corrupt(full, $"record '{name}' is damaged ({e.Message})", e);
         }
+        var hasher = new System.IO.Hashing.Crc32();
+        hasher.Append(buffer);
+        uint crc = hasher.GetCurrentHashAsUInt32();
+        if (crc != entry.Crc32)
+            throw Corrupt(full, $"record '{name}' fails its CRC-32 check (stored {entry.Crc32:x8}, computed {crc:x8}): the file was damaged after it was written", null);
         return buffer;
     }
 

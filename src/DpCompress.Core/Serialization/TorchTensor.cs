@@ -73,8 +73,11 @@ public sealed class TorchStorage
 /// </summary>
 public sealed class TorchTensor
 {
-    /// <summary>A view of <paramref name="storage"/>; copies the viewed elements contiguously.</summary>
-    /// <exception cref="ArgumentException">the view reaches outside the storage</exception>
+    /// <summary>
+    /// A view of <paramref name="storage"/>. A contiguous view of the whole storage (what torch.save
+    /// writes for each parameter) shares the storage's bytes; any other view is copied contiguously.
+    /// </summary>
+    /// <exception cref="ArgumentException">the view reaches outside the storage, or its strides overlap</exception>
     public TorchTensor(TorchStorage storage, long storageOffset, long[] shape, long[] stride, bool requiresGrad, bool isParameter = false)
     {
         ArgumentNullException.ThrowIfNull(storage);
@@ -85,9 +88,12 @@ public sealed class TorchTensor
         long extent = RequiredElements(storageOffset, shape, stride);
         if (extent > storage.ElementCount)
             throw new ArgumentException($"Tensor view needs {extent} elements but storage {storage.Key} holds {storage.ElementCount}.", nameof(storage));
+        string? overlap = OverlapProblem(shape, stride);
+        if (overlap is not null) throw new ArgumentException($"Tensor view {overlap}.", nameof(stride));
         int size = storage.ElementSize;
-        var data = new byte[checked(count * size)];
-        if (count > 0)
+        bool shared = SharesStorage(storage, storageOffset, shape, stride);
+        var data = shared ? storage.Data : new byte[checked(count * size)];
+        if (count > 0 && !shared)
         {
             var index = new long[shape.Length];
             for (long i = 0; i < count; i++)
@@ -224,6 +230,44 @@ public sealed class TorchTensor
             count = checked(count * d);
         }
         return count;
+    }
+
+    /// <summary>
+    /// Why a view is not one torch.save of a model writes, or null when it is fine: every dimension of
+    /// size &gt; 1 needs a positive stride, and sorted by stride, each stride must be at least the
+    /// span of the smaller ones (stride_k ≥ stride_{k−1}·size_{k−1}), so no element is seen twice.
+    /// Call after <see cref="RequiredElements"/> accepted the view (so the products cannot overflow).
+    /// </summary>
+    internal static string? OverlapProblem(long[] shape, long[] stride)
+    {
+        var dims = new List<(long Stride, long Size)>(shape.Length);
+        for (int d = 0; d < shape.Length; d++)
+        {
+            if (shape[d] == 0) return null; // an empty tensor reads nothing
+            if (shape[d] == 1) continue;
+            if (stride[d] <= 0) return $"has stride {stride[d]} in dimension {d} of size {shape[d]}";
+            dims.Add((stride[d], shape[d]));
+        }
+        dims.Sort((a, b) => a.Stride.CompareTo(b.Stride));
+        for (int k = 1; k < dims.Count; k++)
+            if (dims[k].Stride < dims[k - 1].Stride * dims[k - 1].Size)
+                return $"has overlapping strides ({dims[k].Stride} < {dims[k - 1].Stride}·{dims[k - 1].Size})";
+        return null;
+    }
+
+    /// <summary>True when the view is the whole storage in row-major order (its bytes can be shared, not copied).</summary>
+    internal static bool SharesStorage(TorchStorage storage, long offset, long[] shape, long[] stride)
+    {
+        if (offset != 0) return false;
+        long count = CountOf(shape);
+        if (count * storage.ElementSize != storage.Data.LongLength) return false;
+        long expected = 1;
+        for (int d = shape.Length - 1; d >= 0; d--)
+        {
+            if (shape[d] != 1 && stride[d] != expected) return false;
+            expected *= shape[d];
+        }
+        return true;
     }
 
     /// <summary>Elements of the storage a view needs: offset + Σ (shape_d − 1)·stride_d + 1 (0 for an empty tensor).</summary>

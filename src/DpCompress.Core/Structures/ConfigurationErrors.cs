@@ -15,6 +15,27 @@ internal static class ConfigurationErrors
         new("ConfigurationCorrupt", ErrorKind.InvalidData,
             string.IsNullOrEmpty(where) ? $"'{path}': {what}" : $"'{path}', {where}: {what}", path, inner);
 
+    /// <summary>Most atoms one frame of a text file may declare (10 million: 240 MB of positions).</summary>
+    public const int MaxAtoms = 10_000_000;
+
+    /// <summary>Fewest bytes one atom line takes ("H 0 0 0" and its newline).</summary>
+    public const int MinBytesPerAtom = 8;
+
+    /// <summary>
+    /// Checks a declared atom count before anything is allocated for it: more than <see cref="MaxAtoms"/>
+    /// is <c>ConfigurationTooManyAtoms</c>; more atoms than the file has room for (<see cref="MinBytesPerAtom"/>
+    /// bytes each, when the reader is a file) is <c>ConfigurationAtomCountBeyondFile</c>. Both LimitsExceeded.
+    /// </summary>
+    public static void CheckAtomCount(long n, TextReader reader, string path, string where)
+    {
+        if (reader is StreamReader { BaseStream.CanSeek: true } sr && n > sr.BaseStream.Length / MinBytesPerAtom)
+            throw new DpCompressException("ConfigurationAtomCountBeyondFile", ErrorKind.LimitsExceeded,
+                $"'{path}', {where}: the frame declares {n} atoms, but the whole file ({sr.BaseStream.Length} bytes) has room for at most {sr.BaseStream.Length / MinBytesPerAtom} atom lines.", path);
+        if (n > MaxAtoms)
+            throw new DpCompressException("ConfigurationTooManyAtoms", ErrorKind.LimitsExceeded,
+                $"'{path}', {where}: the frame declares {n} atoms, more than the limit of {MaxAtoms}.", path);
+    }
+
     /// <summary>
     /// Opens a text file and hands it to a reader: a missing file is ConfigurationNotFound, an
     /// I/O or permission failure ConfigurationCorrupt (shared by the MOVEMENT and XYZ readers).

@@ -32,6 +32,7 @@ public static class ExtXyzReader
             string where = $"frame {frames.Count} (line {headerLine})";
             if (!TextParsing.TryParseInt(line.Trim(), out int n) || n <= 0)
                 throw ConfigurationErrors.Corrupt(path, $"line {lineNo}", $"expected the atom count of frame {frames.Count}, found '{Short(line)}'.");
+            ConfigurationErrors.CheckAtomCount(n, reader, path, where);
             string comment = reader.ReadLine() ?? throw ConfigurationErrors.Corrupt(path, where, "the file ends before the comment line.");
             lineNo++;
             Dictionary<string, string> kv;

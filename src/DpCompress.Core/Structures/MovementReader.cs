@@ -38,6 +38,7 @@ public static class MovementReader
             {
                 if (frame is not null) frames.Add(frame.Finish(path, frames.Count));
                 frame = Frame.Start(line, src.LineNumber, path, frames.Count);
+                ConfigurationErrors.CheckAtomCount(frame.AtomCount, reader, path, $"line {src.LineNumber} (frame {frames.Count})");
                 continue;
             }
             string t = line.Trim();
@@ -88,6 +89,9 @@ public static class MovementReader
         private int[]? _z;
         private double[]? _forces;
         private double[]? _ei;
+
+        /// <summary>Atoms the header declares.</summary>
+        public int AtomCount => _n;
 
         public static Frame Start(string line, int lineNo, string path, int frameIndex)
         {

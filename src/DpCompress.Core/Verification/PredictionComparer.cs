@@ -53,7 +53,7 @@ public sealed class PredictionComparison
     public double? MaxAtomicEnergyError { get; }
 
     public override string ToString() =>
-        $"{Label}: |dE|/atom {EnergyErrorPerAtom:E2}, max |dF| {MaxForceError:E2}, max |dW| {MaxVirialError:E2}";
+        $"{Label}: |dE|/atom {EnergyErrorPerAtom:E2} eV, max |dF| {MaxForceError:E2} eV/A, max |dW|/atom {MaxVirialErrorPerAtom:E2} eV";
 }
 
 /// <summary>Compares predictions with each other or with DFT labels.</summary>
@@ -170,5 +170,5 @@ public sealed class ErrorSummary
     public double? MaxAtomicEnergyError { get; }
 
     public override string ToString() =>
-        $"{Count} configurations: |dE|/atom max {MaxEnergyErrorPerAtom:E2} rms {RmsEnergyErrorPerAtom:E2}; |dF| max {MaxForceError:E2} rms {RmsForceError:E2}; |dW| max {MaxVirialError:E2}";
+        $"{Count} configurations: |dE|/atom max {MaxEnergyErrorPerAtom:E2} rms {RmsEnergyErrorPerAtom:E2} eV; |dF| max {MaxForceError:E2} rms {RmsForceError:E2} eV/A; |dW|/atom max {MaxVirialErrorPerAtom:E2} eV";
 }

@@ -207,7 +207,9 @@ public sealed class VerificationReport
     /// <summary>Things the user should know that do not fail the verification.</summary>
     public IReadOnlyList<string> Warnings { get; }
 
-    /// <summary>Phase times of the compressed model's evaluations (neighbour search excluded, it is shared).</summary>
+    /// <summary>Phase times of the compressed model's evaluations (neighbour search excluded, it is shared).
+    /// One cold pass per configuration: not a speed measurement (no warm-up, no repeats) — time
+    /// models with Measure-DpInference.</summary>
     public PhaseTimings CompressedTimings { get; }
 
     /// <summary>Phase times of the original model's evaluations.</summary>
@@ -215,9 +217,6 @@ public sealed class VerificationReport
 
     /// <summary>Time spent building the neighbour lists shared by both models.</summary>
     public double NeighborSearchSeconds { get; }
-
-    /// <summary>Original time / compressed time (neighbour search excluded).</summary>
-    public double SpeedUp => CompressedTimings.Total > 0 ? OriginalTimings.Total / CompressedTimings.Total : 0;
 
     public override string ToString() =>
         $"{(Passed ? "PASSED" : "FAILED")} on {ConfigurationCount} configurations (order {Order}, dx {Dx}): " + string.Join("; ", Checks);

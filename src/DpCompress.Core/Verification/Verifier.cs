@@ -80,7 +80,7 @@ public static class Verifier
             try
             {
                 sw.Restart();
-                NeighborList nl = NeighborSearch.Build(c, original.AtomTypes, original.Rmax, original.MaxNeighbors);
+                NeighborList nl = ModelNeighbors.Build(c, original);
                 neighborSeconds += sw.Elapsed.TotalSeconds;
                 var pc = compressedEngine.Evaluate(c, nl, tc, cancellationToken);
                 var po = originalEngine.Evaluate(c, nl, to, cancellationToken);

@@ -13,17 +13,21 @@ namespace DpCompress.PowerShell.Commands;
 [OutputType(typeof(FileInfo))]
 public sealed class ExportDpModelCommand : DpCmdlet
 {
-    /// <summary>The default output name PWMLFF uses.</summary>
+    /// <summary>The default output name of a compressed model (PWMLFF's name).</summary>
     public const string DefaultFileName = "cmp_dp_model.ckpt";
+
+    /// <summary>The default output name of an uncompressed model (PWMLFF's name for the trained model).</summary>
+    public const string DefaultUncompressedFileName = "dp_model.ckpt";
 
     [Parameter(Mandatory = true, ValueFromPipeline = true)]
     [ValidateNotNull]
     public DpModel Model { get; set; } = null!;
 
-    /// <summary>Output file; ".ckpt" is appended when missing (PWMLFF behaviour). Default cmp_dp_model.ckpt.</summary>
+    /// <summary>Output file; ".ckpt" is appended when missing (PWMLFF behaviour). Default cmp_dp_model.ckpt
+    /// for a compressed model, dp_model.ckpt for an uncompressed one.</summary>
     [Parameter(Position = 0, ParameterSetName = ParameterSets.Path)]
     [ValidateNotNullOrEmpty]
-    public string Path { get; set; } = DefaultFileName;
+    public string? Path { get; set; }
 
     /// <summary>Output file taken literally (".ckpt" is still appended when missing).</summary>
     [Parameter(Mandatory = true, ParameterSetName = ParameterSets.LiteralPath)]
@@ -41,7 +45,8 @@ public sealed class ExportDpModelCommand : DpCmdlet
 
     protected override void ProcessRecord()
     {
-        string given = ParameterSetName == ParameterSets.LiteralPath ? LiteralPath : Path;
+        string given = ParameterSetName == ParameterSets.LiteralPath ? LiteralPath
+            : Path ?? (Model.IsCompressed ? DefaultFileName : DefaultUncompressedFileName);
         if (!given.EndsWith(".ckpt", StringComparison.OrdinalIgnoreCase)) given += ".ckpt";
         string target = ParameterSetName == ParameterSets.LiteralPath
             ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(given)

@@ -13,6 +13,7 @@ namespace DpCompress.PowerShell.Commands;
 public sealed class ImportDpConfigurationCommand : DpCmdlet
 {
     /// <summary>Files or folders; wildcards allowed. A folder is read as PWdata (recursively: train/, valid/, several systems).</summary>
+    [SupportsWildcards]
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ParameterSets.Path, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string[] Path { get; set; } = Array.Empty<string>();

@@ -11,6 +11,7 @@ namespace DpCompress.PowerShell.Commands;
 public sealed class ImportDpModelCommand : DpCmdlet
 {
     /// <summary>Path(s) to checkpoint files; wildcards allowed.</summary>
+    [SupportsWildcards]
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ParameterSets.Path, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string[] Path { get; set; } = Array.Empty<string>();
@@ -29,7 +30,7 @@ public sealed class ImportDpModelCommand : DpCmdlet
             WriteVerbose($"Reading {file}");
             try
             {
-                WriteObject(CheckpointReader.Read(file));
+                WriteObject(ModelFiles.Read(file));
             }
             catch (DpCompressException e)
             {

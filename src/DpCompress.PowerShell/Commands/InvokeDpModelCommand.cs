@@ -8,19 +8,27 @@ namespace DpCompress.PowerShell.Commands;
 
 /// <summary>
 /// Runs a model (original or compressed) on configurations and returns energies, atomic
-/// energies, forces and virials.
+/// energies, forces and virials. Either the configurations or the model(s) come from the
+/// pipeline: a piped DpModel binds to -Model by type (<c>Import-DpModel m.ckpt | Invoke-DpModel
+/// -Configuration $c</c>), anything else to -Configuration.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "DpModel")]
 [OutputType(typeof(Prediction))]
 public sealed class InvokeDpModelCommand : DpCmdlet
 {
     private IDpEngine? _engine;
+    private bool _ownsEngine;
+    private DpModel? _engineModel;
+    private object[]? _resolvedFrom;
+    private List<Configuration>? _resolved;
 
-    [Parameter(Mandatory = true, Position = 0)]
+    /// <summary>The model; from the pipeline when it is a DpModel.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNull]
     public DpModel Model { get; set; } = null!;
 
     /// <summary>Configurations (from Import-DpConfiguration, or paths to read).</summary>
+    [SupportsWildcards]
     [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true)]
     [ValidateNotNullOrEmpty]
     public object[] Configuration { get; set; } = Array.Empty<object>();
@@ -34,26 +42,39 @@ public sealed class InvokeDpModelCommand : DpCmdlet
     [ValidateRange(1, 1024)]
     public int ThrottleLimit { get; set; } = Environment.ProcessorCount;
 
-    protected override void BeginProcessing()
-    {
-        try
-        {
-            _engine = EngineFactory.Create(Model, Engine, ThrottleLimit);
-        }
-        catch (DpCompressException e)
-        {
-            ThrowDpError(e);
-        }
-    }
-
     protected override void ProcessRecord()
     {
-        foreach (Configuration c in ResolveConfigurations(Configuration))
+        // One engine per model: a piped model replaces the previous one's engine.
+        if (!ReferenceEquals(Model, _engineModel))
+        {
+            if (_ownsEngine) _engine?.Dispose();
+            _engine = null;
+            _engineModel = Model;
+            try
+            {
+                // Fast: the engine shared per model, so repeated calls (one per MD step) skip its set-up.
+                _ownsEngine = Engine != EngineKind.Fast;
+                _engine = _ownsEngine ? EngineFactory.Create(Model, Engine, ThrottleLimit) : EngineFactory.SharedFast(Model, ThrottleLimit);
+            }
+            catch (DpCompressException e)
+            {
+                WriteDpError(e, Model.SourcePath);
+                return;
+            }
+        }
+        if (_engine is null) return;
+        // Configurations bound once on the command line are read once, whatever number of models is piped.
+        if (!ReferenceEquals(Configuration, _resolvedFrom))
+        {
+            _resolved = ResolveConfigurations(Configuration);
+            _resolvedFrom = Configuration;
+        }
+        foreach (Configuration c in _resolved!)
         {
             if (Stopping) return;
             try
             {
-                WriteObject(_engine!.Evaluate(c, null, null, CancelToken));
+                WriteObject(_engine.Evaluate(c, null, null, CancelToken));
             }
             catch (DpCompressException e)
             {
@@ -66,5 +87,8 @@ public sealed class InvokeDpModelCommand : DpCmdlet
         }
     }
 
-    protected override void EndProcessing() => _engine?.Dispose();
+    protected override void EndProcessing()
+    {
+        if (_ownsEngine) _engine?.Dispose();
+    }
 }

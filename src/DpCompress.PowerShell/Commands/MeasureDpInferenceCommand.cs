@@ -23,6 +23,7 @@ public sealed class MeasureDpInferenceCommand : DpCmdlet
     public DpModel[] Model { get; set; } = Array.Empty<DpModel>();
 
     /// <summary>Configurations (from Import-DpConfiguration) or paths.</summary>
+    [SupportsWildcards]
     [Parameter(Mandatory = true, Position = 1)]
     [ValidateNotNullOrEmpty]
     public object[] Data { get; set; } = Array.Empty<object>();

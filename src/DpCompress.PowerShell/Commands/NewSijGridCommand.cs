@@ -30,6 +30,7 @@ public sealed class NewSijGridCommand : DpCmdlet
     public double SijMax { get; set; }
 
     /// <summary>Training configurations (Configuration objects or paths) scanned for the largest raw S.</summary>
+    [SupportsWildcards]
     [Parameter(Mandatory = true, ParameterSetName = ScanSet)]
     [ValidateNotNullOrEmpty]
     public object[] TrainingData { get; set; } = Array.Empty<object>();

@@ -24,6 +24,7 @@ public sealed class TestCompressedModelCommand : DpCmdlet
     public DpModel? Reference { get; set; }
 
     /// <summary>Configurations (from Import-DpConfiguration) or paths (PWdata folders, MOVEMENT, extended XYZ).</summary>
+    [SupportsWildcards]
     [Parameter(Mandatory = true, Position = 1)]
     [ValidateNotNullOrEmpty]
     public object[] Data { get; set; } = Array.Empty<object>();

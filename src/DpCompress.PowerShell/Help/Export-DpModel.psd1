@@ -1,5 +1,5 @@
 @{
-    Synopsis    = 'Writes a DpModel as a PWMLFF-compatible checkpoint (cmp_dp_model.ckpt for a compressed model).'
+    Synopsis    = 'Writes a DpModel as a PWMLFF-compatible checkpoint (by default cmp_dp_model.ckpt for a compressed model, dp_model.ckpt for an uncompressed one).'
     Description = @'
 Export-DpModel writes the model with every key of the original checkpoint; a compressed model also gets the "compress" entry PWMLFF writes (table, dx, order, davg, dstd, sij_min, sij_max, sij_out_max), so PWMLFF and torch.load read the file as one of their own.
 
@@ -7,11 +7,12 @@ Export-DpModel writes the model with every key of the original checkpoint; a com
 '@
     Parameters  = @{
         Model       = 'The model to write, usually piped from Invoke-DpCompression or Import-DpModel.'
-        Path        = 'The checkpoint file to write. Default cmp_dp_model.ckpt in the current directory (PWMLFF''s name); ".ckpt" is appended when missing.'
+        Path        = 'The checkpoint file to write; ".ckpt" is appended when missing. Default, in the current directory and as PWMLFF names them: cmp_dp_model.ckpt for a compressed model, dp_model.ckpt for an uncompressed one (an existing file is kept unless -Force is given).'
         LiteralPath = 'The checkpoint file to write, used exactly as typed (brackets and other wildcard characters are not interpreted); ".ckpt" is appended when missing.'
         Force       = 'Overwrites an existing file.'
         PassThru    = 'Returns the written file as a FileInfo object. By default the cmdlet writes nothing to the pipeline.'
     }
+    Defaults    = @{ Path = 'cmp_dp_model.ckpt (compressed) or dp_model.ckpt (uncompressed)' }
     Inputs      = @{
         'DpCompress.Core.Model.DpModel' = 'A model, from Import-DpModel or Invoke-DpCompression.'
     }

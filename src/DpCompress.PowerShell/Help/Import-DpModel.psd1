@@ -1,14 +1,16 @@
 @{
-    Synopsis    = 'Reads PWMLFF Deep Potential checkpoints (dp_model.ckpt, compressed or not) into DpModel objects.'
+    Synopsis    = 'Reads PWMLFF Deep Potential checkpoints (dp_model.ckpt) and DeePMD-kit se_e2_a models (.dp, .yaml), compressed or not, into DpModel objects.'
     Description = @'
 Import-DpModel reads a checkpoint written by PWMLFF (torch.save of a dict with json_file, state_dict, davg, dstd, energy_shift, atom_type_order and sij_max) without Python, and returns one typed DpModel per file: its atom types, cutoffs, embedding and fitting nets, normalisation statistics and, for a compressed checkpoint (key "compress"), the polynomial table with its order and grid step.
+
+Files ending in .dp (HDF5) or .yaml/.yml are read as DeePMD-kit v3 serialized models (what DeePMD-kit's save_dp_model and dp convert-backend write). Only se_e2_a energy models are accepted; other descriptors (se_atten, se_e2_r, se_e3, dpa1/2/3, hybrid), spin models and models with fparam/aparam are refused with an error id that names what was found (DeepMdDescriptorNotSupported, DeepMdModelNotSupported, ...). The model's Flavour property tells PWMLFF DP from DeePMD-kit se_e2_a, and its Conventions property holds DeePMD-kit's environment rules (sel, nearest-first truncation, energy bias) that the engines follow.
 
 Each file that cannot be read (missing, not a zip/pickle, not a DP model, such as a NEP checkpoint) is reported as a non-terminating error with its own error id (for example CheckpointNotFound or NotDpModel), and the remaining files are still read.
 
 Pipe file names or FileInfo objects (Get-ChildItem *.ckpt | Import-DpModel); a FileInfo binds to -LiteralPath by its PSPath property.
 '@
     Parameters  = @{
-        Path        = 'One or more checkpoint files. Wildcard characters are expanded (./models/*.ckpt).'
+        Path        = 'One or more checkpoint or DeePMD-kit model files. Wildcard characters are expanded (./models/*.ckpt).'
         LiteralPath = 'One or more checkpoint files, used exactly as typed: no wildcard expansion. FileInfo objects from Get-ChildItem bind here by their PSPath property.'
     }
     Inputs      = @{
@@ -27,6 +29,11 @@ Pipe file names or FileInfo objects (Get-ChildItem *.ckpt | Import-DpModel); a F
             Title   = 'Compress a model read from disk and save it'
             Code    = 'Import-DpModel ./tests/data/agau/dp_model.ckpt | Invoke-DpCompression -Dx 0.01 -Order 3 | Export-DpModel cmp_dp_model.ckpt -PassThru'
             Remarks = 'The typical pipeline: read, compress with third-order (Hermite) polynomials on a grid of step 0.01, and write a PWMLFF-compatible compressed checkpoint.'
+        }
+        @{
+            Title   = 'Read a DeePMD-kit model (.dp or .yaml)'
+            Code    = 'Import-DpModel ./tests/data/deepmd/se_e2_a_agau.dp | Select-Object Flavour, AtomTypes, Rmax, Conventions'
+            Remarks = 'Reads the HDF5 file that DeePMD-kit wrote; the .yaml twin gives the same model.'
         }
         @{
             Title   = 'Read every checkpoint of a folder, including the compressed one'

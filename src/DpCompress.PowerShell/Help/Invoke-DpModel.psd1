@@ -8,13 +8,14 @@ Two engines give the same numbers: Fast (default; float64 kernels with analytic 
 A prediction counts the s values beyond the table (OutOfTableCount) and beyond the training range (BeyondTrainingCount), so you can see when a compressed model had to extrapolate.
 '@
     Parameters  = @{
-        Model         = 'The model to evaluate (from Import-DpModel or Invoke-DpCompression).'
-        Configuration = 'The configurations to evaluate: Configuration objects piped from Import-DpConfiguration, or paths of PWdata folders, MOVEMENT or extended XYZ files, which are read first.'
+        Model         = 'The model to evaluate (from Import-DpModel or Invoke-DpCompression). A DpModel piped in binds here by its type; several piped models are each evaluated on all configurations.'
+        Configuration = 'The configurations to evaluate: Configuration objects piped from Import-DpConfiguration, or paths of PWdata folders, MOVEMENT or extended XYZ files (wildcard characters are expanded), which are read first.'
         Engine        = 'Fast (default): float64 kernels with analytic gradients. Reference: TorchSharp autograd, mirrors PWMLFF.'
         ThrottleLimit = 'Threads of the Fast engine. Default: the number of processors.'
     }
     Defaults    = @{ ThrottleLimit = 'the number of processors' }
     Inputs      = @{
+        'DpCompress.Core.Model.DpModel' = 'A model (binds to -Model by type); give the configurations with -Configuration.'
         'System.Object[]' = 'Configurations from Import-DpConfiguration, or paths to read.'
     }
     Outputs     = @{
@@ -28,6 +29,11 @@ $model = Import-DpModel ./tests/data/agau/dp_model.ckpt
 Import-DpConfiguration ./tests/data/agau/PWdata/Ag10Au14 | Invoke-DpModel -Model $model
 '@
             Remarks = 'One prediction per image.'
+        }
+        @{
+            Title   = 'The model from the pipeline'
+            Code    = 'Import-DpModel ./tests/data/agau/dp_model.ckpt | Invoke-DpModel -Configuration ./tests/data/agau/PWdata/Ag10Au14'
+            Remarks = 'The piped DpModel binds to -Model by its type; the configurations are read once.'
         }
         @{
             Title   = 'Paths instead of configurations'

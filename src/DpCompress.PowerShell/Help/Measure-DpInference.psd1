@@ -5,11 +5,13 @@ Measure-DpInference runs -Warmup untimed passes, then -Repeat timed passes over 
 
 Each timing of a compressed model carries its speedup over the uncompressed model on the same engine, computed from ModelMs (Speedup, SpeedupOver). Export-DpChart draws the timings (PhaseBreakdown, Speedup).
 
+The default table fits 80 columns: Label (model and engine), Threads, Total ms, Model ms, µs/atom (from the total) and Speedup. Format-Table -View Detail adds the engine, the atoms per pass, the embedding share and the allocation per pass.
+
 The default of one thread gives figures comparable across machines; raise -ThrottleLimit to time the parallel Fast engine.
 '@
     Parameters  = @{
         Model         = 'One or more models to time, for example an original and its compressed version (piped or as an array).'
-        Data          = 'The configurations of one pass: Configuration objects from Import-DpConfiguration, or paths to read.'
+        Data          = 'The configurations of one pass: Configuration objects from Import-DpConfiguration, or paths to read (wildcard characters are expanded).'
         Repeat        = 'The number of timed passes; the median is reported.'
         Warmup        = 'The number of untimed passes before timing: JIT, caches, first TorchSharp call.'
         Engine        = 'The engines to time: Fast (default), Reference, or both (-Engine Reference, Fast).'

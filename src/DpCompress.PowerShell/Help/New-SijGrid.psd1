@@ -11,7 +11,7 @@ Use it to inspect the table size before compressing, or to compress several time
         Model        = 'The (uncompressed) model whose normalisation statistics and cutoffs define the grid.'
         Dx           = 'The step of the inner grid in normalised s. Smaller steps give more accurate and larger tables (rows grow as 1/dx).'
         SijMax       = 'The largest raw S(r) (before normalisation) to cover with the inner grid. Overrides the checkpoint''s sij_max.'
-        TrainingData = 'Configurations to scan for the largest S(r), instead of the checkpoint''s sij_max: Configuration objects from Import-DpConfiguration, or paths of PWdata folders, MOVEMENT or extended XYZ files. The verbose stream reports the closest pair of atoms found.'
+        TrainingData = 'Configurations to scan for the largest S(r), instead of the checkpoint''s sij_max: Configuration objects from Import-DpConfiguration, or paths of PWdata folders, MOVEMENT or extended XYZ files (wildcard characters are expanded). The verbose stream reports the closest pair of atoms found.'
     }
     Outputs     = @{
         'DpCompress.Core.Compression.SijGrid' = 'The grid: SMin, SMax, Dx, InnerIntervals, OuterPoints, Rows and the source of sij_max.'

@@ -3,12 +3,12 @@
     Description = @'
 Test-CompressedModel evaluates the compressed model and its reference (the original model; by default the original nets kept inside the compressed checkpoint) on the same configurations with the same engine, and compares energies per atom, forces and virials per atom. It returns $true when every largest difference is within its tolerance, else $false. Values of s beyond the table are a warning, or a failure with -FailOnOutOfTable.
 
-With -Detailed it returns the VerificationReport instead: the tolerance checks with the configuration where each maximum occurred, the largest and RMS differences (MaxEnergyError in eV/atom, MaxForceError in eV/Å, MaxVirialError in eV/atom, and their RMS), both models' errors against the DFT labels when the data has them, the counts of s values beyond the table or the training range, Dx, Order, Passed, Reasons and Warnings. Pipe such reports to Export-DpChart to plot accuracy against dx.
+With -Detailed it returns the VerificationReport instead: the tolerance checks with the configuration where each maximum occurred, the largest and RMS differences (MaxEnergyError in eV/atom, MaxForceError in eV/Å, MaxVirialError in eV/atom, and their RMS), both models' errors against the DFT labels when the data has them, the counts of s values beyond the table or the training range, Dx, Order, Passed, Reasons and Warnings. The report gives no speed figure: each configuration is evaluated once, cold, which measures accuracy but not speed; time models with Measure-DpInference (warm-up, repeats, fixed threads). Pipe such reports to Export-DpChart to plot accuracy against dx.
 '@
     Parameters  = @{
         Model            = 'The compressed model to check.'
         Reference        = 'The original model to compare with. By default the uncompressed nets stored in the compressed model.'
-        Data             = 'The configurations to compare on: Configuration objects from Import-DpConfiguration, or paths of PWdata folders, MOVEMENT or extended XYZ files.'
+        Data             = 'The configurations to compare on: Configuration objects from Import-DpConfiguration, or paths of PWdata folders, MOVEMENT or extended XYZ files (wildcard characters are expanded).'
         EnergyTolerance  = 'The largest accepted energy difference per atom, eV/atom. Measured on the Ag-Au data: a correct order-3 table at dx 0.01 gives 3e-10, PWMLFF''s own compressed file 1.4e-3.'
         ForceTolerance   = 'The largest accepted force component difference, eV/Å. Measured: order 3 at dx 0.01 gives 4e-7, PWMLFF''s file 1.2.'
         VirialTolerance  = 'The largest accepted virial component difference per atom, eV/atom. Measured: order 3 at dx 0.01 gives 5e-8, PWMLFF''s file 1.0.'

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using DpCompress.Core.Compression;
 using DpCompress.Core.Model;
 using DpCompress.Core.Neighbors;
 using DpCompress.Core.Structures;
@@ -76,10 +77,16 @@ public sealed class FastEngine : IDpEngine
     /// <param name="model">An original or compressed DP model.</param>
     /// <param name="maxDegreeOfParallelism">Threads to use; 0 or less: Environment.ProcessorCount; 1: single thread.</param>
     /// <param name="padding">Padding treatment; <see cref="PaddingEvaluation.SlotLoop"/> is a diagnostic for tests.</param>
-    public FastEngine(DpModel model, int maxDegreeOfParallelism = 0, PaddingEvaluation padding = PaddingEvaluation.ClosedForm)
+    /// <param name="runtime">Table lookup of a compressed model: DpCompress's (default) or the emulation of PWMLFF's runtime.</param>
+    public FastEngine(DpModel model, int maxDegreeOfParallelism = 0, PaddingEvaluation padding = PaddingEvaluation.ClosedForm,
+        TableRuntime runtime = TableRuntime.DpCompress)
     {
+        Runtime = runtime;
         Padding = padding;
         Model = model ?? throw new ArgumentNullException(nameof(model));
+        if (!model.Conventions.IsPwmlff)
+            throw new DpCompressException("EngineNotSupported", ErrorKind.NotImplemented,
+                $"The fast engine follows PWMLFF's conventions only; this model uses {model.Conventions}. Use -Engine Reference.", model.SourcePath);
         MaxDegreeOfParallelism = maxDegreeOfParallelism > 0 ? maxDegreeOfParallelism : Environment.ProcessorCount;
         _t = model.TypeCount;
         _k = model.MaxNeighbors;
@@ -114,7 +121,7 @@ public sealed class FastEngine : IDpEngine
                 throw new DpCompressException("CompressionTableMismatch", ErrorKind.InvalidData, $"The table has {table.Width} outputs per net, the model m = {_m}.", model.SourcePath);
             if (table.NetCount != _t * _t && table.NetCount != _t)
                 throw new DpCompressException("CompressionTableMismatch", ErrorKind.InvalidData, $"The table has {table.NetCount} nets, expected {_t * _t} (or {_t} for type embedding).", model.SourcePath);
-            _table = new TableKernel(table);
+            _table = new TableKernel(table, runtime);
             for (int ti = 0; ti < _t; ti++)
                 for (int t = 0; t < _t; t++)
                     _table.Value(NetIndex(ti, t), _rPad[ti * 4], _gPad.AsSpan((ti * _t + t) * _m, _m));
@@ -137,6 +144,9 @@ public sealed class FastEngine : IDpEngine
     public DpModel Model { get; }
 
     public int MaxDegreeOfParallelism { get; }
+
+    /// <summary>Whose table lookup a compressed model uses (SPEC §3 or the PWMLFF runtime emulation of §8).</summary>
+    public TableRuntime Runtime { get; }
 
     /// <summary>Padding treatment; <see cref="PaddingEvaluation.SlotLoop"/> is a diagnostic for tests.</summary>
     public PaddingEvaluation Padding { get; }
@@ -195,7 +205,15 @@ public sealed class FastEngine : IDpEngine
             return;
         }
         var options = new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism, CancellationToken = ct };
-        Parallel.For(0, count, options, RentWorkspace, (i, _, ws) => { body(i, ws); return ws; }, ReturnWorkspace);
+        try
+        {
+            Parallel.For(0, count, options, RentWorkspace, (i, _, ws) => { body(i, ws); return ws; }, ReturnWorkspace);
+        }
+        catch (AggregateException e) when (e.Flatten().InnerExceptions.OfType<DpCompressException>().FirstOrDefault() is not null)
+        {
+            // A worker's DpCompressException (e.g. PwmlffLookupOutsideTable) reaches the caller as itself.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.Flatten().InnerExceptions.OfType<DpCompressException>().First()).Throw();
+        }
     }
 
     /// <summary>Per-thread scratch buffers (reused across evaluations).</summary>
@@ -445,6 +463,7 @@ public sealed class FastEngine : IDpEngine
             return new Prediction(_config, energy, _ei, forces, virial)
             {
                 Engine = "Fast",
+                Runtime = _e._table is null ? null : _e.Runtime,
                 Compressed = compressed,
                 OutOfTableCount = _outside,
                 BeyondTrainingCount = _beyond,

@@ -93,7 +93,7 @@ internal sealed partial class TableKernel
         if (r.Length < 4 * count || x.Length < count || extra.Length < count)
             throw new ArgumentException("LocateRun operand out of range.");
         int q = 0;
-        if (Vector256.IsHardwareAccelerated && _inner > 0)
+        if (Vector256.IsHardwareAccelerated && _inner > 0 && _pwmlff is null)
         {
             var sMin = Vector256.Create(_sMin); var dx = Vector256.Create(_dx);
             var xL = Vector256.Create(_xL); var sMax = Vector256.Create(_sMax);

@@ -31,6 +31,9 @@ internal enum TableZone
 /// the a, b, c, d of all outputs of a row contiguous; no padding, rows stay 32·m bytes), so four outputs'
 /// coefficients load as four vectors and evaluate four outputs per instruction (DeePMD-kit's
 /// tabulate_fusion idea).
+/// With <see cref="TableRuntime.Pwmlff"/>, <see cref="Locate(double, out int, out double, out double)"/> takes the row
+/// and local x from <see cref="PwmlffRuntimeLookup"/> (PWMLFF's runtime, SPEC §8; no linear continuation, extra = 0)
+/// and the vectorised run locator falls back to it; every kernel then evaluates what PWMLFF evaluates.
 /// </remarks>
 internal sealed partial class TableKernel
 {
@@ -41,8 +44,9 @@ internal sealed partial class TableKernel
     private readonly bool _fusedOrder3;
     private readonly int _mp;               // stride of one coefficient array in a SoA row: m, or m rounded up to 4 for the block kernels (zero padding)
     private readonly double[] _soa = [];     // order 3: [nets, rows, 4 (a, b, c, d), m]
+    private readonly PwmlffRuntimeLookup? _pwmlff;
 
-    public TableKernel(CompressionTable table)
+    public TableKernel(CompressionTable table, TableRuntime runtime = TableRuntime.DpCompress)
     {
         var grid = table.Grid;
         _coef = table.Coefficients;
@@ -61,6 +65,7 @@ internal sealed partial class TableKernel
         for (int k = 0; k <= _rows; k++) _nodes[k] = grid.Node(k);
         _endLocal = _outerEnd - _nodes[_rows - 1];
         NetCount = table.NetCount;
+        _pwmlff = runtime == TableRuntime.Pwmlff ? new PwmlffRuntimeLookup(grid) : null;
         _fusedOrder3 = _order == 3 && Avx.IsSupported;
         BlockKernels = _fusedOrder3 && Vector512.IsHardwareAccelerated && _width <= 32;
         _mp = BlockKernels ? (_width + 3) & ~3 : _width;
@@ -314,6 +319,11 @@ internal sealed partial class TableKernel
     {
         var zone = s > _sMax ? TableZone.BeyondTraining : TableZone.Inside;
         extra = 0;
+        if (_pwmlff is not null)
+        {
+            _pwmlff.Locate(s, out row, out x);
+            return s >= _outerEnd ? zone | TableZone.OutOfTable : zone;
+        }
         if (s < _xL)
         {
             int k = (int)Math.Floor((s - _sMin) / _dx);

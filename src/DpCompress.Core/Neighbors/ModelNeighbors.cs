@@ -1,0 +1,98 @@
+using DpCompress.Core.Model;
+using DpCompress.Core.Structures;
+
+namespace DpCompress.Core.Neighbors;
+
+/// <summary>
+/// The neighbour list a model's conventions ask for (<see cref="DescriptorConventions.Selection"/>):
+/// PWMLFF's (SPEC §2.3, every neighbour, overflow is an error) or DeePMD-kit's (nearest first, the
+/// nearest sel[t] of each type kept).
+/// </summary>
+public static class ModelNeighbors
+{
+    /// <summary>Largest block the truncating search will allocate while it looks for every neighbour.</summary>
+    private const int MaxSearchSlots = 1 << 16;
+
+    /// <summary>Builds the neighbour list of <paramref name="c"/> for <paramref name="model"/>.</summary>
+    /// <param name="c">The configuration.</param>
+    /// <param name="model">The model (its types, cutoff, K and conventions).</param>
+    /// <returns>Counts [N, T], Neighbor [N, T, K], Delta [N, T, K, 3].</returns>
+    public static NeighborList Build(Configuration c, DpModel model)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        ArgumentNullException.ThrowIfNull(model);
+        return model.Conventions.Selection == NeighborSelection.NearestTruncated
+            ? BuildTruncated(c, model.AtomTypes, model.Rmax, model.MaxNeighbors, model.Conventions.Sel!.ToArray())
+            : NeighborSearch.Build(c, model.AtomTypes, model.Rmax, model.MaxNeighbors);
+    }
+
+    /// <summary>
+    /// DeePMD-kit's neighbour list (<c>build_neighbor_list</c> + <c>nlist_distinguish_types</c>): all
+    /// neighbours within the cutoff (periodic images, the centre's own images included), sorted by
+    /// distance |dR| ascending, stable (ties keep the (atom index, image) order of the search), then the
+    /// nearest sel[t] of type t fill block t; farther ones are dropped. Blocks hold K ≥ max sel slots;
+    /// slots from sel[t] on stay padding (the engines use only the first sel[t]).
+    /// </summary>
+    /// <remarks>Ties at the truncation edge (equal distances, e.g. a perfect lattice shell cut by sel) are
+    /// broken by atom index here and by extended-atom index in DeePMD-kit; both choices are arbitrary.</remarks>
+    /// <param name="c">The configuration.</param>
+    /// <param name="modelAtomTypes">[T] atomic numbers of the model types.</param>
+    /// <param name="rcut">Cutoff (Å).</param>
+    /// <param name="maxNeighbors">K, at least max(sel).</param>
+    /// <param name="sel">[T] slots kept per neighbour type.</param>
+    public static NeighborList BuildTruncated(Configuration c, int[] modelAtomTypes, double rcut, int maxNeighbors, int[] sel)
+    {
+        int nt = modelAtomTypes.Length;
+        if (sel.Length != nt || sel.Any(s => s < 1 || s > maxNeighbors))
+            throw new ArgumentException($"sel must hold {nt} counts between 1 and K = {maxNeighbors}.", nameof(sel));
+        // Find every neighbour: grow the search blocks until none overflows.
+        NeighborList all;
+        int k = Math.Max(maxNeighbors, 64);
+        while (true)
+        {
+            try
+            {
+                all = NeighborSearch.Build(c, modelAtomTypes, rcut, k);
+                break;
+            }
+            catch (DpCompressException e) when (e.ErrorId == "TooManyNeighbors" && k < MaxSearchSlots)
+            {
+                k = Math.Min(MaxSearchSlots, k * 4);
+            }
+        }
+
+        int n = c.AtomCount;
+        var counts = new int[n * nt];
+        var neighbor = new int[n * nt * maxNeighbors];
+        Array.Fill(neighbor, -1);
+        var delta = new double[neighbor.Length * 3];
+        var order = new int[k];
+        var dist = new double[k];
+        for (int i = 0; i < n; i++)
+            for (int t = 0; t < nt; t++)
+            {
+                int found = all.Counts[i * nt + t];
+                int src = (i * nt + t) * k;
+                for (int q = 0; q < found; q++)
+                {
+                    double x = all.Delta[(src + q) * 3], y = all.Delta[(src + q) * 3 + 1], z = all.Delta[(src + q) * 3 + 2];
+                    dist[q] = x * x + y * y + z * z;
+                    order[q] = q;
+                }
+                // Stable sort by distance (index as tie-breaker).
+                Array.Sort(order, 0, found, Comparer<int>.Create((a, b) => dist[a] != dist[b] ? dist[a].CompareTo(dist[b]) : a.CompareTo(b)));
+                int keep = Math.Min(found, sel[t]);
+                int dst = (i * nt + t) * maxNeighbors;
+                for (int q = 0; q < keep; q++)
+                {
+                    int from = src + order[q];
+                    neighbor[dst + q] = all.Neighbor[from];
+                    delta[(dst + q) * 3] = all.Delta[from * 3];
+                    delta[(dst + q) * 3 + 1] = all.Delta[from * 3 + 1];
+                    delta[(dst + q) * 3 + 2] = all.Delta[from * 3 + 2];
+                }
+                counts[i * nt + t] = keep;
+            }
+        return new NeighborList(n, nt, maxNeighbors, all.AtomTypes, counts, neighbor, delta);
+    }
+}

@@ -1,0 +1,305 @@
+# DeePMD-kit se_e2_a models (fixtures/deepmd README): reading .dp/.yaml, DeePMD-kit's conventions in the
+# reference engine, refusals of malformed and unsupported inputs.
+# Data: tests/data/deepmd (a genuine DeePMD-kit model as .dp and .yaml, DeePMD-kit's own compressed file, and
+# DeePMD-kit's forward on six configurations in refs_se_e2_a_agau.json).
+BeforeDiscovery {
+    $json = Get-Content -Raw (Join-Path $PSScriptRoot '../data/deepmd/refs_se_e2_a_agau.json') | ConvertFrom-Json
+    $script:RefCases = @($json.images | ForEach-Object { @{ System = $_.system; Image = $_ } })
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-DpCompressUnderTest
+
+    $script:None = [Threading.CancellationToken]::None
+    $script:DpPath = Get-TestDataPath 'deepmd/se_e2_a_agau.dp'
+    $script:YamlPath = Get-TestDataPath 'deepmd/se_e2_a_agau.yaml'
+    $script:Model = Import-DpModel -LiteralPath $script:DpPath
+    $script:Engine = [DpCompress.Core.Inference.ReferenceEngine]::new($script:Model)
+    $script:Refs = (Get-Content -Raw (Get-TestDataPath 'deepmd/refs_se_e2_a_agau.json') | ConvertFrom-Json).images
+
+    function New-RefConfiguration($Image) {
+        [DpCompress.Core.Structures.Configuration]::new([double[]]$Image.box, [double[]]($Image.coord | ForEach-Object { $_ }), [int[]]$Image.atomic_numbers)
+    }
+    function Invoke-Engine($Engine, $Configuration) { $Engine.Evaluate($Configuration, $null, $null, $script:None) }
+    function Get-MaxAbsDiff($A, $B) {
+        $m = 0.0
+        for ($i = 0; $i -lt $A.Count; $i++) { $m = [math]::Max($m, [math]::Abs($A[$i] - $B[$i])) }
+        $m
+    }
+    function New-Configuration($From, [double[]] $Positions, [double[]] $Cell = $From.Cell) {
+        [DpCompress.Core.Structures.Configuration]::new($Cell, $Positions, $From.AtomicNumbers)
+    }
+    function Get-ErrorId([scriptblock] $Script) {
+        try { & $Script; return '<no error>' }
+        catch {
+            $e = $_.Exception; $innermost = $e
+            while ($e -and -not ($e -is [DpCompress.Core.DpCompressException])) { $innermost = $e; $e = $e.InnerException }
+            if ($e) { return $e.ErrorId }
+            return $innermost.GetType().Name
+        }
+    }
+    # Replaces the first occurrence of the ASCII string $Find in a copy of $Source by $Replace (same length).
+    function New-PatchedCopy([string] $Source, $Find, $Replace, [string] $Name) {
+        $bytes = [IO.File]::ReadAllBytes($Source)
+        $needle = if ($Find -is [string]) { [Text.Encoding]::ASCII.GetBytes($Find) } else { [byte[]]$Find }
+        $at = -1
+        for ($i = 0; $i -le $bytes.Length - $needle.Length -and $at -lt 0; $i++) {
+            if ($bytes[$i] -ne $needle[0]) { continue }
+            $ok = $true
+            for ($k = 1; $k -lt $needle.Length; $k++) { if ($bytes[$i + $k] -ne $needle[$k]) { $ok = $false; break } }
+            if ($ok) { $at = $i }
+        }
+        if ($at -lt 0) { throw "The patch pattern was not found in $Source" }
+        $repl = if ($Replace -is [string]) { [Text.Encoding]::ASCII.GetBytes($Replace) } else { [byte[]]$Replace }
+        [Array]::Copy($repl, 0, $bytes, $at, $repl.Length)
+        $path = Join-Path $TestDrive $Name
+        [IO.File]::WriteAllBytes($path, $bytes)
+        $path
+    }
+    # The dataspace dims of davg (2, 156, 4) as three little-endian uint64, to patch into a huge declared size.
+    function Get-DimsPattern([long[]] $Dims) { [byte[]]@($Dims | ForEach-Object { [BitConverter]::GetBytes([uint64]$_) }) }
+}
+
+AfterAll {
+    if ($script:Engine) { $script:Engine.Dispose() }
+}
+
+Describe 'Import-DpModel on DeePMD-kit models' {
+    It 'reads the .dp file as a DeePMD-kit se_e2_a model' {
+        $m = $script:Model
+        $m.Flavour | Should -Be 'DeepMdSeE2A'
+        $m.AtomTypes | Should -Be @(47, 79)
+        $m.Rmax | Should -Be 6.0
+        $m.Rmin | Should -Be 2.0
+        $m.M2 | Should -Be 12
+        $m.EmbeddingSizes | Should -Be @(25, 25, 25)
+        $m.FittingSizes | Should -Be @(50, 50, 50, 1)
+        $m.Conventions.Sel | Should -Be @(60, 96)
+        $m.MaxNeighbors | Should -Be 96
+        $m.Conventions.Name | Should -Be 'DeePMD-kit'
+        $m.IsCompressed | Should -BeFalse
+    }
+    It 'reads the .yaml file into the same model (every weight bit-identical)' {
+        $y = Import-DpModel -LiteralPath $script:YamlPath
+        $y.Flavour | Should -Be 'DeepMdSeE2A'
+        $diff = 0
+        for ($k = 0; $k -lt 4; $k++) {
+            for ($l = 0; $l -lt 3; $l++) {
+                $a = $script:Model.EmbeddingNets[$k].Layers[$l]; $b = $y.EmbeddingNets[$k].Layers[$l]
+                $diff += @(Compare-Object $a.Weight $b.Weight -SyncWindow 0).Count + @(Compare-Object $a.Bias $b.Bias -SyncWindow 0).Count
+            }
+        }
+        for ($t = 0; $t -lt 2; $t++) {
+            for ($l = 0; $l -lt 4; $l++) {
+                $a = $script:Model.FittingNets[$t].Layers[$l]; $b = $y.FittingNets[$t].Layers[$l]
+                $diff += @(Compare-Object $a.Weight $b.Weight -SyncWindow 0).Count
+                if ($a.ResnetDt) { $diff += @(Compare-Object $a.ResnetDt $b.ResnetDt -SyncWindow 0).Count }
+            }
+        }
+        $diff | Should -Be 0
+        $y.Davg | Should -Be $script:Model.Davg
+        $y.Dstd | Should -Be $script:Model.Dstd
+        $y.EnergyShift | Should -Be $script:Model.EnergyShift
+    }
+    It 'maps DeePMD-kit''s net index (neighbour*nt + centre) onto ours (centre*nt + neighbour)' {
+        $tree = [DpCompress.Core.Serialization.DeepMd.DeepMdDocument]::Read($script:DpPath)
+        $nets = $tree['model']['descriptor']['embeddings']['networks']
+        # Ours: k = 1 is (centre Ag, neighbour Au); DeePMD-kit: networks[1*2 + 0] = networks[2].
+        $w = $nets[2]['layers'][0]['@variables']['w'].ToDoubleArray()
+        $script:Model.EmbeddingNets[1].Layers[0].Weight | Should -Be $w
+        $w1 = $nets[1]['layers'][0]['@variables']['w'].ToDoubleArray()
+        $script:Model.EmbeddingNets[2].Layers[0].Weight | Should -Be $w1
+    }
+    It 'keeps the layer flags: idt on the residual fitting layers only, no skip on the first fitting layer' {
+        $f = $script:Model.FittingNets[0].Layers
+        $f[0].ResnetDt | Should -BeNullOrEmpty
+        $f[1].ResnetDt.Count | Should -Be 50
+        $f[1].Skip | Should -Be 'Identity'
+        $f[3].Skip | Should -Be 'None'
+        $script:Model.EmbeddingNets[0].Layers[1].Skip | Should -Be 'Identity'
+    }
+    It 'puts bias_atom_e + out_bias into the per-type energy bias' {
+        $script:Model.Conventions.AtomEnergyBias(0) | Should -Be (-2.950208423764557)
+        $script:Model.Conventions.AtomEnergyBias(1) | Should -Be (-3.4617523937802277)
+    }
+}
+
+Describe 'ReferenceEngine on a DeePMD-kit model' {
+    Context 'DeePMD-kit''s own forward (refs_se_e2_a_agau.json)' -ForEach $RefCases {
+        BeforeAll {
+            $script:p = Invoke-Engine $script:Engine (New-RefConfiguration $Image)
+        }
+        It 'reproduces E and E_i of <System> to 1e-10 eV' {
+            [math]::Abs($p.Energy - $Image.energy) | Should -BeLessOrEqual 1e-10
+            Get-MaxAbsDiff $p.AtomicEnergies ([double[]]$Image.atom_energy) | Should -BeLessOrEqual 1e-10
+        }
+        It 'reproduces the forces of <System> to 1e-10 eV/A' {
+            Get-MaxAbsDiff $p.Forces ([double[]]($Image.forces | ForEach-Object { $_ })) | Should -BeLessOrEqual 1e-10
+        }
+        It 'reproduces the virial of <System> to 1e-10 eV' {
+            Get-MaxAbsDiff $p.Virial ([double[]]$Image.virial) | Should -BeLessOrEqual 1e-10
+        }
+    }
+
+    Context 'physics on Ag10Au14 (periodic, one cell vector 3.91 A)' {
+        BeforeAll {
+            $script:c = New-RefConfiguration $script:Refs[0]
+            $script:p0 = Invoke-Engine $script:Engine $c
+        }
+        It 'gives forces equal to -dE/dr by central differences (h = 1e-5 A)' {
+            $h = 1e-5; $worst = 0.0
+            foreach ($atom in 0, 9, 17) {
+                foreach ($d in 0..2) {
+                    $plus = [double[]]$c.Positions.Clone(); $plus[3 * $atom + $d] += $h
+                    $minus = [double[]]$c.Positions.Clone(); $minus[3 * $atom + $d] -= $h
+                    $fd = -((Invoke-Engine $script:Engine (New-Configuration $c $plus)).Energy - (Invoke-Engine $script:Engine (New-Configuration $c $minus)).Energy) / (2 * $h)
+                    $worst = [math]::Max($worst, [math]::Abs($fd - $p0.Forces[3 * $atom + $d]))
+                }
+            }
+            $worst | Should -BeLessOrEqual 1e-8
+        }
+        It 'is invariant under translation and rotation' {
+            $p = Invoke-Engine $script:Engine ([DpCompress.Core.Structures.ConfigurationTransforms]::Translate($c, 1.37, -2.11, 0.73))
+            [math]::Abs($p.Energy - $p0.Energy) | Should -BeLessOrEqual 1e-10
+            Get-MaxAbsDiff $p.Forces $p0.Forces | Should -BeLessOrEqual 1e-11
+            $R = [DpCompress.Core.Structures.ConfigurationTransforms]::RotationMatrix([double[]](0.3, -0.5, 0.8), 0.9)
+            $p = Invoke-Engine $script:Engine ([DpCompress.Core.Structures.ConfigurationTransforms]::Rotate($c, $R))
+            [math]::Abs($p.Energy - $p0.Energy) | Should -BeLessOrEqual 1e-10
+        }
+        It 'permutes energies and forces with the atoms' {
+            $order = [int[]](0..($c.AtomCount - 1) | Sort-Object { ($_ * 7919) % 24 })
+            $p = Invoke-Engine $script:Engine ([DpCompress.Core.Structures.ConfigurationTransforms]::Permute($c, $order))
+            $worstE = 0.0
+            for ($k = 0; $k -lt $order.Count; $k++) { $worstE = [math]::Max($worstE, [math]::Abs($p.AtomicEnergies[$k] - $p0.AtomicEnergies[$order[$k]])) }
+            $worstE | Should -BeLessOrEqual 1e-12
+        }
+        It 'gives 2 times the energy for a 2x1x1 supercell (sel truncation included)' {
+            $p = Invoke-Engine $script:Engine ([DpCompress.Core.Structures.ConfigurationTransforms]::Supercell($c, 2, 1, 1))
+            [math]::Abs($p.Energy - 2 * $p0.Energy) | Should -BeLessOrEqual 1e-9
+            $worst = 0.0
+            for ($q = 0; $q -lt $p.Forces.Length; $q++) { $worst = [math]::Max($worst, [math]::Abs($p.Forces[$q] - $p0.Forces[$q % $p0.Forces.Length])) }
+            $worst | Should -BeLessOrEqual 1e-11
+        }
+    }
+
+    Context 'sel truncation (a copy of the model with sel [8, 8])' {
+        BeforeAll {
+            $tree = [DpCompress.Core.Serialization.DeepMd.DeepMdDocument]::Read($script:DpPath)
+            $d = $tree['model']['descriptor']
+            $d['sel'] = [Collections.Generic.List[object]]@([long]8, [long]8)
+            foreach ($key in 'davg', 'dstd') {
+                $old = $d['@variables'][$key].ToDoubleArray()
+                $new = [double[]]::new(2 * 16 * 4)
+                for ($t = 0; $t -lt 2; $t++) { for ($s = 0; $s -lt 16; $s++) { for ($q = 0; $q -lt 4; $q++) { $new[($t * 16 + $s) * 4 + $q] = $old[($t * 156) * 4 + $q] } } }
+                $d['@variables'][$key] = [DpCompress.Core.Serialization.NdArray]::FromDoubles($new, [long[]](2, 16, 4))
+            }
+            $script:Small = [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::FromTree($tree, $null)
+            $script:SmallEngine = [DpCompress.Core.Inference.ReferenceEngine]::new($script:Small)
+            $script:c = New-RefConfiguration $script:Refs[1]
+        }
+        AfterAll { $script:SmallEngine.Dispose() }
+        It 'keeps the nearest sel[t] neighbours of each type' {
+            $nl = [DpCompress.Core.Neighbors.ModelNeighbors]::Build($c, $script:Small)
+            $full = [DpCompress.Core.Neighbors.NeighborSearch]::Build($c, $script:Small.AtomTypes, 6.0, 400)
+            foreach ($i in 0, 5, 23) {
+                foreach ($t in 0, 1) {
+                    $nl.Count($i, $t) | Should -Be 8
+                    $kept = foreach ($q in 0..7) { $s = $nl.Slot($i, $t, $q); [math]::Sqrt($nl.Delta[3 * $s] * $nl.Delta[3 * $s] + $nl.Delta[3 * $s + 1] * $nl.Delta[3 * $s + 1] + $nl.Delta[3 * $s + 2] * $nl.Delta[3 * $s + 2]) }
+                    $all = foreach ($q in 0..($full.Count($i, $t) - 1)) { $s = $full.Slot($i, $t, $q); [math]::Sqrt($full.Delta[3 * $s] * $full.Delta[3 * $s] + $full.Delta[3 * $s + 1] * $full.Delta[3 * $s + 1] + $full.Delta[3 * $s + 2] * $full.Delta[3 * $s + 2]) }
+                    $kept | Should -Be @($all | Sort-Object | Select-Object -First 8)
+                }
+            }
+        }
+        It 'gives forces equal to -dE/dr by central differences with truncated blocks' {
+            $p0 = Invoke-Engine $script:SmallEngine $c
+            $h = 1e-5; $worst = 0.0
+            foreach ($atom in 0, 11) {
+                foreach ($d in 0..2) {
+                    $plus = [double[]]$c.Positions.Clone(); $plus[3 * $atom + $d] += $h
+                    $minus = [double[]]$c.Positions.Clone(); $minus[3 * $atom + $d] -= $h
+                    $fd = -((Invoke-Engine $script:SmallEngine (New-Configuration $c $plus)).Energy - (Invoke-Engine $script:SmallEngine (New-Configuration $c $minus)).Energy) / (2 * $h)
+                    $worst = [math]::Max($worst, [math]::Abs($fd - $p0.Forces[3 * $atom + $d]))
+                }
+            }
+            $worst | Should -BeLessOrEqual 1e-8
+            [math]::Abs($p0.Energy - (Invoke-Engine $script:Engine $c).Energy) | Should -BeGreaterThan 1e-3 -Because 'dropping neighbours changes the descriptor'
+        }
+    }
+
+    It 'is refused by the fast engine with a clear id' {
+        Get-ErrorId { [DpCompress.Core.Inference.Fast.FastEngine]::new($script:Model, 1) } | Should -Be 'EngineNotSupported'
+    }
+}
+
+Describe 'DeePMD-kit inputs that are malformed or not supported' {
+    Context 'tree-level refusals' -ForEach @(
+        @{ Case = 'descriptor se_atten'; Id = 'DeepMdDescriptorNotSupported'; Edit = { param($t) $t['model']['descriptor']['type'] = 'se_atten' } }
+        @{ Case = 'descriptor hybrid'; Id = 'DeepMdDescriptorNotSupported'; Edit = { param($t) $t['model']['descriptor']['type'] = 'hybrid' } }
+        @{ Case = 'model type zbl'; Id = 'DeepMdModelNotSupported'; Edit = { param($t) $t['model']['type'] = 'zbl' } }
+        @{ Case = 'fparam'; Id = 'DeepMdModelNotSupported'; Edit = { param($t) $t['model']['fitting']['numb_fparam'] = [long]2 } }
+        @{ Case = 'dipole fitting'; Id = 'DeepMdFittingNotSupported'; Edit = { param($t) $t['model']['fitting']['type'] = 'dipole' } }
+        @{ Case = 'gelu activation'; Id = 'DeepMdActivationNotSupported'; Edit = { param($t) $t['model']['descriptor']['embeddings']['networks'][0]['layers'][1]['activation_function'] = 'gelu' } }
+        @{ Case = 'exclude_types'; Id = 'DeepMdDescriptorNotSupported'; Edit = { param($t) $t['model']['descriptor']['exclude_types'] = [Collections.Generic.List[object]]@(, [Collections.Generic.List[object]]@([long]0, [long]1)) } }
+        @{ Case = 'missing rcut'; Id = 'DeepMdMissingKey'; Edit = { param($t) $null = $t['model']['descriptor'].Remove('rcut') } }
+        @{ Case = 'missing fitting'; Id = 'DeepMdMissingKey'; Edit = { param($t) $null = $t['model'].Remove('fitting') } }
+        @{ Case = 'sel not matching davg'; Id = 'DeepMdShapeMismatch'; Edit = { param($t) $t['model']['descriptor']['sel'] = [Collections.Generic.List[object]]@([long]60, [long]90) } }
+        @{ Case = 'wrong weight shape'; Id = 'DeepMdShapeMismatch'; Edit = { param($t) $t['model']['descriptor']['embeddings']['networks'][3]['layers'][1]['@variables']['w'] = [DpCompress.Core.Serialization.NdArray]::FromDoubles([double[]]::new(50), [long[]](25, 2)) } }
+        @{ Case = 'three embedding nets'; Id = 'DeepMdShapeMismatch'; Edit = { param($t) $t['model']['descriptor']['embeddings']['networks'].RemoveAt(3) } }
+        @{ Case = 'unknown element'; Id = 'DeepMdUnknownElement'; Edit = { param($t) $t['model']['type_map'][1] = 'Xx' } }
+        @{ Case = 'sel as text'; Id = 'DeepMdInvalidValue'; Edit = { param($t) $t['model']['descriptor']['sel'] = 'auto' } }
+    ) {
+        It 'refuses <Case> with <Id>' {
+            $tree = [DpCompress.Core.Serialization.DeepMd.DeepMdDocument]::Read($script:DpPath)
+            & $Edit $tree
+            Get-ErrorId { [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::FromTree($tree, 'x.dp') } | Should -Be $Id
+        }
+    }
+
+    Context 'file-level refusals' {
+        It 'refuses a json attribute that is not JSON (DeepMdJsonInvalid)' {
+            $bad = New-PatchedCopy $script:DpPath '{"software"' 'X"software"' 'notjson.dp'
+            { Import-DpModel -LiteralPath $bad -ErrorAction Stop } | Should -Throw -ErrorId 'DeepMdJsonInvalid,DpCompress.PowerShell.Commands.ImportDpModelCommand'
+        }
+        It 'refuses an array that the json names but the file lacks (DeepMdArrayMissing)' {
+            $bad = New-PatchedCopy $script:DpPath '"/variable_0003"' '"/variable_9993"' 'missing.dp'
+            Get-ErrorId { [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::Read($bad) } | Should -Be 'DeepMdArrayMissing'
+        }
+        It 'refuses an HDF5 file without the json attribute (DeepMdJsonMissing)' {
+            $bad = New-PatchedCopy $script:DpPath "json`0" "jsox`0" 'nojson.dp'
+            Get-ErrorId { [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::Read($bad) } | Should -Be 'DeepMdJsonMissing'
+        }
+        It 'refuses a dataset that declares a huge size (DeepMdArrayTooLarge)' {
+            $bad = New-PatchedCopy $script:DpPath (Get-DimsPattern 2, 156, 4) (Get-DimsPattern 2, 156000000000, 4) 'huge.dp'
+            Get-ErrorId { [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::Read($bad) } | Should -Be 'DeepMdArrayTooLarge'
+        }
+        It 'refuses a file that is not HDF5 (DeepMdFileCorrupt)' {
+            $bad = Join-Path $TestDrive 'text.dp'
+            Set-Content -LiteralPath $bad -Value 'not an HDF5 file'
+            Get-ErrorId { [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::Read($bad) } | Should -Be 'DeepMdFileCorrupt'
+        }
+        It 'refuses a truncated .dp (DeepMdFileCorrupt)' {
+            $bytes = [IO.File]::ReadAllBytes($script:DpPath)
+            $bad = Join-Path $TestDrive 'trunc.dp'
+            [IO.File]::WriteAllBytes($bad, $bytes[0..4095])
+            Get-ErrorId { [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::Read($bad) } | Should -BeIn @('DeepMdFileCorrupt', 'DeepMdArrayTooLarge')
+        }
+        It 'refuses YAML that is not a mapping, ragged arrays and python tags' {
+            $bad = Join-Path $TestDrive 'list.yaml'; Set-Content -LiteralPath $bad -Value '- 1'
+            Get-ErrorId { [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::Read($bad) } | Should -Be 'DeepMdFileCorrupt'
+            $bad = Join-Path $TestDrive 'ragged.yaml'
+            Set-Content -LiteralPath $bad -Value "model:`n  '@variables':`n    out_bias:`n      '@class': np.ndarray`n      dtype: float64`n      value: [[1.0, 2.0], [3.0]]"
+            Get-ErrorId { [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::Read($bad) } | Should -Be 'DeepMdArrayInvalid'
+            $bad = Join-Path $TestDrive 'tag.yaml'; Set-Content -LiteralPath $bad -Value "model: !!python/object:os.system {}"
+            Get-ErrorId { [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::Read($bad) } | Should -Be 'DeepMdYamlUnsupported'
+            $bad = Join-Path $TestDrive 'broken.yaml'; Set-Content -LiteralPath $bad -Value "model: [1, 2"
+            Get-ErrorId { [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::Read($bad) } | Should -Be 'DeepMdFileCorrupt'
+        }
+        It 'refuses a YAML model with a key missing (DeepMdMissingKey)' {
+            $text = Get-Content -Raw -LiteralPath $script:YamlPath
+            $bad = Join-Path $TestDrive 'nosel.yaml'
+            Set-Content -LiteralPath $bad -Value ($text -replace '(?m)^    sel:', '    selx:')
+            Get-ErrorId { [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::Read($bad) } | Should -Be 'DeepMdMissingKey'
+        }
+    }
+}

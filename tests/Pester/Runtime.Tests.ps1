@@ -1,0 +1,112 @@
+# PWMLFF runtime emulation (SPEC §8): what PWMLFF's Python forward and its LAMMPS TorchScript compute with a
+# compressed checkpoint. Data: PWMLFF's own compressed file and PWMLFF's own runtime output on it
+# (tests/data/agau/reference_pwmlff_runtime_cmp_o3_dx0.01.json, 8 configurations, including Ag10Au14[2], whose
+# closest pair sits at s̃ = sij_max and takes PWMLFF's broken outer branch: −0.95 eV).
+BeforeDiscovery {
+    $json = Get-Content -Raw (Join-Path $PSScriptRoot '../data/agau/reference_pwmlff_runtime_cmp_o3_dx0.01.json') | ConvertFrom-Json
+    $script:RuntimeCases = foreach ($engine in 'Reference', 'Fast') {
+        foreach ($img in $json.images) { @{ Engine = $engine; System = $img.system; Index = $img.image_index; Image = $img } }
+    }
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-DpCompressUnderTest
+    $script:None = [Threading.CancellationToken]::None
+    $script:PwmlffFile = [DpCompress.Core.Serialization.CheckpointReader]::Read((Get-TestDataPath 'agau/cmp_o3_dx0.01.ckpt'))
+    $script:Configs = [DpCompress.Core.Structures.PwDataReader]::Read((Get-TestDataPath 'agau/PWdata'))
+    $script:Engines = @{}
+    foreach ($kind in 'Reference', 'Fast') {
+        foreach ($rt in 'Pwmlff', 'DpCompress') {
+            $script:Engines["$kind/$rt"] = [DpCompress.Core.Inference.EngineFactory]::Create($script:PwmlffFile, $kind, 2, $rt)
+        }
+    }
+    function Get-Config([string] $System, [int] $Index) {
+        $script:Configs | Where-Object { $_.Name -eq $System -and $_.Index -eq $Index } | Select-Object -First 1
+    }
+    function Get-MaxAbsDiff($A, $B) {
+        $m = 0.0
+        for ($i = 0; $i -lt $A.Count; $i++) { $m = [math]::Max($m, [math]::Abs($A[$i] - $B[$i])) }
+        $m
+    }
+}
+
+AfterAll {
+    foreach ($e in $script:Engines.Values) { $e.Dispose() }
+}
+
+Describe 'PWMLFF runtime emulation' {
+    Context 'PWMLFF''s own runtime on its own file, <Engine> engine, <System>[<Index>]' -ForEach $RuntimeCases {
+        BeforeAll {
+            $script:c = Get-Config $System $Index
+            $script:p = $script:Engines["$Engine/Pwmlff"].Evaluate($script:c, $null, $null, $script:None)
+        }
+        It 'reproduces E, E_i and forces to 1e-10' {
+            [math]::Abs($p.Energy - $Image.Etot) | Should -BeLessOrEqual 1e-10
+            Get-MaxAbsDiff $p.AtomicEnergies ([double[]]$Image.Ei) | Should -BeLessOrEqual 1e-10
+            Get-MaxAbsDiff $p.Forces ([double[]]($Image.forces | ForEach-Object { $_ })) | Should -BeLessOrEqual 1e-10
+            Get-MaxAbsDiff $p.Virial ([double[]]$Image.virial) | Should -BeLessOrEqual 1e-9
+            $p.Runtime | Should -Be 'Pwmlff'
+        }
+    }
+
+    Context 'the broken outer branch (Ag10Au14[2])' {
+        It 'is what separates PWMLFF''s runtime from DpCompress''s lookup of the same file (<_>)' -ForEach 'Reference', 'Fast' {
+            $c = Get-Config 'Ag10Au14' 2
+            $pw = $script:Engines["$_/Pwmlff"].Evaluate($c, $null, $null, $script:None)
+            $ours = $script:Engines["$_/DpCompress"].Evaluate($c, $null, $null, $script:None)
+            $ours.Runtime | Should -Be 'DpCompress'
+            [math]::Abs($pw.Energy - $ours.Energy) | Should -BeGreaterThan 0.9
+            $ok = Get-Config 'Ag10Au14' 0
+            $a = $script:Engines["$_/Pwmlff"].Evaluate($ok, $null, $null, $script:None)
+            $b = $script:Engines["$_/DpCompress"].Evaluate($ok, $null, $null, $script:None)
+            # Elsewhere only the float32 interval start differs: ~1e-6 eV, not zero.
+            [math]::Abs($a.Energy - $b.Energy) | Should -BeGreaterThan 1e-9
+            [math]::Abs($a.Energy - $b.Energy) | Should -BeLessThan 1e-3
+        }
+    }
+}
+
+Describe 'PwmlffRuntimeLookup' {
+    BeforeAll {
+        function New-Grid([double] $SMin, [double] $Dx, [int] $Inner, [int] $Outer) {
+            [DpCompress.Core.Compression.SijGrid]::new($SMin, $SMin + $Inner * $Dx * 0.99, $Dx, $Inner, $Outer, 0.5, 'User')
+        }
+    }
+    It 'starts intervals in float32: exact on a dyadic, aligned grid, off by up to ~1e-7 otherwise' {
+        $dyadic = [DpCompress.Core.Compression.PwmlffRuntimeLookup]::new((New-Grid (-39 / 128) (1 / 128) 1100 60))
+        $row = 0; $f = 0.0
+        foreach ($s in -0.3, 0.0123456, 1.7, 5.123456789) {
+            $dyadic.Locate($s, [ref]$row, [ref]$f) | Should -Be 'Inner'
+            $f | Should -Be ($s - (-39 / 128 + $row / 128))
+        }
+        $typed = [DpCompress.Core.Compression.PwmlffRuntimeLookup]::new((New-Grid -0.3054269218030435 0.01 635 544))
+        $typed.Locate(5.123456789, [ref]$row, [ref]$f) | Should -Be 'Inner'
+        $row | Should -Be 542
+        $exact = 5.123456789 - (-0.3054269218030435 + 542 * 0.01)
+        [math]::Abs($f - $exact) | Should -BeGreaterThan 1e-9
+        [math]::Abs($f - $exact) | Should -BeLessThan 1e-6
+    }
+    It 'takes the outer branch at s = sij_max and reads inner row k (no row offset)' {
+        $g = New-Grid 0.0 (1 / 64) 100 40
+        $lookup = [DpCompress.Core.Compression.PwmlffRuntimeLookup]::new($g)
+        $row = 0; $f = 0.0
+        $lookup.Locate($g.InnerEnd, [ref]$row, [ref]$f) | Should -Be 'BrokenOuter'
+        $row | Should -Be 0
+        $lookup.Locate($g.InnerEnd + 2.5 * 10 / 64, [ref]$row, [ref]$f) | Should -Be 'BrokenOuter'
+        $row | Should -Be 2
+        $f | Should -Be (0.5 * 10 / 64)
+        $lookup.Locate($g.InnerEnd - 1e-9, [ref]$row, [ref]$f) | Should -Be 'Inner'
+        $row | Should -Be 99
+    }
+    It 'uses the file''s sij_max, not x_L (PWMLFF writes s_max there)' {
+        $script:PwmlffFile.Compression.Grid.RuntimeSijMax | Should -Be 6.036658193787814
+        $script:PwmlffFile.Compression.Grid.InnerEnd | Should -Not -Be 6.036658193787814
+    }
+    It 'refuses a row PWMLFF would read outside the net (PwmlffLookupOutsideTable)' {
+        $lookup = [DpCompress.Core.Compression.PwmlffRuntimeLookup]::new((New-Grid 0.0 (1 / 64) 100 3))
+        $row = 0; $f = 0.0
+        $err = { $lookup.Locate(1000.0, [ref]$row, [ref]$f) } | Should -Throw -PassThru
+        $err.Exception.InnerException.ErrorId | Should -Be 'PwmlffLookupOutsideTable'
+    }
+}
