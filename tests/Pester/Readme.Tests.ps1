@@ -37,4 +37,12 @@ Describe 'README examples' {
         $orders.Count | Should -Be 6
         [double](($orders | Where-Object { $_.TableOrder -eq '3' -and $_.Quantity -eq 'MaxForceError' }).P) | Should -BeGreaterThan 2.5
     }
+    It 'runs the type-embedding example: compress, export, verify' {
+        $few = Join-Path $root 'tests/data/agau/PWdata/Ag12Au12'
+        $te = @($blocks | Where-Object { $_ -match 'dp_te_model' })[0]
+        $report = Invoke-ReadmeBlock $te $few
+        Test-Path (Join-Path $TestDrive 'cmp_te.ckpt') | Should -BeTrue
+        $report.Passed | Should -BeTrue
+        $report.CompressedVsOriginal.MaxForceError | Should -BeLessThan 1e-9
+    }
 }
