@@ -25,6 +25,7 @@ BeforeAll {
     $script:AgAuO5 = $script:AgAuModel.WithCompression([DpCompress.Core.Compression.Compressor]::Compress($script:AgAuModel, 0.01, 5, $null, $null, [Threading.CancellationToken]::None, -1, $false))
     $script:AgAuPwmlff = [DpCompress.Core.Serialization.CheckpointReader]::Read((Get-TestDataPath 'agau/cmp_o3_dx0.01.ckpt'))
     $script:Alloy5O3 = $script:Alloy5Model.WithCompression([DpCompress.Core.Compression.Compressor]::Compress($script:Alloy5Model, 0.01, 3, $null, $null, [Threading.CancellationToken]::None, -1, $false))
+    $script:Alloy5O5 = $script:Alloy5Model.WithCompression([DpCompress.Core.Compression.Compressor]::Compress($script:Alloy5Model, 0.01, 5, $null, $null, [Threading.CancellationToken]::None, -1, $false))
     $script:HasReference = [bool]('DpCompress.Core.Inference.ReferenceEngine' -as [type])
 
     function Read-Config([string] $Model, [string] $System, [int] $Image) {
@@ -110,8 +111,10 @@ Describe 'FastEngine' {
     }
 
     Context 'table kernels for every embedding width' {
-        It 'm = <M>: the compressed model agrees with the reference engine (block shape of the padded row, or the portable kernels above 32)' -ForEach @(
-            @{ M = 4 }, @{ M = 7 }, @{ M = 8 }, @{ M = 12 }, @{ M = 16 }, @{ M = 19 }, @{ M = 24 }, @{ M = 30 }, @{ M = 32 }, @{ M = 36 }
+        It 'm = <M>, order <Order>: the compressed model agrees with the reference engine (block shape of the padded row, or the portable kernels above 32)' -ForEach @(
+            @{ M = 4; Order = 3 }, @{ M = 7; Order = 3 }, @{ M = 8; Order = 3 }, @{ M = 12; Order = 3 }, @{ M = 16; Order = 3 }, @{ M = 19; Order = 3 },
+            @{ M = 24; Order = 3 }, @{ M = 30; Order = 3 }, @{ M = 32; Order = 3 }, @{ M = 36; Order = 3 },
+            @{ M = 4; Order = 5 }, @{ M = 12; Order = 5 }, @{ M = 19; Order = 5 }, @{ M = 24; Order = 5 }, @{ M = 32; Order = 5 }, @{ M = 36; Order = 5 }
         ) {
             if (-not $script:HasReference) { Set-ItResult -Skipped -Because 'ReferenceEngine is not in this build'; return }
             # The Ag–Au model's geometry and statistics with random nets of width m (two embedding layers with
@@ -131,7 +134,7 @@ Describe 'FastEngine' {
                 [DpCompress.Core.Model.FittingNet]::new([DpCompress.Core.Model.DenseLayer[]]@((New-Layer ($M * $m2) 16 0.3), (New-Layer 16 1 0.3))) })
             $model = [DpCompress.Core.Model.DpModel]::new($base.AtomTypes, $base.Rmin, $base.Rmax, $base.MaxNeighbors, $m2, $base.Precision,
                 $emb, $fit, $base.Davg, $base.Dstd, $base.EnergyShift, $base.SijMax, $base.Checkpoint, $null, $null)
-            $cmp = $model.WithCompression([DpCompress.Core.Compression.Compressor]::Compress($model, 0.01, 3, $null, $null, [Threading.CancellationToken]::None, 1, $false))
+            $cmp = $model.WithCompression([DpCompress.Core.Compression.Compressor]::Compress($model, 0.01, $Order, $null, $null, [Threading.CancellationToken]::None, 1, $false))
             $c = Read-Config 'agau' 'Ag10Au14' 0
             $nl = [DpCompress.Core.Neighbors.NeighborSearch]::Build($c, $cmp.AtomTypes, $cmp.Rmax, $cmp.MaxNeighbors)
             $ref = [DpCompress.Core.Inference.ReferenceEngine]::new($cmp)
@@ -230,7 +233,7 @@ Describe 'FastEngine' {
             $pos[3] = $pos[0] + 0.2; $pos[4] = $pos[1]; $pos[5] = $pos[2]
             $cs = [DpCompress.Core.Structures.Configuration]::new($c.Cell, $pos, $c.AtomicNumbers)
             $big = Read-Config 'alloy5' 'fcc_5x5x5_500' 0
-            foreach ($case in @(@($script:AgAuO3, $cs), @($script:Alloy5O3, $big), @($script:Alloy5Model, $big))) {
+            foreach ($case in @(@($script:AgAuO3, $cs), @($script:AgAuO5, $cs), @($script:Alloy5O3, $big), @($script:Alloy5O5, $big), @($script:Alloy5Model, $big))) {
                 $m = $case[0]; $cfg = $case[1]
                 $a = (New-Fast $m 1).Evaluate($cfg)
                 $b = (New-Fast $m 2).Evaluate($cfg)
@@ -241,8 +244,9 @@ Describe 'FastEngine' {
                 $a.OutOfTableCount | Should -Be $b.OutOfTableCount
             }
         }
-        It 'the portable table kernels (AVX-512 switched off) agree with the Vector512 block kernels' {
-            # A child process with DOTNET_EnableAVX512=0 takes the two-slot AVX2 kernels; this one the
+        It 'the portable table kernels (AVX-512 switched off) agree with the Vector512 block kernels (orders 3 and 5)' {
+            # A child process with DOTNET_EnableAVX512=0 takes the two-slot AVX2 kernels (order 3) or the
+            # general path (order 5); this one the
             # register-blocked Vector512 kernels (on hardware that has them). Cases: a 500-atom five-type
             # cell and a two-type cell with a pair 0.2 Å apart (slots beyond the table).
             $child = Join-Path $TestDrive 'portable.ps1'
@@ -250,9 +254,9 @@ Describe 'FastEngine' {
 param([string] $Module, [string] $Data)
 Import-Module $Module -Force
 $none = [Threading.CancellationToken]::None
-$out = foreach ($case in @(@('alloy5/dp5_model.ckpt', 'alloy5/PWdata/fcc_5x5x5_500', 0, $false), @('agau/dp_model.ckpt', 'agau/PWdata/Ag10Au14', 0, $true))) {
+$out = foreach ($case in @(@('alloy5/dp5_model.ckpt', 'alloy5/PWdata/fcc_5x5x5_500', 0, $false, 3), @('agau/dp_model.ckpt', 'agau/PWdata/Ag10Au14', 0, $true, 3), @('alloy5/dp5_model.ckpt', 'alloy5/PWdata/fcc_5x5x5_500', 0, $false, 5), @('agau/dp_model.ckpt', 'agau/PWdata/Ag10Au14', 0, $true, 5))) {
     $m = [DpCompress.Core.Serialization.CheckpointReader]::Read((Join-Path $Data $case[0]))
-    $m = $m.WithCompression([DpCompress.Core.Compression.Compressor]::Compress($m, 0.01, 3, $null, $null, $none, 1, $false))
+    $m = $m.WithCompression([DpCompress.Core.Compression.Compressor]::Compress($m, 0.01, $case[4], $null, $null, $none, 1, $false))
     $c = [DpCompress.Core.Structures.PwDataReader]::Read((Join-Path $Data $case[1]))[$case[2]]
     if ($case[3]) {
         $pos = [double[]]$c.Positions.Clone(); $pos[3] = $pos[0] + 0.2; $pos[4] = $pos[1]; $pos[5] = $pos[2]
@@ -275,9 +279,11 @@ $out = foreach ($case in @(@('alloy5/dp5_model.ckpt', 'alloy5/PWdata/fcc_5x5x5_5
             $c = Read-Config 'agau' 'Ag10Au14' 0
             $pos = [double[]]$c.Positions.Clone(); $pos[3] = $pos[0] + 0.2; $pos[4] = $pos[1]; $pos[5] = $pos[2]
             $squeezed = [DpCompress.Core.Structures.Configuration]::new($c.Cell, $pos, $c.AtomicNumbers)
-            $here = @((New-Fast $script:Alloy5O3).Evaluate((Read-Config 'alloy5' 'fcc_5x5x5_500' 0)), (New-Fast $script:AgAuO3).Evaluate($squeezed))
+            $fcc = Read-Config 'alloy5' 'fcc_5x5x5_500' 0
+            $here = @((New-Fast $script:Alloy5O3).Evaluate($fcc), (New-Fast $script:AgAuO3).Evaluate($squeezed), (New-Fast $script:Alloy5O5).Evaluate($fcc), (New-Fast $script:AgAuO5).Evaluate($squeezed))
             $here[1].OutOfTableCount | Should -BeGreaterThan 0
-            for ($k = 0; $k -lt 2; $k++) {
+            $here[3].OutOfTableCount | Should -BeGreaterThan 0
+            for ($k = 0; $k -lt 4; $k++) {
                 $p = $portable.Cases[$k]
                 [math]::Abs([double]$p.Energy - $here[$k].Energy) / [math]::Abs($here[$k].Energy) | Should -BeLessThan 1e-13
                 Get-MaxAbsDiff ([double[]]$p.Forces) $here[$k].Forces | Should -BeLessThan 1e-11

@@ -109,7 +109,7 @@ public static partial class CheckpointReader
         double[] dstd = ReadStatistics(root, "dstd", nt, statWidth, ctx);
         for (int i = 0; i < dstd.Length; i++)
             if (!(dstd[i] != 0) || !double.IsFinite(dstd[i]) || !double.IsFinite(davg[i]))
-                throw ctx.Invalid("dstd", "finite, non-zero values (davg finite)", $"davg {davg[i]}, dstd {dstd[i]} at type {i / 4} column {i % 4}");
+                throw ctx.Invalid(double.IsFinite(davg[i]) ? "dstd" : "davg", "finite values (dstd non-zero)", $"davg {davg[i]}, dstd {dstd[i]} at type {i / 4} column {i % 4}");
 
         double[] energyShift = new double[nt];
         if (root.TryGetValue("energy_shift", out var esv) && esv is not null)
@@ -131,8 +131,10 @@ public static partial class CheckpointReader
         if (root.TryGetValue("compress", out var cmp) && cmp is not null)
             table = ReadCompression(ctx.Dict(cmp, "compress"), nt * nt, width, sijMax, ctx);
 
-        return new DpModel(atomTypes, rmin, rmax, maxNeighbors, m2, precision, embeddingNets, fittingNets,
+        var result = new DpModel(atomTypes, rmin, rmax, maxNeighbors, m2, precision, embeddingNets, fittingNets,
             davg, dstd, energyShift, sijMax, root, table, path);
+        CheckpointValidator.Validate(result, root, path);
+        return result;
     }
 
     [GeneratedRegex(@"^(embedding_net|fitting_net)\.(\d+)\.layers\.(\d+)\.(weight|bias|resnet_dt)$")]

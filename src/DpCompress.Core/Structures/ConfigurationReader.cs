@@ -56,26 +56,36 @@ public static class ConfigurationReader
     }
 
     /// <summary>All configurations in <paramref name="path"/> (a PWdata folder tree, a MOVEMENT or an extended XYZ file), in file order.</summary>
-    public static IReadOnlyList<Configuration> Read(string path)
+    public static IReadOnlyList<Configuration> Read(string path) => Read(path, (ICollection<string>?)null);
+
+    /// <summary>
+    /// As <see cref="Read(string)"/>; what the reader accepted but the user should know (extra
+    /// XYZ columns, symbols in another case, MOVEMENT frames without forces) is added to
+    /// <paramref name="warnings"/>, one message per file and kind.
+    /// </summary>
+    public static IReadOnlyList<Configuration> Read(string path, ICollection<string>? warnings)
     {
         ArgumentNullException.ThrowIfNull(path);
         return DetectFormat(path) switch
         {
             ConfigurationFormat.PwData => Directory.Exists(path) ? PwDataReader.Read(path) : PwDataReader.Read(Path.GetDirectoryName(Path.GetFullPath(path))!),
-            ConfigurationFormat.Movement => MovementReader.Read(path),
-            _ => ExtXyzReader.Read(path),
+            ConfigurationFormat.Movement => MovementReader.Read(path, warnings),
+            _ => ExtXyzReader.Read(path, warnings),
         };
     }
 
     /// <summary>Reads <paramref name="path"/> in the given format, without detection.</summary>
-    public static IReadOnlyList<Configuration> Read(string path, ConfigurationFormat format)
+    public static IReadOnlyList<Configuration> Read(string path, ConfigurationFormat format) => Read(path, format, null);
+
+    /// <summary>Reads <paramref name="path"/> in the given format, without detection; warnings as in <see cref="Read(string, ICollection{string})"/>.</summary>
+    public static IReadOnlyList<Configuration> Read(string path, ConfigurationFormat format, ICollection<string>? warnings)
     {
         ArgumentNullException.ThrowIfNull(path);
         return format switch
         {
             ConfigurationFormat.PwData => PwDataReader.Read(path),
-            ConfigurationFormat.Movement => MovementReader.Read(path),
-            ConfigurationFormat.ExtendedXyz => ExtXyzReader.Read(path),
+            ConfigurationFormat.Movement => MovementReader.Read(path, warnings),
+            ConfigurationFormat.ExtendedXyz => ExtXyzReader.Read(path, warnings),
             _ => throw new ArgumentOutOfRangeException(nameof(format)),
         };
     }

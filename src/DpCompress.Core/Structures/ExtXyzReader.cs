@@ -12,16 +12,30 @@ namespace DpCompress.Core.Structures;
 /// <c>stress</c> key is not converted), <c>pbc</c> (must be all true). Columns used:
 /// <c>species</c> (symbol) or <c>Z</c> (atomic number), <c>pos</c> (Å, Cartesian),
 /// <c>forces</c>/<c>force</c> (eV/Å), and per-atom energies <c>energies</c>/<c>atomic_energy</c>/<c>ei</c> if present.
+/// Accepted with a warning (one per file, through the <c>warnings</c> collector): atom lines with
+/// more columns than Properties declares (the extra columns are ignored — often undeclared
+/// forces), and element symbols not in their canonical case ("ag" and "AG" are read as Ag).
 /// </summary>
 public static class ExtXyzReader
 {
     /// <summary>Reads every frame of an extended XYZ file.</summary>
     public static IReadOnlyList<Configuration> Read(string path) => ConfigurationErrors.ReadTextFile(path, Read);
 
+    /// <summary>Reads every frame of an extended XYZ file; what was accepted with a warning is added to <paramref name="warnings"/>.</summary>
+    public static IReadOnlyList<Configuration> Read(string path, ICollection<string>? warnings) =>
+        ConfigurationErrors.ReadTextFile(path, (r, p) => Read(r, p, warnings));
+
     /// <summary>Reads every frame from <paramref name="reader"/>; <paramref name="path"/> is used for Source and in errors.</summary>
-    public static IReadOnlyList<Configuration> Read(TextReader reader, string path)
+    public static IReadOnlyList<Configuration> Read(TextReader reader, string path) => Read(reader, path, null);
+
+    /// <summary>
+    /// Reads every frame from <paramref name="reader"/>; <paramref name="path"/> is used for Source
+    /// and in errors; what was accepted with a warning is added to <paramref name="warnings"/>.
+    /// </summary>
+    public static IReadOnlyList<Configuration> Read(TextReader reader, string path, ICollection<string>? warnings)
     {
         var frames = new List<Configuration>();
+        var notice = new XyzNotices();
         int lineNo = 0;
         string? line;
         while ((line = reader.ReadLine()) is not null)
@@ -81,10 +95,12 @@ public static class ExtXyzReader
                 lineNo++;
                 var tok = TextParsing.Split(al);
                 if (tok.Length < width) throw ConfigurationErrors.Corrupt(path, $"line {lineNo}", $"atom {i} has {tok.Length} columns, Properties needs {width}.");
+                if (tok.Length > width) notice.ExtraColumns(frames.Count, lineNo, tok.Length, width, forceCol is null);
                 if (species is not null)
                 {
                     z[i] = Elements.AtomicNumber(tok[species.Offset]);
                     if (z[i] < 1) throw ConfigurationErrors.Corrupt(path, $"line {lineNo}", $"'{tok[species.Offset]}' is not an element symbol.");
+                    if (!string.Equals(tok[species.Offset], Elements.Symbol(z[i]), StringComparison.Ordinal)) notice.SymbolCase(tok[species.Offset], z[i]);
                 }
                 else if (!TextParsing.TryParseInt(tok[zcol!.Offset], out z[i]) || z[i] < 1 || z[i] > 118)
                 {
@@ -109,7 +125,40 @@ public static class ExtXyzReader
             });
         }
         if (frames.Count == 0) throw ConfigurationErrors.Corrupt(path, "", "the file holds no XYZ frame.");
+        notice.Report(path, frames.Count, warnings);
         return frames;
+    }
+
+    /// <summary>What a file was accepted despite, gathered over its frames and reported once.</summary>
+    private sealed class XyzNotices
+    {
+        private readonly SortedDictionary<string, string> _symbols = new(StringComparer.Ordinal);
+        private readonly HashSet<int> _extraFrames = new();
+        private string? _firstExtra;
+        private bool _forcesUndeclared;
+
+        public void ExtraColumns(int frame, int lineNo, int found, int declared, bool noForces)
+        {
+            if (_extraFrames.Add(frame) && _firstExtra is null)
+            {
+                _firstExtra = $"line {lineNo} has {found} columns where Properties declares {declared}";
+                _forcesUndeclared = noForces && found - declared >= 3;
+            }
+        }
+
+        public void SymbolCase(string given, int z) => _symbols.TryAdd(given, Elements.Symbol(z));
+
+        public void Report(string path, int frameCount, ICollection<string>? warnings)
+        {
+            if (warnings is null) return;
+            if (_firstExtra is not null)
+                warnings.Add($"'{path}': {_extraFrames.Count} of {frameCount} frame(s) have atom lines with more columns than Properties declares " +
+                    $"({_firstExtra}); the extra columns were ignored." +
+                    (_forcesUndeclared ? " If they hold forces, declare them: Properties=species:S:1:pos:R:3:forces:R:3." : ""));
+            if (_symbols.Count > 0)
+                warnings.Add($"'{path}': element symbols not in their usual case were read as " +
+                    string.Join(", ", _symbols.Select(kv => $"'{kv.Key}' -> {kv.Value}")) + ".");
+        }
     }
 
     private sealed record Column(string Name, char Type, int Count, int Offset);

@@ -14,6 +14,8 @@ namespace DpCompress.Core.Structures;
 /// <item>optional `Atomic-Energy, …`: N lines `Z Ei …` → atomic energies;</item>
 /// <item>other blocks are skipped; a line of dashes ends the frame.</item>
 /// </list>
+/// A frame without its Force block is read without forces (its energy and virial are kept) and
+/// reported once per file through the <c>warnings</c> collector, naming the frames.
 /// </summary>
 public static class MovementReader
 {
@@ -25,8 +27,18 @@ public static class MovementReader
     /// <summary>Reads every frame of a MOVEMENT file.</summary>
     public static IReadOnlyList<Configuration> Read(string path) => ConfigurationErrors.ReadTextFile(path, Read);
 
+    /// <summary>Reads every frame of a MOVEMENT file; what was accepted with a warning is added to <paramref name="warnings"/>.</summary>
+    public static IReadOnlyList<Configuration> Read(string path, ICollection<string>? warnings) =>
+        ConfigurationErrors.ReadTextFile(path, (r, p) => Read(r, p, warnings));
+
     /// <summary>Reads every frame from <paramref name="reader"/>; <paramref name="path"/> is used for Source and in errors.</summary>
-    public static IReadOnlyList<Configuration> Read(TextReader reader, string path)
+    public static IReadOnlyList<Configuration> Read(TextReader reader, string path) => Read(reader, path, null);
+
+    /// <summary>
+    /// Reads every frame from <paramref name="reader"/>; <paramref name="path"/> is used for Source
+    /// and in errors; frames accepted without their Force block are reported to <paramref name="warnings"/>.
+    /// </summary>
+    public static IReadOnlyList<Configuration> Read(TextReader reader, string path, ICollection<string>? warnings)
     {
         var src = new LineSource(reader);
         var frames = new List<Configuration>();
@@ -59,6 +71,10 @@ public static class MovementReader
         }
         if (frame is not null) frames.Add(frame.Finish(path, frames.Count));
         if (frames.Count == 0) throw ConfigurationErrors.Corrupt(path, "", "the file holds no MOVEMENT frame.");
+        var noForces = frames.Where(f => f.Forces is null).Select(f => f.Index).ToList();
+        if (noForces.Count > 0 && warnings is not null)
+            warnings.Add($"'{path}': {noForces.Count} of {frames.Count} frame(s) have no 'Force' block and carry no DFT forces " +
+                $"(frame {string.Join(", ", noForces.Take(10))}{(noForces.Count > 10 ? ", …" : "")}); their energies and virials were kept.");
         return frames;
     }
 

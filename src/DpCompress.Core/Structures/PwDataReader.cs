@@ -6,7 +6,9 @@ namespace DpCompress.Core.Structures;
 /// vectors), image_type.npy [1, N] (Z per atom), atom_type.npy [1, ntypes] and the optional
 /// labels energies.npy [nimg, 1], forces.npy [nimg, 3N], virials.npy [nimg, 9] (a row of −1e5
 /// means "no virial"), ei.npy [nimg, N]. Cartesian positions are r = f · L (row vector times
-/// the lattice matrix whose rows are a, b, c).
+/// the lattice matrix whose rows are a, b, c). When atom_type.npy is present, its set of
+/// atomic numbers must equal the set image_type.npy holds; a folder where they disagree is
+/// refused (PwDataTypeMismatch): which atoms its labels belong to cannot be known.
 /// </summary>
 public static class PwDataReader
 {
@@ -82,6 +84,7 @@ public static class PwDataReader
             throw Shape(folder, lat, $"[{nimg}, 9]");
         foreach (int zi in z)
             if (zi < 1 || zi > 118) throw ConfigurationErrors.Corrupt(folder, "image_type.npy", $"atomic number {zi} is out of range 1..118.");
+        if (Optional(folder, "atom_type.npy") is { } listed) CheckAtomTypes(folder, listed.ToInt32(), z);
 
         NpyArray? energies = Optional(folder, "energies.npy");
         NpyArray? forces = Optional(folder, "forces.npy");
@@ -146,6 +149,18 @@ public static class PwDataReader
             if (!string.IsNullOrEmpty(parent)) return Path.GetFileName(parent);
         }
         return leaf;
+    }
+
+    /// <summary>atom_type.npy (the atomic numbers present) against image_type.npy (Z per atom): the sets must be equal.</summary>
+    private static void CheckAtomTypes(string folder, int[] listed, int[] perAtom)
+    {
+        var a = listed.Distinct().Order().ToArray();
+        var b = perAtom.Distinct().Order().ToArray();
+        if (a.SequenceEqual(b)) return;
+        static string Names(IEnumerable<int> zs) => string.Join(", ", zs.Select(Elements.Symbol));
+        throw new DpCompressException("PwDataTypeMismatch", ErrorKind.InvalidData,
+            $"'{folder}': atom_type.npy lists {Names(a)} but image_type.npy holds {Names(b)}. The folder is inconsistent, so which atoms " +
+            "its energies and forces belong to is unknown; regenerate it, or correct atom_type.npy if image_type.npy is right.", folder);
     }
 
     private static NpyArray Require(string folder, string file)

@@ -177,7 +177,9 @@ public abstract class DpCmdlet : PSCmdlet
     {
         try
         {
-            into.AddRange(ConfigurationReader.Read(path));
+            var warnings = new List<string>();
+            into.AddRange(ConfigurationReader.Read(path, warnings));
+            foreach (string w in warnings) WriteWarning(w);
         }
         catch (DpCompressException e)
         {

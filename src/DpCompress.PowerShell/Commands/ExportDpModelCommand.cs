@@ -2,6 +2,7 @@ using System.Management.Automation;
 using DpCompress.Core;
 using DpCompress.Core.Model;
 using DpCompress.Core.Serialization;
+using DpCompress.Core.Serialization.DeepMd;
 
 namespace DpCompress.PowerShell.Commands;
 
@@ -18,6 +19,9 @@ public sealed class ExportDpModelCommand : DpCmdlet
 
     /// <summary>The default output name of an uncompressed model (PWMLFF's name for the trained model).</summary>
     public const string DefaultUncompressedFileName = "dp_model.ckpt";
+
+    /// <summary>Default output names of a DeePMD-kit model (compressed, uncompressed).</summary>
+    public const string DefaultDeepMdFileName = "model_compressed.dp", DefaultDeepMdUncompressedFileName = "model.dp";
 
     [Parameter(Mandatory = true, ValueFromPipeline = true)]
     [ValidateNotNull]
@@ -45,9 +49,20 @@ public sealed class ExportDpModelCommand : DpCmdlet
 
     protected override void ProcessRecord()
     {
+        bool deepMd = Model.Flavour == ModelFlavour.DeepMdSeE2A;
         string given = ParameterSetName == ParameterSets.LiteralPath ? LiteralPath
-            : Path ?? (Model.IsCompressed ? DefaultFileName : DefaultUncompressedFileName);
-        if (!given.EndsWith(".ckpt", StringComparison.OrdinalIgnoreCase)) given += ".ckpt";
+            : Path ?? (deepMd ? (Model.IsCompressed ? DefaultDeepMdFileName : DefaultDeepMdUncompressedFileName)
+                              : (Model.IsCompressed ? DefaultFileName : DefaultUncompressedFileName));
+        bool deepMdFile = DeepMdDocument.IsDeepMdPath(given);
+        if (deepMd && !deepMdFile && !given.EndsWith(".ckpt", StringComparison.OrdinalIgnoreCase)) { given += ".dp"; deepMdFile = true; }
+        if (deepMd != deepMdFile)
+        {
+            ThrowDpError(new DpCompressException("ExportFormatMismatch", ErrorKind.InvalidArgument, deepMd
+                ? $"'{given}': a DeePMD-kit model is written as .dp or .yaml."
+                : $"'{given}': a PWMLFF model is written as a .ckpt checkpoint, not in DeePMD-kit's format."));
+            return;
+        }
+        if (!deepMdFile && !given.EndsWith(".ckpt", StringComparison.OrdinalIgnoreCase)) given += ".ckpt";
         string target = ParameterSetName == ParameterSets.LiteralPath
             ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(given)
             : ResolveOutputPath(given);
@@ -67,7 +82,8 @@ public sealed class ExportDpModelCommand : DpCmdlet
         if (!ShouldProcess(target, $"Write {what}")) return;
         try
         {
-            CheckpointWriter.Write(Model, target);
+            if (deepMd) DeepMdModelWriter.Write(Model, target);
+            else CheckpointWriter.Write(Model, target);
             WriteVerbose($"Wrote {target}");
             if (PassThru) WriteObject(new FileInfo(target));
         }

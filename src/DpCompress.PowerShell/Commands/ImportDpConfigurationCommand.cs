@@ -35,7 +35,9 @@ public sealed class ImportDpConfigurationCommand : DpCmdlet
         {
             try
             {
-                var configurations = Format is { } f ? ConfigurationReader.Read(path, f) : ConfigurationReader.Read(path);
+                var warnings = new List<string>();
+                var configurations = Format is { } f ? ConfigurationReader.Read(path, f, warnings) : ConfigurationReader.Read(path, warnings);
+                foreach (string w in warnings) WriteWarning(w);
                 WriteVerbose($"{path}: {configurations.Count} configurations");
                 foreach (var c in configurations) WriteObject(c);
             }

@@ -39,6 +39,21 @@ public sealed class InvokeDpCompressionCommand : DpCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>DeePMD-kit models: the smallest interatomic distance of the training data (Å), which sets the table range.</summary>
+    [Parameter]
+    [Alias("MinNborDist")]
+    public double? MinNeighborDistance { get; set; }
+
+    /// <summary>DeePMD-kit models: training configurations (Configuration objects or paths) scanned for min_nbor_dist.</summary>
+    [SupportsWildcards]
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public object[]? TrainingData { get; set; }
+
+    /// <summary>DeePMD-kit models: the table reaches Extrapolate·upper (dp compress -e, default 5).</summary>
+    [Parameter]
+    public double Extrapolate { get; set; } = DeepMdCompression.DefaultExtrapolate;
+
     /// <summary>Threads used (default: all cores).</summary>
     [Parameter]
     [ValidateRange(1, 1024)]
@@ -50,6 +65,11 @@ public sealed class InvokeDpCompressionCommand : DpCmdlet
         {
             WriteDpError(new DpCompressException("ModelAlreadyCompressed", ErrorKind.InvalidOperation,
                 $"The model is already compressed (order {Model.Order}, dx {Model.Dx}). Use -Force to compress it again from its embedding nets.", Model.SourcePath));
+            return;
+        }
+        if (Model.Flavour == ModelFlavour.DeepMdSeE2A)
+        {
+            CompressDeepMd();
             return;
         }
         double dx = Dx;
@@ -76,6 +96,47 @@ public sealed class InvokeDpCompressionCommand : DpCmdlet
                     ct, ThrottleLimit));
             WriteVerbose($"Table: {table.NetCount} nets x {table.Rows} rows x {table.Width} x {table.Order + 1} ({table.SizeInBytes / 1048576.0:F1} MB); max |table − net| {table.InnerMaxValueError:E2} in the training range ({table.MaxValueError:E2} over the whole table), derivative {table.InnerMaxDerivativeError:E2}.");
             WriteObject(Model.WithCompression(table));
+        }
+        catch (DpCompressException e)
+        {
+            ThrowDpError(e, Model.SourcePath);
+        }
+    }
+
+    /// <summary>DeePMD-kit's own table (quintic, range from min_nbor_dist, strides dx and 10·dx to Extrapolate·upper).</summary>
+    private void CompressDeepMd()
+    {
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(Order)) && Order != 5)
+            ThrowDpError(new DpCompressException("DeepMdOrderNotSupported", ErrorKind.InvalidArgument,
+                "DeePMD-kit's compressed format holds quintic tables only: omit -Order or give -Order 5.", Model.SourcePath));
+        if (Grid is not null)
+            ThrowDpError(new DpCompressException("DeepMdGridNotSupported", ErrorKind.InvalidArgument,
+                "DeePMD-kit models take their table range from min_nbor_dist: use -MinNeighborDistance or -TrainingData instead of -Grid.", Model.SourcePath));
+        try
+        {
+            double minDist;
+            SijMaxSource source;
+            if (MinNeighborDistance is double given) { minDist = given; source = SijMaxSource.User; }
+            else if (TrainingData is not null)
+            {
+                var configurations = ResolveConfigurations(TrainingData);
+                if (configurations.Count == 0)
+                    throw new DpCompressException("NoTrainingData", ErrorKind.InvalidArgument, "-TrainingData gave no configurations.");
+                minDist = RunWithProgress("Scanning training data for min_nbor_dist", (report, ct) =>
+                    DeepMdCompression.ScanMinNeighborDistance(Model, configurations, ct));
+                source = SijMaxSource.TrainingData;
+            }
+            else if (DeepMdCompression.StoredMinNeighborDistance(Model) is double stored) { minDist = stored; source = SijMaxSource.Checkpoint; }
+            else
+                throw new DpCompressException("MinNeighborDistanceMissing", ErrorKind.InvalidArgument,
+                    "The model file holds no min_nbor_dist: give -MinNeighborDistance (Å) or -TrainingData to measure it.", Model.SourcePath);
+            WriteVerbose($"min_nbor_dist {minDist:R} Å ({source}); table range {DeepMdCompression.Range(Model, minDist)}.");
+            var compressed = RunWithProgress($"Compressing {Model.EmbeddingNets.Length} embedding nets as DeePMD-kit does (quintic, stride {Dx})", (report, ct) =>
+                DeepMdCompression.Compress(Model, minDist, Dx, Extrapolate, DeepMdCompression.DefaultCheckFrequency, source,
+                    new Progress<CompressionProgress>(p => report(p.NetsDone, p.NetCount, $"net {p.NetsDone}/{p.NetCount}")), ct, ThrottleLimit));
+            var table = compressed.Compression!;
+            WriteVerbose($"Table: {table.NetCount} nets x {table.Rows} rows x {table.Width} x 6; max |table − net| {table.InnerMaxValueError:E2} in [lower, upper], derivative {table.InnerMaxDerivativeError:E2}.");
+            WriteObject(compressed);
         }
         catch (DpCompressException e)
         {

@@ -8,6 +8,15 @@ Import-DpConfiguration reads structures with their cell, positions and atomic nu
 - an extended XYZ file (Lattice="..." Properties=species:S:1:pos:R:3...).
 
 It returns one Configuration per image, in file order, with Source, Name and Index set so you can tell where each came from. A file that cannot be read is a non-terminating error with its own error id, and the other files are still read.
+
+What is read but might not be what you meant is reported as a warning (one per file; collect them with -WarningVariable), and what cannot be read consistently is refused:
+
+- extended XYZ atom lines with more columns than Properties declares: accepted with a warning, the extra columns are ignored (undeclared forces are the usual cause: declare them with forces:R:3);
+- element symbols not in their usual case ("ag", "AU"): accepted with a warning naming each symbol and the element it was read as;
+- a MOVEMENT frame without its Force block: accepted with a warning naming the frames; they carry no DFT forces (energy and virial are kept);
+- a PWdata folder whose atom_type.npy lists other elements than image_type.npy holds: refused with PwDataTypeMismatch, since which atoms the labels belong to cannot be known.
+
+The other cmdlets that read paths (Invoke-DpModel, Test-CompressedModel, Measure-DpInference, New-SijGrid) give the same warnings and errors.
 '@
     Parameters  = @{
         Path        = 'One or more files or folders. Wildcard characters are expanded.'

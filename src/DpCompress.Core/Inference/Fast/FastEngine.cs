@@ -43,7 +43,7 @@ public enum PaddingEvaluation
 /// The environment pass is vectorised over four slots and prefetches the sparse [N, T, K]
 /// neighbour list. The descriptor and backward passes work on items of atoms of one centre type
 /// and visit them pair-major (neighbour type outer, atoms inner), so one net's table rows stay in
-/// L2; for order-3 tables every slot is first located (row offset, local x) and its row
+/// L2; for order-3 tables (and order 5 with the block kernels) every slot is first located (row offset, local x) and its row
 /// prefetched, then two slots of an atom share one kernel call (<see cref="TableKernel.AccumulatePair"/>,
 /// <see cref="TableKernel.ContractPair"/>); where Vector512 is accelerated and m ≤ 32, one call per
 /// (atom, neighbour type) block keeps A_i or dE/dA_i in registers for all its slots
@@ -388,7 +388,7 @@ public sealed class FastEngine : IDpEngine
 
                 // Item sizes never change results: every atom's sums run in the same order in any item.
                 var atomItems = TypeItems(_e.MaxDegreeOfParallelism == 1 ? TypeChunkSerial : TypeChunk);
-                if (_e._table is { PairKernels: true })
+                if (_e._table is { PairKernels: true } or { BlockKernels: true })
                 {
                     if (_buf.Off.Length < _real) _buf.Off = new int[_real];
                     _off = _buf.Off;

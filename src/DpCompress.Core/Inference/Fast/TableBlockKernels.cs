@@ -5,16 +5,18 @@ using System.Runtime.Intrinsics;
 namespace DpCompress.Core.Inference.Fast;
 
 /// <summary>
-/// Register-blocked order-3 table kernels for one (atom, net) block of located slots, used when
-/// Vector512 is accelerated and m ≤ 32. A block's accumulator A_i [4, mp] (or dE/dA_i) lives in
+/// Register-blocked table kernels (orders 3 and 5) for one (atom, net) block of located slots, used
+/// when Vector512 is accelerated and m ≤ 32. A block's accumulator A_i [4, mp] (or dE/dA_i) lives in
 /// registers for all its slots: per slot the row's coefficients are read once and G (and G′) are
 /// formed and consumed without touching memory. mp = m rounded up to 4; the padding lanes of the
 /// SoA rows are zero, so padded lanes of A stay zero.
 /// </summary>
 /// <remarks>
-/// The shape (full 8-lane vectors Z = mp / 8, plus a 4-lane tail when mp mod 8 = 4) is a type
-/// argument (<see cref="IBlockShape"/>), so the JIT compiles one kernel per shape with the
-/// unused accumulators removed.
+/// The shape (full 8-lane vectors Z = mp / 8, plus a 4-lane tail when mp mod 8 = 4) and the order
+/// are type arguments (<see cref="IBlockShape"/>, <see cref="IPolyOrder"/>), so the JIT compiles one
+/// kernel per (shape, order) with the unused accumulators and Horner steps removed. Order 5 costs
+/// two more FMAs per vector for G and a 9-FMA Horner recurrence for (G, G′) in the backward, against
+/// 3 + 3 for order 3: the block structure, and thus the memory traffic per slot, is the same.
 /// </remarks>
 internal sealed partial class TableKernel
 {
@@ -33,6 +35,15 @@ internal sealed partial class TableKernel
     private struct Z3 : IBlockShape { public static int Z => 3; public static bool Y => false; }
     private struct Z3Y : IBlockShape { public static int Z => 3; public static bool Y => true; }
     private struct Z4 : IBlockShape { public static int Z => 4; public static bool Y => false; }
+
+    /// <summary>Polynomial order of the block kernels: 3 (cubic) or 5 (quintic).</summary>
+    internal interface IPolyOrder
+    {
+        static abstract bool Quintic { get; }
+    }
+
+    private struct Cubic : IPolyOrder { public static bool Quintic => false; }
+    private struct Quintic5 : IPolyOrder { public static bool Quintic => true; }
 
     /// <summary>True when <see cref="AccumulateBlock"/> and <see cref="ContractBlock"/> apply.</summary>
     public bool BlockKernels { get; private set; }
@@ -60,16 +71,25 @@ internal sealed partial class TableKernel
         ref double er = ref MemoryMarshal.GetReference(extra);
         ref double rr = ref MemoryMarshal.GetReference(r);
         ref double ar = ref MemoryMarshal.GetReference(a);
+        if (_order == 5)
+            DispatchAccumulate<Quintic5>(ref o, ref xr, ref er, ref rr, cnt, ref ar);
+        else
+            DispatchAccumulate<Cubic>(ref o, ref xr, ref er, ref rr, cnt, ref ar);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void DispatchAccumulate<TP>(ref int o, ref double xr, ref double er, ref double rr, int cnt, ref double ar) where TP : struct, IPolyOrder
+    {
         switch (_mp)
         {
-            case 4: Accumulate<Z0Y>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
-            case 8: Accumulate<Z1>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
-            case 12: Accumulate<Z1Y>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
-            case 16: Accumulate<Z2>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
-            case 20: Accumulate<Z2Y>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
-            case 24: Accumulate<Z3>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
-            case 28: Accumulate<Z3Y>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
-            default: Accumulate<Z4>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
+            case 4: Accumulate<Z0Y, TP>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
+            case 8: Accumulate<Z1, TP>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
+            case 12: Accumulate<Z1Y, TP>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
+            case 16: Accumulate<Z2, TP>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
+            case 20: Accumulate<Z2Y, TP>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
+            case 24: Accumulate<Z3, TP>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
+            case 28: Accumulate<Z3Y, TP>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
+            default: Accumulate<Z4, TP>(ref o, ref xr, ref er, ref rr, cnt, ref ar); break;
         }
     }
 
@@ -129,7 +149,7 @@ internal sealed partial class TableKernel
     /// <summary>The kernels read rows without bounds checks: every offset must start a whole row.</summary>
     private void CheckRows(ReadOnlySpan<int> off, string kernel)
     {
-        uint last = (uint)(_soa.Length - 4 * _mp);
+        uint last = (uint)(_soa.Length - _soaRow);
         foreach (int o in off)
             if ((uint)o > last) throw new ArgumentException($"{kernel}: row offset {o} out of range.");
     }
@@ -161,8 +181,63 @@ internal sealed partial class TableKernel
         return Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref c, (nuint)o), x3, b + b), x, Vector256.LoadUnsafe(ref c, (nuint)(o + 2 * mp)));
     }
 
+    /// <summary>G = Horner over the row's coefficient arrays at lane offset o (highest power first): order 3 or 5.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> Horner<TP>(ref double c, int o, int mp, Vector512<double> x) where TP : struct, IPolyOrder
+    {
+        if (!TP.Quintic) return Horner(ref c, o, mp, x);
+        var v = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref c, (nuint)o), x, Vector512.LoadUnsafe(ref c, (nuint)(o + mp)));
+        v = Vector512.FusedMultiplyAdd(v, x, Vector512.LoadUnsafe(ref c, (nuint)(o + 2 * mp)));
+        v = Vector512.FusedMultiplyAdd(v, x, Vector512.LoadUnsafe(ref c, (nuint)(o + 3 * mp)));
+        v = Vector512.FusedMultiplyAdd(v, x, Vector512.LoadUnsafe(ref c, (nuint)(o + 4 * mp)));
+        return Vector512.FusedMultiplyAdd(v, x, Vector512.LoadUnsafe(ref c, (nuint)(o + 5 * mp)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> Horner<TP>(ref double c, int o, int mp, Vector256<double> x) where TP : struct, IPolyOrder
+    {
+        if (!TP.Quintic) return Horner(ref c, o, mp, x);
+        var v = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref c, (nuint)o), x, Vector256.LoadUnsafe(ref c, (nuint)(o + mp)));
+        v = Vector256.FusedMultiplyAdd(v, x, Vector256.LoadUnsafe(ref c, (nuint)(o + 2 * mp)));
+        v = Vector256.FusedMultiplyAdd(v, x, Vector256.LoadUnsafe(ref c, (nuint)(o + 3 * mp)));
+        v = Vector256.FusedMultiplyAdd(v, x, Vector256.LoadUnsafe(ref c, (nuint)(o + 4 * mp)));
+        return Vector256.FusedMultiplyAdd(v, x, Vector256.LoadUnsafe(ref c, (nuint)(o + 5 * mp)));
+    }
+
+    /// <summary>
+    /// G and G′ = dG/dx at lane offset o. Order 3: g′ = (3a·x + 2b)·x + c (x3 = 3x). Order 5: the Horner
+    /// recurrence d ← d·x + v, v ← v·x + c_p (9 FMAs for both).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ValueSlope<TP>(ref double c, int o, int mp, Vector512<double> x, Vector512<double> x3, out Vector512<double> g, out Vector512<double> d) where TP : struct, IPolyOrder
+    {
+        if (!TP.Quintic) { d = Slope(ref c, o, mp, x, x3); g = Horner(ref c, o, mp, x); return; }
+        var v = Vector512.LoadUnsafe(ref c, (nuint)o);
+        var dv = v;
+        v = Vector512.FusedMultiplyAdd(v, x, Vector512.LoadUnsafe(ref c, (nuint)(o + mp)));
+        dv = Vector512.FusedMultiplyAdd(dv, x, v); v = Vector512.FusedMultiplyAdd(v, x, Vector512.LoadUnsafe(ref c, (nuint)(o + 2 * mp)));
+        dv = Vector512.FusedMultiplyAdd(dv, x, v); v = Vector512.FusedMultiplyAdd(v, x, Vector512.LoadUnsafe(ref c, (nuint)(o + 3 * mp)));
+        dv = Vector512.FusedMultiplyAdd(dv, x, v); v = Vector512.FusedMultiplyAdd(v, x, Vector512.LoadUnsafe(ref c, (nuint)(o + 4 * mp)));
+        dv = Vector512.FusedMultiplyAdd(dv, x, v); v = Vector512.FusedMultiplyAdd(v, x, Vector512.LoadUnsafe(ref c, (nuint)(o + 5 * mp)));
+        g = v; d = dv;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ValueSlope<TP>(ref double c, int o, int mp, Vector256<double> x, Vector256<double> x3, out Vector256<double> g, out Vector256<double> d) where TP : struct, IPolyOrder
+    {
+        if (!TP.Quintic) { d = Slope(ref c, o, mp, x, x3); g = Horner(ref c, o, mp, x); return; }
+        var v = Vector256.LoadUnsafe(ref c, (nuint)o);
+        var dv = v;
+        v = Vector256.FusedMultiplyAdd(v, x, Vector256.LoadUnsafe(ref c, (nuint)(o + mp)));
+        dv = Vector256.FusedMultiplyAdd(dv, x, v); v = Vector256.FusedMultiplyAdd(v, x, Vector256.LoadUnsafe(ref c, (nuint)(o + 2 * mp)));
+        dv = Vector256.FusedMultiplyAdd(dv, x, v); v = Vector256.FusedMultiplyAdd(v, x, Vector256.LoadUnsafe(ref c, (nuint)(o + 3 * mp)));
+        dv = Vector256.FusedMultiplyAdd(dv, x, v); v = Vector256.FusedMultiplyAdd(v, x, Vector256.LoadUnsafe(ref c, (nuint)(o + 4 * mp)));
+        dv = Vector256.FusedMultiplyAdd(dv, x, v); v = Vector256.FusedMultiplyAdd(v, x, Vector256.LoadUnsafe(ref c, (nuint)(o + 5 * mp)));
+        g = v; d = dv;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Accumulate<TS>(ref int off, ref double x, ref double extra, ref double r, int cnt, ref double a) where TS : struct, IBlockShape
+    private void Accumulate<TS, TP>(ref int off, ref double x, ref double extra, ref double r, int cnt, ref double a) where TS : struct, IBlockShape where TP : struct, IPolyOrder
     {
         int mp = _mp;
         int y = 8 * TS.Z;   // offset of the 4-lane tail
@@ -191,31 +266,31 @@ internal sealed partial class TableKernel
             var r2 = Vector512.Create(Unsafe.Add(ref rs, 2)); var r3 = Vector512.Create(Unsafe.Add(ref rs, 3));
             if (TS.Z > 0)
             {
-                var g = Horner(ref c, 0, mp, xv);
+                var g = Horner<TP>(ref c, 0, mp, xv);
                 a00 = Vector512.FusedMultiplyAdd(r0, g, a00); a10 = Vector512.FusedMultiplyAdd(r1, g, a10);
                 a20 = Vector512.FusedMultiplyAdd(r2, g, a20); a30 = Vector512.FusedMultiplyAdd(r3, g, a30);
             }
             if (TS.Z > 1)
             {
-                var g = Horner(ref c, 8, mp, xv);
+                var g = Horner<TP>(ref c, 8, mp, xv);
                 a01 = Vector512.FusedMultiplyAdd(r0, g, a01); a11 = Vector512.FusedMultiplyAdd(r1, g, a11);
                 a21 = Vector512.FusedMultiplyAdd(r2, g, a21); a31 = Vector512.FusedMultiplyAdd(r3, g, a31);
             }
             if (TS.Z > 2)
             {
-                var g = Horner(ref c, 16, mp, xv);
+                var g = Horner<TP>(ref c, 16, mp, xv);
                 a02 = Vector512.FusedMultiplyAdd(r0, g, a02); a12 = Vector512.FusedMultiplyAdd(r1, g, a12);
                 a22 = Vector512.FusedMultiplyAdd(r2, g, a22); a32 = Vector512.FusedMultiplyAdd(r3, g, a32);
             }
             if (TS.Z > 3)
             {
-                var g = Horner(ref c, 24, mp, xv);
+                var g = Horner<TP>(ref c, 24, mp, xv);
                 a03 = Vector512.FusedMultiplyAdd(r0, g, a03); a13 = Vector512.FusedMultiplyAdd(r1, g, a13);
                 a23 = Vector512.FusedMultiplyAdd(r2, g, a23); a33 = Vector512.FusedMultiplyAdd(r3, g, a33);
             }
             if (TS.Y)
             {
-                var g = Horner(ref c, y, mp, xv.GetLower());
+                var g = Horner<TP>(ref c, y, mp, xv.GetLower());
                 t0 = Vector256.FusedMultiplyAdd(r0.GetLower(), g, t0); t1 = Vector256.FusedMultiplyAdd(r1.GetLower(), g, t1);
                 t2 = Vector256.FusedMultiplyAdd(r2.GetLower(), g, t2); t3 = Vector256.FusedMultiplyAdd(r3.GetLower(), g, t3);
             }
@@ -247,21 +322,30 @@ internal sealed partial class TableKernel
         ref double er = ref MemoryMarshal.GetReference(extra);
         ref double dr = ref MemoryMarshal.GetReference(da);
         ref Vector256<double> ur = ref MemoryMarshal.GetReference(uv);
+        if (_order == 5)
+            DispatchContract<Quintic5>(ref o, ref xr, ref er, ref dr, cnt, ref ur);
+        else
+            DispatchContract<Cubic>(ref o, ref xr, ref er, ref dr, cnt, ref ur);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void DispatchContract<TP>(ref int o, ref double xr, ref double er, ref double dr, int cnt, ref Vector256<double> ur) where TP : struct, IPolyOrder
+    {
         switch (_mp)
         {
-            case 4: Contract<Z0Y>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
-            case 8: Contract<Z1>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
-            case 12: Contract<Z1Y>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
-            case 16: Contract<Z2>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
-            case 20: Contract<Z2Y>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
-            case 24: Contract<Z3>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
-            case 28: Contract<Z3Y>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
-            default: Contract<Z4>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
+            case 4: Contract<Z0Y, TP>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
+            case 8: Contract<Z1, TP>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
+            case 12: Contract<Z1Y, TP>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
+            case 16: Contract<Z2, TP>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
+            case 20: Contract<Z2Y, TP>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
+            case 24: Contract<Z3, TP>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
+            case 28: Contract<Z3Y, TP>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
+            default: Contract<Z4, TP>(ref o, ref xr, ref er, ref dr, cnt, ref ur); break;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Contract<TS>(ref int off, ref double x, ref double extra, ref double da, int cnt, ref Vector256<double> uv) where TS : struct, IBlockShape
+    private void Contract<TS, TP>(ref int off, ref double x, ref double extra, ref double da, int cnt, ref Vector256<double> uv) where TS : struct, IBlockShape where TP : struct, IPolyOrder
     {
         int mp = _mp;
         int y = 8 * TS.Z;
@@ -289,14 +373,14 @@ internal sealed partial class TableKernel
             Vector256<double> su0 = default, su1 = default, su2 = default, su3 = default, sv0 = default, sv1 = default, sv2 = default, sv3 = default;
             if (TS.Z > 0)
             {
-                var d = Slope(ref c, 0, mp, xv, x3);
-                var g = Vector512.FusedMultiplyAdd(d, ev, Horner(ref c, 0, mp, xv));
+                ValueSlope<TP>(ref c, 0, mp, xv, x3, out var g, out var d);
+                g = Vector512.FusedMultiplyAdd(d, ev, g);
                 pu0 = k00 * g; pu1 = k10 * g; pu2 = k20 * g; pu3 = k30 * g;
                 pv0 = k00 * d; pv1 = k10 * d; pv2 = k20 * d; pv3 = k30 * d;
                 if (TS.Z > 1)
                 {
-                    d = Slope(ref c, 8, mp, xv, x3);
-                    g = Vector512.FusedMultiplyAdd(d, ev, Horner(ref c, 8, mp, xv));
+                    ValueSlope<TP>(ref c, 8, mp, xv, x3, out g, out d);
+                    g = Vector512.FusedMultiplyAdd(d, ev, g);
                     pu0 = Vector512.FusedMultiplyAdd(k01, g, pu0); pu1 = Vector512.FusedMultiplyAdd(k11, g, pu1);
                     pu2 = Vector512.FusedMultiplyAdd(k21, g, pu2); pu3 = Vector512.FusedMultiplyAdd(k31, g, pu3);
                     pv0 = Vector512.FusedMultiplyAdd(k01, d, pv0); pv1 = Vector512.FusedMultiplyAdd(k11, d, pv1);
@@ -304,8 +388,8 @@ internal sealed partial class TableKernel
                 }
                 if (TS.Z > 2)
                 {
-                    d = Slope(ref c, 16, mp, xv, x3);
-                    g = Vector512.FusedMultiplyAdd(d, ev, Horner(ref c, 16, mp, xv));
+                    ValueSlope<TP>(ref c, 16, mp, xv, x3, out g, out d);
+                    g = Vector512.FusedMultiplyAdd(d, ev, g);
                     pu0 = Vector512.FusedMultiplyAdd(k02, g, pu0); pu1 = Vector512.FusedMultiplyAdd(k12, g, pu1);
                     pu2 = Vector512.FusedMultiplyAdd(k22, g, pu2); pu3 = Vector512.FusedMultiplyAdd(k32, g, pu3);
                     pv0 = Vector512.FusedMultiplyAdd(k02, d, pv0); pv1 = Vector512.FusedMultiplyAdd(k12, d, pv1);
@@ -313,8 +397,8 @@ internal sealed partial class TableKernel
                 }
                 if (TS.Z > 3)
                 {
-                    d = Slope(ref c, 24, mp, xv, x3);
-                    g = Vector512.FusedMultiplyAdd(d, ev, Horner(ref c, 24, mp, xv));
+                    ValueSlope<TP>(ref c, 24, mp, xv, x3, out g, out d);
+                    g = Vector512.FusedMultiplyAdd(d, ev, g);
                     pu0 = Vector512.FusedMultiplyAdd(k03, g, pu0); pu1 = Vector512.FusedMultiplyAdd(k13, g, pu1);
                     pu2 = Vector512.FusedMultiplyAdd(k23, g, pu2); pu3 = Vector512.FusedMultiplyAdd(k33, g, pu3);
                     pv0 = Vector512.FusedMultiplyAdd(k03, d, pv0); pv1 = Vector512.FusedMultiplyAdd(k13, d, pv1);
@@ -328,8 +412,8 @@ internal sealed partial class TableKernel
             if (TS.Y)
             {
                 var xh = xv.GetLower();
-                var d = Slope(ref c, y, mp, xh, x3.GetLower());
-                var g = Vector256.FusedMultiplyAdd(d, ev.GetLower(), Horner(ref c, y, mp, xh));
+                ValueSlope<TP>(ref c, y, mp, xh, x3.GetLower(), out var g, out var d);
+                g = Vector256.FusedMultiplyAdd(d, ev.GetLower(), g);
                 su0 = Vector256.FusedMultiplyAdd(q0, g, su0); su1 = Vector256.FusedMultiplyAdd(q1, g, su1);
                 su2 = Vector256.FusedMultiplyAdd(q2, g, su2); su3 = Vector256.FusedMultiplyAdd(q3, g, su3);
                 sv0 = Vector256.FusedMultiplyAdd(q0, d, sv0); sv1 = Vector256.FusedMultiplyAdd(q1, d, sv1);

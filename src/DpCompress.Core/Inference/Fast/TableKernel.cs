@@ -43,7 +43,8 @@ internal sealed partial class TableKernel
     private readonly double _sMin, _dx, _xL, _outerStep, _outerEnd, _sMax, _endLocal;
     private readonly bool _fusedOrder3;
     private readonly int _mp;               // stride of one coefficient array in a SoA row: m, or m rounded up to 4 for the block kernels (zero padding)
-    private readonly double[] _soa = [];     // order 3: [nets, rows, 4 (a, b, c, d), m]
+    private readonly int _soaRow;           // one SoA row: (order + 1)·mp
+    private readonly double[] _soa = [];     // [nets, rows, order + 1 (highest power first), mp]
     private readonly PwmlffRuntimeLookup? _pwmlff;
 
     public TableKernel(CompressionTable table, TableRuntime runtime = TableRuntime.DpCompress)
@@ -67,19 +68,23 @@ internal sealed partial class TableKernel
         NetCount = table.NetCount;
         _pwmlff = runtime == TableRuntime.Pwmlff ? new PwmlffRuntimeLookup(grid) : null;
         _fusedOrder3 = _order == 3 && Avx.IsSupported;
-        BlockKernels = _fusedOrder3 && Vector512.IsHardwareAccelerated && _width <= 32;
+        BlockKernels = (_order == 3 || _order == 5) && Avx.IsSupported && Vector512.IsHardwareAccelerated && _width <= 32;
         _mp = BlockKernels ? (_width + 3) & ~3 : _width;
-        if (_fusedOrder3)
+        _soaRow = _stride * _mp;
+        if (_fusedOrder3 || BlockKernels)
         {
-            // Structure-of-arrays rows: the four coefficients of four outputs load as four vectors.
-            _soa = new double[(long)NetCount * _rows * 4 * _mp];
+            // Structure-of-arrays rows: coefficient p of four (eight) outputs loads as one vector.
+            long size = (long)NetCount * _rows * _soaRow;
+            if (size > Array.MaxLength)
+                throw new DpCompressException("TableTooLarge", ErrorKind.InvalidData, $"The table's {size} coefficients exceed what one array holds.");
+            _soa = new double[size];
             for (int net = 0; net < NetCount; net++)
                 for (int row = 0; row < _rows; row++)
                 {
-                    int src = RowOffset(net, row), dst = (net * _rows + row) * 4 * _mp;
+                    int src = RowOffset(net, row), dst = SoaOffset(net, row);
                     for (int q = 0; q < _width; q++)
-                        for (int c = 0; c < 4; c++)
-                            _soa[dst + c * _mp + q] = _coef[src + q * 4 + c];
+                        for (int c = 0; c < _stride; c++)
+                            _soa[dst + c * _mp + q] = _coef[src + q * _stride + c];
                 }
         }
     }
@@ -103,10 +108,10 @@ internal sealed partial class TableKernel
 
     public int NetCount { get; }
 
-    /// <summary>True when the located-slot kernels (<see cref="Locate(int, double, out int, out double, out double)"/>, <see cref="AccumulatePair"/>, <see cref="ContractPair"/>) apply (order 3 with AVX).</summary>
+    /// <summary>True when the located-slot pair kernels (<see cref="AccumulatePair"/>, <see cref="ContractPair"/>) apply (order 3 with AVX).</summary>
     public bool PairKernels => _fusedOrder3;
 
-    /// <summary>Locates s for the located-slot kernels: SoA row offset, local x and the distance beyond the table.</summary>
+    /// <summary>Locates s for the located-slot kernels (pair or block): SoA row offset, local x and the distance beyond the table.</summary>
     /// <param name="net">Table net index.</param>
     /// <param name="s">Normalised s.</param>
     /// <param name="offset">Receives the SoA row offset.</param>
@@ -126,9 +131,9 @@ internal sealed partial class TableKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public unsafe void Prefetch(int offset, int lines = 0)
     {
-        if (!Sse.IsSupported || (uint)offset > (uint)(_soa.Length - 4 * _mp)) return;
+        if (!Sse.IsSupported || (uint)offset > (uint)(_soa.Length - _soaRow)) return;
         byte* p = (byte*)Unsafe.AsPointer(ref _soa[offset]);
-        int bytes = lines > 0 ? 64 * lines : 4 * _mp * sizeof(double);
+        int bytes = lines > 0 ? 64 * lines : _soaRow * sizeof(double);
         for (int l = 0; l < bytes; l += 64) Sse.Prefetch0(p + l);
     }
 
@@ -349,7 +354,7 @@ internal sealed partial class TableKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int SoaOffset(int net, int row) => (net * _rows + row) * 4 * _mp;
+    private int SoaOffset(int net, int row) => (net * _rows + row) * _soaRow;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int RowOffset(int net, int row) => (int)(((long)net * _rows + row) * _width * _stride);

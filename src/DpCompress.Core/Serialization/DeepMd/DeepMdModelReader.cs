@@ -1,4 +1,5 @@
 using System.Globalization;
+using DpCompress.Core.Compression;
 using DpCompress.Core.Model;
 using DpCompress.Core.Structures;
 
@@ -161,11 +162,79 @@ public static class DeepMdModelReader
         var bias = new double[nt];
         for (int t = 0; t < nt; t++) bias[t] = biasAtom[t] + outBias[t];
 
-        return new DpModel(z, rcutSmth, rcut, sel.Max(), m2, precision, embedding, fitting, avg, std, bias, null, root, null, path)
+        CompressionTable? table = d.TryGetValue("compress", out var cb) && cb is not null
+            ? ReadCompressBlock(c, c.AsDict(cb, "model.descriptor.compress"), nt, m, oneSide)
+            : null;
+
+        return new DpModel(z, rcutSmth, rcut, sel.Max(), m2, precision, embedding, fitting, avg, std, bias, null, root, table, path)
         {
             Flavour = ModelFlavour.DeepMdSeE2A,
             Conventions = DescriptorConventions.DeepMd(sel, bias),
         };
+    }
+
+    /// <summary>The same model with another tree and table (the compressed model of <see cref="DeepMdCompression"/>).</summary>
+    internal static DpModel WithTree(DpModel m, PyDict tree, CompressionTable? table) =>
+        new(m.AtomTypes, m.Rmin, m.Rmax, m.MaxNeighbors, m.M2, m.Precision, m.EmbeddingNets, m.FittingNets, m.Davg, m.Dstd,
+            m.EnergyShift, m.SijMax, tree, table, m.SourcePath)
+        { Flavour = m.Flavour, Conventions = m.Conventions };
+
+    /// <summary>Largest table DeePMD-kit's compress block may declare (rows per net).</summary>
+    private const int MaxTableRows = 10_000_000;
+
+    /// <summary>
+    /// DeePMD-kit's compress block → an order-5 <see cref="CompressionTable"/>: compress_info[k'] =
+    /// [lower, upper, table_max, stride0, stride1, check_frequency] (the same for every net here),
+    /// compress_data[k'] (nspline, 6·m) ascending coefficients per channel, reversed into our descending
+    /// layout, net k = t_i·T + t_j from k' = t_j·T + t_i (type_one_side: k' = t_j).
+    /// </summary>
+    private static CompressionTable ReadCompressBlock(Ctx c, PyDict block, int nt, int m, bool oneSide)
+    {
+        const string where = "model.descriptor.compress.@variables";
+        var vars = c.Dict(block, "@variables", "model.descriptor.compress");
+        var data = c.List(vars, "compress_data", where);
+        var infos = c.List(vars, "compress_info", where);
+        int nets = oneSide ? nt : nt * nt;
+        if (data.Count != nets || infos.Count != nets)
+            throw c.Shape($"{where} holds {data.Count} tables and {infos.Count} infos, expected {nets}");
+        double[]? info = null;
+        for (int k = 0; k < nets; k++)
+        {
+            var holder = new PyDict { ["i"] = infos[k] };
+            var v = c.Array(holder, "i", $"{where}.compress_info[{k}]", 6);
+            if (info is null) info = v;
+            else if (!v.SequenceEqual(info))
+                throw c.NotSupported("DeepMdTableRangesDiffer", "compress_info that differs between nets", "one table range for all nets");
+        }
+        double lower = info![0], upper = info[1], tableMax = info[2], s0 = info[3], s1 = info[4];
+        if (!(s0 > 0) || !(upper > lower) || !(tableMax > upper) || !double.IsFinite(tableMax))
+            throw c.Invalid($"{where}.compress_info", "lower < upper < table_max and a positive stride", $"[{string.Join(", ", info)}]");
+        if (Math.Abs(s1 - 10 * s0) > 1e-12 * s1)
+            throw c.NotSupported("DeepMdTableNotSupported", $"strides {s0} and {s1}", "a second stride of 10 times the first");
+        double n1d = (upper - lower) / s0, totald = n1d + (tableMax - upper) / s1;
+        if (totald > MaxTableRows)
+            throw new DpCompressException("DeepMdTooLarge", ErrorKind.LimitsExceeded, $"The compress block of '{c.Path}' declares {totald:G6} rows per net, more than {MaxTableRows}.", c.Path);
+        int n1 = (int)n1d, rows = (int)totald;
+        if (n1 < 1 || rows - n1 < 1) throw c.Invalid($"{where}.compress_info", "at least one row per stride", $"[{string.Join(", ", info)}]");
+        var coefficients = new double[(long)nt * nt * rows * m * 6];
+        for (int k = 0; k < nets; k++)
+        {
+            var holder = new PyDict { ["d"] = data[k] };
+            var v = c.Array(holder, "d", $"{where}.compress_data[{k}]", rows, 6L * m);
+            int tj = oneSide ? k : k / nt;
+            for (int ti = 0; ti < nt; ti++)
+            {
+                if (!oneSide && ti != k % nt) continue;
+                int net = ti * nt + tj;
+                long baseOff = (long)net * rows * m * 6;
+                for (int r = 0; r < rows; r++)
+                    for (int j = 0; j < m; j++)
+                        for (int p = 0; p < 6; p++)
+                            coefficients[baseOff + ((long)r * m + j) * 6 + 5 - p] = v[((long)r * m + j) * 6 + p];
+            }
+        }
+        var grid = new SijGrid(lower, upper, s0, n1, rows - n1 + 1, double.NaN, SijMaxSource.CompressedCheckpoint);
+        return new CompressionTable(grid, 5, nt * nt, m, coefficients);
     }
 
     /// <summary>Layers of an EmbeddingNetwork / FittingNetwork dict.</summary>
