@@ -94,6 +94,7 @@ Describe 'Views show the values of the objects' {
                 'Order'      = if ($m.IsCompressed) { @(3) } else { @() }
                 'Dx'         = if ($m.IsCompressed) { @(0.05) } else { @() }
                 'File'       = if ($m.SourcePath) { 'dp_model.ckpt' } else { '' }
+                'Flavour'    = 'DP'
             })
     }
     It 'Configuration' {

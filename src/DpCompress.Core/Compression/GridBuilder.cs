@@ -67,7 +67,7 @@ public static class GridBuilder
                 $"The model's sij_max (raw S maximum of the training data) is {raw}: a grid built from it would leave every neighbour of a real structure " +
                 "beyond the table. Give a value (-SijMax) or scan training data (-TrainingData) instead.", model.SourcePath);
         }
-        return Build(davg0, dstd0, raw, dx, source, model.EmbeddingNets.Length, model.EmbeddingWidth, order, maxTableBytes);
+        return Build(davg0, dstd0, raw, dx, source, model.TableNets.Count, model.EmbeddingWidth, order, maxTableBytes);
     }
 
     /// <summary>Builds a grid from the per-type statistics.</summary>

@@ -41,7 +41,8 @@ public static class CheckpointValidator
         bool? embResnet = Flag(modelCfg, "descriptor", "resnet_dt");
         bool? fitResnet = Flag(modelCfg, "fitting_net", "resnet_dt");
 
-        CheckFamily("embedding_net", model.EmbeddingNets.Select(n => n.Layers).ToArray(), embResnet ?? false, embResnet.HasValue, isFitting: false, path);
+        var embeddingNets = model.TypeEmbedding is { } te ? new[] { te.SharedNet } : model.EmbeddingNets;   // type-embedding DP: the one stored net
+        CheckFamily("embedding_net", embeddingNets.Select(n => n.Layers).ToArray(), embResnet ?? false, embResnet.HasValue, isFitting: false, path);
         CheckFamily("fitting_net", model.FittingNets.Select(n => n.Layers).ToArray(), fitResnet ?? true, fitResnet.HasValue, isFitting: true, path);
 
         Finite(model.Davg, "davg", path);

@@ -3,7 +3,7 @@
     Description = @'
 Export-DpModel writes the model with every key of the original checkpoint; a compressed model also gets the "compress" entry PWMLFF writes (table, dx, order, davg, dstd, sij_min, sij_max, sij_out_max), so PWMLFF and torch.load read the file as one of their own.
 
-".ckpt" is appended to a file name without it. The cmdlet behaves like Export-Csv: it refuses to overwrite an existing file unless -Force is given (error id ExportFileExists), supports -WhatIf and -Confirm, writes to a temporary file and renames it (a failure never leaves a half-written checkpoint), and returns the written file with -PassThru.
+".ckpt" is appended to a file name without it. The cmdlet behaves like Export-Csv: it refuses to overwrite an existing file unless -Force is given (error id ExportFileExists), supports -WhatIf and -Confirm, writes to a temporary file and renames it (a failure never leaves a half-written checkpoint), and returns the written file with -PassThru. Temporary files of the same target that a killed export left behind (".<name>.<32 hex digits>.tmp", unchanged for 10 minutes and not open in another process) are removed. A path that names a folder (an existing directory, or one ending in a separator) is refused with ExportPathIsDirectory, and a path with a NUL character with ExportPathInvalid.
 '@
     Parameters  = @{
         Model       = 'The model to write, usually piped from Invoke-DpCompression or Import-DpModel.'
