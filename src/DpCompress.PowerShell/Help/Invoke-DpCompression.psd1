@@ -12,6 +12,8 @@ Table layout. By default (-Layout Pwmlff, for PWMLFF models) the grid is one tha
 
 DeePMD-kit se_e2_a models (read from .dp or .yaml) are compressed as DeePMD-kit's own dp compress does: quintic pieces from the net's value, first and second derivative at both knots; knots from lower = floor(min(-davg/dstd)) with stride -Dx (default 0.01) up to upper = ceil(max((w(r_min)/r_min - davg)/dstd)) over the radial and angular components, then stride 10*Dx up to Extrapolate*upper, with linear (C1) continuation beyond. r_min is DeePMD-kit's min_nbor_dist: taken from the model file when it holds one, else measured on -TrainingData, else given with -MinNeighborDistance; without any the command stops with MinNeighborDistanceMissing. The result carries DeePMD-kit's compress block; Export-DpModel writes it as a .dp or .yaml file that every DeePMD-kit backend loads. -Order 3 and -Grid do not apply to such models.
 
+Type-embedding DP models (PWMLFF type_embedding) get one table per neighbour element, with shape [ntypes, rows, m, order+1] as PWMLFF writes it. Each table is the shared net evaluated with input [s, v(Z)], with exact derivatives along s through the (1+P)-input first layer and the correct step for every element. The accuracy is the same as for plain DP tables.
+
 The nets are tabulated in parallel (-ThrottleLimit); the command reports progress and stops on Ctrl-C.
 '@
     Parameters  = @{
@@ -34,6 +36,11 @@ The nets are tabulated in parallel (-ThrottleLimit); the command reports progres
         'DpCompress.Core.Model.DpModel' = 'The compressed model: IsCompressed, Order, Dx, the table (Compression), TableError (largest |table - net| inside the training range) and OuterTableError (the whole table, extrapolation grid included).'
     }
     Examples    = @(
+        @{
+            Title   = 'Compress a type-embedding DP model (one table per neighbour element)'
+            Code    = 'Import-DpModel ./tests/data/agau_te/dp_te_model.ckpt | Invoke-DpCompression -Dx 0.01 -Order 5 | Export-DpModel ./cmp_te.ckpt -PassThru'
+            Remarks = 'The table has shape [2, rows, 25, 6] (Ag and Au neighbours); the compress block carries type_vector as PWMLFF lays it out.'
+        }
         @{
             Title   = 'Compress a DeePMD-kit model as dp compress does and write it in DeePMD-kit''s format'
             Code    = 'Import-DpModel ./tests/data/deepmd/se_e2_a_agau.dp | Invoke-DpCompression -MinNeighborDistance 2.1721185693495006 | Export-DpModel ./model_compressed.dp -PassThru'
