@@ -134,7 +134,9 @@ public sealed class FastEngine : IDpEngine
         }
         else
         {
-            _embedding = model.EmbeddingNets.Select(n => new EmbeddingKernel(n)).ToArray();
+            // One kernel per distinct net: a type-embedding model's T² pairs share its T effective nets.
+            var kernels = new Dictionary<EmbeddingNet, EmbeddingKernel>(ReferenceEqualityComparer.Instance);
+            _embedding = model.EmbeddingNets.Select(n => kernels.TryGetValue(n, out var k) ? k : kernels[n] = new EmbeddingKernel(n)).ToArray();
             int maxW = _embedding.Max(e => e.MaxWidth);
             var a = new double[2 * maxW];
             var b = new double[2 * maxW];
