@@ -22,8 +22,8 @@ BeforeAll {
     $script:Configs = [DpCompress.Core.Structures.PwDataReader]::Read($script:PwData)
     $script:Ref = [DpCompress.Core.Inference.ReferenceEngine]::new($script:Model)
     $script:Fast = [DpCompress.Core.Inference.Fast.FastEngine]::new($script:Model, 1)
-    $script:O3 = $script:Model | Invoke-DpCompression -Dx 0.01 -Order 3
-    $script:O5 = $script:Model | Invoke-DpCompression -Dx 0.01 -Order 5
+    $script:O3 = $script:Model | Invoke-DpCompression -Dx 0.01 -Order 3 -Layout Exact   # PWMLFF compress's own grid, compared with its file below
+    $script:O5 = $script:Model | Invoke-DpCompression -Dx 0.01 -Order 5 -Layout Exact
 
     function Get-Config([string] $System, [int] $Index) {
         $c = $script:Configs | Where-Object { $_.Name -eq $System -and $_.Index -eq $Index } | Select-Object -First 1
