@@ -434,10 +434,10 @@ Describe 'Type-embedding DP: the default (PWMLFF-runtime) layout' {
         $cm.Compression.NetCount | Should -Be 2
         $cm.Dx | Should -Be 0.0078125
         foreach ($rt in 'DpCompress', 'Pwmlff') {
-            $e = [DpCompress.Core.Inference.Fast.FastEngine]::new($cm, 1, 'ClosedForm', $rt)
+            $engine = [DpCompress.Core.Inference.Fast.FastEngine]::new($cm, 1, 'ClosedForm', $rt)
             foreach ($i in 0..4) {
                 $c = Get-Config 'Ag10Au14' $i
-                $a = $Fast.Evaluate($c, $null, $null, $None); $b = $e.Evaluate($c, $null, $null, $None)
+                $a = $Fast.Evaluate($c, $null, $null, $None); $b = $engine.Evaluate($c, $null, $null, $None)
                 [math]::Abs($a.Energy - $b.Energy) / $c.AtomCount | Should -BeLessOrEqual $E
                 Get-MaxAbsDiff $a.Forces $b.Forces | Should -BeLessOrEqual $F
             }
