@@ -79,6 +79,7 @@ Describe 'Views show the values of the objects' {
         $params = 0
         foreach ($net in @($m.EmbeddingNets) + @($m.FittingNets)) { foreach ($l in $net.Layers) { $params += $l.Weight.Length + $(if ($l.Bias) { $l.Bias.Length }) + $(if ($l.ResnetDt) { $l.ResnetDt.Length }) } }
         Assert-View $m Table ([ordered]@{
+                'Flavour'    = 'PWMLFF DP'
                 'Elements'   = 'Ag,Au'
                 'Embedding'  = '25,25,25'
                 'Fitting'    = '50,50,50,1'
