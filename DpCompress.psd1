@@ -11,7 +11,7 @@
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('DpCompress.Format.ps1xml')
     TypesToProcess       = @('DpCompress.Types.ps1xml')
-    CmdletsToExport      = @('Import-DpModel', 'Export-DpModel', 'New-SijGrid', 'Invoke-DpCompression', 'Import-DpConfiguration', 'Invoke-DpModel', 'Test-CompressedModel', 'Measure-DpInference', 'Export-DpChart')
+    CmdletsToExport      = @('Import-DpModel', 'Export-DpModel', 'New-SijGrid', 'Invoke-DpCompression', 'Import-DpConfiguration', 'Invoke-DpModel', 'Test-CompressedModel', 'Measure-DpInference', 'Measure-DpConvergence', 'Export-DpChart')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

@@ -212,11 +212,10 @@ Describe 'Compressor' {
             $t = New-Table $dx $Order
             ($t.Accuracy | Measure-Object MaxValueError -Maximum).Maximum
         }
-        $lx = $dxs | ForEach-Object { [math]::Log($_) }; $ly = $errs | ForEach-Object { [math]::Log($_) }
-        $mx = ($lx | Measure-Object -Average).Average; $my = ($ly | Measure-Object -Average).Average
-        $num = 0.0; $den = 0.0
-        for ($i = 0; $i -lt 4; $i++) { $num += ($lx[$i] - $mx) * ($ly[$i] - $my); $den += ($lx[$i] - $mx) * ($lx[$i] - $mx) }
-        $slope = $num / $den
+        $fit = [DpCompress.Core.Verification.ConvergenceFit]::Fit([DpCompress.Core.Verification.SweepPoint[]]@(
+                for ($i = 0; $i -lt 4; $i++) { [DpCompress.Core.Verification.SweepPoint]::new($dxs[$i], $errs[$i]) }))
+        $fit.UsedDx.Count | Should -Be 4
+        $slope = $fit.Order
         $slope | Should -BeGreaterThan $Low
         $slope | Should -BeLessThan $High
     }

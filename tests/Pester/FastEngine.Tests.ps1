@@ -244,6 +244,30 @@ Describe 'FastEngine' {
                 $a.OutOfTableCount | Should -Be $b.OutOfTableCount
             }
         }
+        It 'passes per chunk of atoms and phase by phase give the same bits (order <_>, 1 and 2 threads, slots beyond the table)' -ForEach 3, 5 {
+            $c = Read-Config 'agau' 'Ag10Au14' 0
+            $pos = [double[]]$c.Positions.Clone()
+            $pos[3] = $pos[0] + 0.2; $pos[4] = $pos[1]; $pos[5] = $pos[2]
+            $cs = [DpCompress.Core.Structures.Configuration]::new($c.Cell, $pos, $c.AtomicNumbers)
+            $big = Read-Config 'alloy5' 'fcc_5x5x5_500' 0
+            $cases = if ($_ -eq 3) { @(@($script:AgAuO3, $cs), @($script:Alloy5O3, $big)) } else { @(@($script:AgAuO5, $cs), @($script:Alloy5O5, $big)) }
+            foreach ($case in $cases) {
+                foreach ($threads in 1, 2) {
+                    $chunked = [DpCompress.Core.Inference.Fast.FastEngine]::new($case[0], $threads, 'ClosedForm', 'DpCompress', 'AtomChunks')
+                    $phased = [DpCompress.Core.Inference.Fast.FastEngine]::new($case[0], $threads, 'ClosedForm', 'DpCompress', 'PhaseByPhase')
+                    $chunked.PassOrder | Should -Be 'AtomChunks'
+                    $a = $chunked.Evaluate($case[1]); $b = $phased.Evaluate($case[1])
+                    $a.Energy | Should -Be $b.Energy
+                    Get-MaxAbsDiff $a.Forces $b.Forces | Should -Be 0
+                    Get-MaxAbsDiff $a.Virial $b.Virial | Should -Be 0
+                    Get-MaxAbsDiff $a.AtomicEnergies $b.AtomicEnergies | Should -Be 0
+                    $a.OutOfTableCount | Should -Be $b.OutOfTableCount
+                    $a.BeyondTrainingCount | Should -Be $b.BeyondTrainingCount
+                }
+            }
+            [DpCompress.Core.Inference.Fast.FastEngine]::new($script:AgAuO3, 1).PassOrder | Should -Be 'AtomChunks'
+            [DpCompress.Core.Inference.Fast.FastEngine]::new($script:AgAuModel, 1).PassOrder | Should -Be 'PhaseByPhase'
+        }
         It 'the portable table kernels (AVX-512 switched off) agree with the Vector512 block kernels (orders 3 and 5)' {
             # A child process with DOTNET_EnableAVX512=0 takes the two-slot AVX2 kernels (order 3) or the
             # general path (order 5); this one the

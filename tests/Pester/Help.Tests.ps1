@@ -7,7 +7,7 @@ BeforeDiscovery {
 
     # Cmdlets whose examples are executed. Each example runs in its own folder under $TestDrive,
     # with ./tests/data/ pointing at the repository's test data.
-    $runnable = 'Import-DpModel', 'Export-DpModel', 'Invoke-DpCompression', 'New-SijGrid', 'Import-DpConfiguration', 'Invoke-DpModel', 'Test-CompressedModel', 'Measure-DpInference', 'Export-DpChart'
+    $runnable = 'Import-DpModel', 'Export-DpModel', 'Invoke-DpCompression', 'New-SijGrid', 'Import-DpConfiguration', 'Invoke-DpModel', 'Test-CompressedModel', 'Measure-DpInference', 'Measure-DpConvergence', 'Export-DpChart'
     $script:examples = @(foreach ($name in $runnable) {
         if (-not (Get-Command $name -Module DpCompress -ErrorAction SilentlyContinue)) { continue }
         $i = 0

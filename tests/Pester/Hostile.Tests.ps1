@@ -308,3 +308,106 @@ Describe 'Bounded reading: configuration files' {
         }
     }
 }
+
+Describe 'Validation of meaning' {
+    BeforeAll {
+        $script:CompressedPath = Get-TestDataPath 'agau/cmp_o3_dx0.01.ckpt'
+        function Read-Document([string] $Path) { [DpCompress.Core.Serialization.CheckpointReader]::ReadDocument($Path) }
+        # Reads $Source, lets $Edit change the document, writes it and returns the error of reading it back.
+        function Get-EditError([string] $Source, [scriptblock] $Edit) {
+            $doc = Read-Document $Source
+            & $Edit $doc
+            $p = Join-Path $TestDrive ("edit-{0}.ckpt" -f [guid]::NewGuid().ToString('N'))
+            [DpCompress.Core.Serialization.CheckpointWriter]::WriteDocument($doc, $p) | Out-Null
+            Get-DpError { Read-Model $p }
+        }
+        # A float64 tensor like $Tensor with value $Value at flat index $Index.
+        function Set-TensorValue($Tensor, [int] $Index, [double] $Value) {
+            $v = $Tensor.ToDoubleArray(); $v[$Index] = $Value
+            [DpCompress.Core.Serialization.TorchTensor]::FromDoubles($v, $Tensor.Shape)
+        }
+    }
+
+    It 'a state_dict without a resnet_dt is CheckpointMissingKey naming it' {
+        $e = Get-EditError $DpModelPath { param($d) $d['state_dict'].Remove('fitting_net.1.layers.2.resnet_dt') | Out-Null }
+        $e.ErrorId | Should -Be 'CheckpointMissingKey'
+        $e.Message | Should -Match ([regex]::Escape('fitting_net.1.layers.2.resnet_dt'))
+    }
+
+    It 'a state_dict without a bias is CheckpointMissingKey naming it' {
+        $e = Get-EditError $DpModelPath { param($d) $d['state_dict'].Remove('embedding_net.2.layers.1.bias') | Out-Null }
+        $e.ErrorId | Should -Be 'CheckpointMissingKey'
+        $e.Message | Should -Match ([regex]::Escape('embedding_net.2.layers.1.bias'))
+    }
+
+    It 'a resnet_dt on a layer without a skip connection is CheckpointShapeMismatch' {
+        $e = Get-EditError $DpModelPath { param($d)
+            $d['state_dict']['fitting_net.0.layers.0.resnet_dt'] = [DpCompress.Core.Serialization.TorchTensor]::FromDoubles([double[]]::new(50), [long[]](1, 50)) }
+        $e.ErrorId | Should -Be 'CheckpointShapeMismatch'
+    }
+
+    It 'a NaN weight is CheckpointInvalidValue naming the tensor' {
+        $key = 'fitting_net.1.layers.0.weight'
+        $e = Get-EditError $DpModelPath { param($d) $d['state_dict'][$key] = Set-TensorValue $d['state_dict'][$key] 17 ([double]::NaN) }
+        $e.ErrorId | Should -Be 'CheckpointInvalidValue'
+        $e.Message | Should -Match ([regex]::Escape($key))
+    }
+
+    It 'an infinite bias is CheckpointInvalidValue naming the tensor' {
+        $key = 'embedding_net.3.layers.2.bias'
+        $e = Get-EditError $DpModelPath { param($d) $d['state_dict'][$key] = Set-TensorValue $d['state_dict'][$key] 3 ([double]::PositiveInfinity) }
+        $e.ErrorId | Should -Be 'CheckpointInvalidValue'
+        $e.Message | Should -Match ([regex]::Escape($key))
+    }
+
+    It 'a NaN davg is CheckpointInvalidValue naming davg' {
+        $e = Get-EditError $DpModelPath { param($d)
+            $a = $d['davg']; $v = $a.ToDoubleArray(); $v[0] = [double]::NaN
+            $d['davg'] = [DpCompress.Core.Serialization.NdArray]::FromDoubles($v, $a.Shape) }
+        $e.ErrorId | Should -Be 'CheckpointInvalidValue'
+        $e.Message | Should -Match 'davg'
+    }
+
+    It 'a NaN in the compressed table is CheckpointInvalidValue naming compress.table' {
+        $e = Get-EditError $CompressedPath { param($d)
+            $a = $d['compress']['table']; $v = $a.ToDoubleArray(); $v[12345] = [double]::NaN
+            $d['compress']['table'] = [DpCompress.Core.Serialization.NdArray]::FromDoubles($v, $a.Shape) }
+        $e.ErrorId | Should -Be 'CheckpointInvalidValue'
+        $e.Message | Should -Match 'compress\.table'
+    }
+
+    It 'a compress dx 10 times the table step is CheckpointShapeMismatch' {
+        $e = Get-EditError $CompressedPath { param($d) $d['compress']['dx'] = 0.1 }
+        $e.ErrorId | Should -Be 'CheckpointShapeMismatch'
+        $e.Message | Should -Match 'sij_len'
+    }
+
+    It 'sij_min above the grid''s s_max is CheckpointShapeMismatch' {
+        $e = Get-EditError $CompressedPath { param($d) $d['compress']['sij_min'] = [DpCompress.Core.Serialization.NdArray]::FromDoubles([double[]](7.0), [long[]]@()) }
+        $e.ErrorId | Should -Be 'CheckpointShapeMismatch'
+    }
+
+    It 'a stored sij_max outside the last inner interval is CheckpointShapeMismatch' {
+        $e = Get-EditError $CompressedPath { param($d) $d['compress']['sij_max'] = [DpCompress.Core.Serialization.NdArray]::FromDoubles([double[]](0.0), [long[]]@()) }
+        $e.ErrorId | Should -Be 'CheckpointShapeMismatch'
+        $e.Message | Should -Match 'sij_max'
+    }
+
+    It 'a model whose sij_max is 0 imports, but compressing it from that sij_max is InvalidSijMax' {
+        $doc = Read-Document $DpModelPath
+        $doc['sij_max'] = [DpCompress.Core.Serialization.TorchTensor]::FromDoubles([double[]](0.0), [long[]]@())
+        $p = Join-Path $TestDrive 'sijmax0.ckpt'
+        [DpCompress.Core.Serialization.CheckpointWriter]::WriteDocument($doc, $p) | Out-Null
+        $m = Import-DpModel -LiteralPath $p
+        $m.SijMax | Should -Be 0
+        $err = $null
+        try { $m | Invoke-DpCompression -Dx 0.01 | Out-Null } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Match '^InvalidSijMax'
+    }
+
+    It 'the shipped models (original and compressed) pass every check' {
+        foreach ($f in 'agau/dp_model.ckpt', 'agau/cmp_o3_dx0.01.ckpt', 'alloy5/dp5_model.ckpt') {
+            (Read-Model (Get-TestDataPath $f)).AtomTypes.Count | Should -BeGreaterThan 1
+        }
+    }
+}

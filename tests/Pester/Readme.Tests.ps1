@@ -34,4 +34,12 @@ Describe 'README examples' {
         (Get-Item (Join-Path $TestDrive 'error-vs-dx.png')).Length | Should -BeGreaterThan 1000
         (Get-Item (Join-Path $TestDrive 'phases.png')).Length | Should -BeGreaterThan 1000
     }
+    It 'runs the type-embedding example: compress, export, verify' {
+        $few = Join-Path $root 'tests/data/agau/PWdata/Ag12Au12'
+        $te = @($blocks | Where-Object { $_ -match 'dp_te_model' })[0]
+        $report = Invoke-ReadmeBlock $te $few
+        Test-Path (Join-Path $TestDrive 'cmp_te.ckpt') | Should -BeTrue
+        $report.Passed | Should -BeTrue
+        $report.CompressedVsOriginal.MaxForceError | Should -BeLessThan 1e-9
+    }
 }

@@ -383,14 +383,14 @@ Describe 'CheckpointReader' {
             (Get-DpError { Read-Model $p }).ErrorId | Should -Be 'CheckpointShapeMismatch'
         }
 
-        It 'refuses a type-embedding model with TypeEmbeddingNotSupported' {
+        It 'refuses plain DP nets marked type_embedding (CheckpointShapeMismatch naming the flavour)' {
             $d = Read-Document $DpModelPath
             $d['json_file']['model']['descriptor']['type_embedding'] = $true
             $p = Join-Path $TestDrive 'te.ckpt'
             Write-Document $d $p
             $e = Get-DpError { Read-Model $p }
-            $e.ErrorId | Should -Be 'TypeEmbeddingNotSupported'
-            $e.Kind | Should -Be ([DpCompress.Core.ErrorKind]::NotImplemented)
+            $e.ErrorId | Should -Be 'CheckpointShapeMismatch'
+            $e.Message | Should -Match 'type-embedding model'
         }
     }
 }

@@ -61,6 +61,12 @@ BeforeAll {
         }
     }
 
+    # Linear interpolation between order statistics (Hyndman-Fan R7, NumPy's default).
+    function Get-Quantile([double[]] $V, [double] $Tau) {
+        $s = @($V | Sort-Object)
+        $h = ($s.Count - 1) * $Tau; $lo = [math]::Floor($h); $hi = [math]::Min($lo + 1, $s.Count - 1)
+        $s[$lo] + ($h - $lo) * ($s[$hi] - $s[$lo])
+    }
     function Get-MaxNorm([double[]] $F) {
         $m = 0.0
         for ($i = 0; $i -lt $F.Length; $i += 3) { $m = [math]::Max($m, [math]::Sqrt($F[$i] * $F[$i] + $F[$i + 1] * $F[$i + 1] + $F[$i + 2] * $F[$i + 2])) }
@@ -79,7 +85,6 @@ Describe 'Views show the values of the objects' {
         $params = 0
         foreach ($net in @($m.EmbeddingNets) + @($m.FittingNets)) { foreach ($l in $net.Layers) { $params += $l.Weight.Length + $(if ($l.Bias) { $l.Bias.Length }) + $(if ($l.ResnetDt) { $l.ResnetDt.Length }) } }
         Assert-View $m Table ([ordered]@{
-                'Flavour'    = 'PWMLFF DP'
                 'Elements'   = 'Ag,Au'
                 'Embedding'  = '25,25,25'
                 'Fitting'    = '50,50,50,1'
@@ -89,6 +94,7 @@ Describe 'Views show the values of the objects' {
                 'Order'      = if ($m.IsCompressed) { @(3) } else { @() }
                 'Dx'         = if ($m.IsCompressed) { @(0.05) } else { @() }
                 'File'       = if ($m.SourcePath) { 'dp_model.ckpt' } else { '' }
+                'Flavour'    = 'DP'
             })
     }
     It 'Configuration' {
@@ -155,11 +161,21 @@ Describe 'Views show the values of the objects' {
                 'Max |ΔE| (eV/atom)'      = @(($dE | Measure-Object -Maximum).Maximum, 1e-6)
                 'Max |ΔF| (eV/Å)'         = @(($dF | Measure-Object -Maximum).Maximum, 1e-4, [math]::Sqrt($sq / $nF))
                 'Max |ΔW| (eV/atom)'      = @(($dW | Measure-Object -Maximum).Maximum, 1e-4)
+                'Median, 95th pct.'       = @((Get-Quantile $dE 0.5), (Get-Quantile $dE 0.95), (Get-Quantile $dF 0.5), (Get-Quantile $dF 0.95))
                 'Original vs DFT (RMS)'   = @((& $rms $eDft), [math]::Sqrt($fDft / $nF))
                 'Compressed vs DFT (RMS)' = @((& $rms $eDftC), [math]::Sqrt($fDftC / $nF))
                 'Outside the table'       = @(0, 0, ($r.Rows.Compressed.MaxScaledS | Measure-Object -Maximum).Maximum)
                 'Reasons'                 = ''
                 'Warnings'                = ''
+            })
+    }
+    It 'ConvergenceOrder' {
+        $pts = @{ Order = 5; Dx = 0.1; MaxForceError = 1.7e-6 }, @{ Order = 5; Dx = 0.01; MaxForceError = 1.8e-11 }, @{ Order = 5; Dx = 0.001; MaxForceError = 1.3e-11 }
+        $f = $pts | ForEach-Object { [pscustomobject]$_ } | Measure-DpConvergence -Quantity MaxForceError
+        $p = [math]::Log10(1.7e-6 / 1.8e-11)
+        Assert-View $f Table ([ordered]@{
+                'Order' = @(5); 'Quantity' = 'MaxForceError (eV/Å)'; 'p' = @($p); 'C' = @(1.7e-6 / [math]::Pow(0.1, $p)); 'R²' = @(1)
+                'dx fitted' = @(0.1, 0.01); 'dx at floor' = @(0.001)
             })
     }
     It 'InferenceTiming: the default view and the Detail view' {

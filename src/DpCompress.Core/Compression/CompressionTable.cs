@@ -1,6 +1,7 @@
 namespace DpCompress.Core.Compression;
 
-/// <summary>Measured accuracy of one net's table (max over a dense set of points inside every interval).</summary>
+/// <summary>Measured accuracy of one net's table (max over a dense set of points inside every interval).
+/// CentreType is −1 for a type-embedding model's table (one net per neighbour type, shared by every centre type).</summary>
 public sealed record NetAccuracy(int Net, int CentreType, int NeighborType, double MaxValueError, double MaxDerivativeError, double OutputScale)
 {
     /// <summary>Max |g − y| over the inner intervals only (s_min ≤ s &lt; x_L, the training range); NaN when not measured.</summary>

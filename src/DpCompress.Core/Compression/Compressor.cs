@@ -33,7 +33,8 @@ public static class Compressor
     /// <summary>Default dense points per interval for the accuracy measurement.</summary>
     public const int DefaultAccuracyPoints = 5;
 
-    /// <summary>Compresses the embedding nets of <paramref name="model"/>.</summary>
+    /// <summary>Compresses the embedding nets of <paramref name="model"/> (<see cref="DpModel.TableNets"/>: ntypes² nets for
+    /// plain DP, ntypes effective nets — one per neighbour element — for type-embedding DP).</summary>
     /// <param name="model">An uncompressed or compressed model (its nets are used).</param>
     /// <param name="dx">Inner grid step; must equal <paramref name="grid"/>'s step when a grid is given.</param>
     /// <param name="order">3 or 5.</param>
@@ -56,13 +57,13 @@ public static class Compressor
         else if (grid.Dx != dx)
             throw new DpCompressException("GridDxMismatch", ErrorKind.InvalidArgument,
                 $"dx {dx} differs from the grid's step {grid.Dx}.");
-        return Compress(model.EmbeddingNets, model.TypeCount, grid, order, progress, cancellationToken,
+        return Compress(model.TableNets, model.TypeCount, grid, order, progress, cancellationToken,
             maxDegreeOfParallelism, measureAccuracy ? DefaultAccuracyPoints : 0, maxTableBytes);
     }
 
     /// <summary>Compresses a list of embedding nets (all of width m, input width 1) on <paramref name="grid"/>.</summary>
-    /// <param name="nets">[nnets] nets, index t_i·ntypes + t_j.</param>
-    /// <param name="typeCount">ntypes, used only to label <see cref="NetAccuracy"/> (centre = net / ntypes).</param>
+    /// <param name="nets">[nnets] nets, index t_i·ntypes + t_j (plain DP) or t_j (type-embedding DP, nnets = ntypes).</param>
+    /// <param name="typeCount">ntypes, used only to label <see cref="NetAccuracy"/> (centre = net / ntypes when nnets = ntypes², else −1).</param>
     /// <param name="grid">Grid.</param>
     /// <param name="order">3 or 5.</param>
     /// <param name="progress">One report per finished net.</param>
@@ -113,7 +114,8 @@ public static class Compressor
                 ? Measure(work, nodes, grid.InnerIntervals, order, table, accuracyPoints, cancellationToken)
                 : (double.NaN, double.NaN, double.NaN, double.NaN, MaxAbs(work.Y));
             int tc = Math.Max(1, typeCount);
-            accuracy[k] = new NetAccuracy(k, k / tc, k % tc, acc.Value, acc.Derivative, acc.Scale)
+            bool pairNets = nets.Count == tc * tc;   // plain DP: net (t_i, t_j); type-embedding DP: one net per neighbour type t_j
+            accuracy[k] = new NetAccuracy(k, pairNets ? k / tc : -1, k % tc, acc.Value, acc.Derivative, acc.Scale)
             {
                 InnerMaxValueError = acc.InnerValue,
                 InnerMaxDerivativeError = acc.InnerDerivative,

@@ -60,7 +60,14 @@ public static class GridBuilder
             davg0[t] = model.Davg[t * 4];
             dstd0[t] = model.Dstd[t * 4];
         }
-        return Build(davg0, dstd0, raw, dx, source, model.EmbeddingNets.Length, model.EmbeddingWidth, order, maxTableBytes);
+        if (source == SijMaxSource.Checkpoint && !(raw > 0))
+        {
+            NormalisedRange(davg0, dstd0, raw); // a degenerate range keeps its own id (DegenerateSijRange)
+            throw new DpCompressException("InvalidSijMax", ErrorKind.InvalidData,
+                $"The model's sij_max (raw S maximum of the training data) is {raw}: a grid built from it would leave every neighbour of a real structure " +
+                "beyond the table. Give a value (-SijMax) or scan training data (-TrainingData) instead.", model.SourcePath);
+        }
+        return Build(davg0, dstd0, raw, dx, source, model.TableNets.Count, model.EmbeddingWidth, order, maxTableBytes);
     }
 
     /// <summary>Builds a grid from the per-type statistics.</summary>

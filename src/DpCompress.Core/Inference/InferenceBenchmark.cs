@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MathNet.Numerics.Statistics;
 using DpCompress.Core.Neighbors;
 using DpCompress.Core.Structures;
 
@@ -121,8 +122,8 @@ public static class InferenceBenchmark
                 progress?.Report(r + 1);
             }
             long allocated = GC.GetTotalAllocatedBytes(true) - allocated0;
-            double median = Median(times);
-            double modelMedian = Median(modelTimes);
+            double median = times.Median();          // MathNet: mean of the two middle values for an even count
+            double modelMedian = modelTimes.Median();
             double f = 1000.0 / repeat;
             double total = phases.Total - phases.NeighborSearch; // the model's own phases
             return new InferenceTiming
@@ -139,14 +140,6 @@ public static class InferenceBenchmark
                 PeakWorkingSetMB = Math.Max(0, workingSetPeak - workingSet0) / (1024.0 * 1024.0),
             };
 
-        }
-
-        static double Median(double[] v)
-        {
-            var a = (double[])v.Clone();
-            Array.Sort(a);
-            int n = a.Length;
-            return n % 2 == 1 ? a[n / 2] : 0.5 * (a[n / 2 - 1] + a[n / 2]);
         }
 
         void Pass(PhaseTimings? into, Action? sample = null)

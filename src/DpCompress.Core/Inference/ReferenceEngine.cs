@@ -17,7 +17,8 @@ namespace DpCompress.Core.Inference;
 /// <para>Glossary: N atoms, T model types, Tp types present in the configuration, K =
 /// max_neigh_num slots per type block, m embedding width, M2 descriptor sub-width.</para>
 /// <para>Forward (SPEC §2): dR [N, T, K, 3] → S(r) → R̃ = (S, S·x/r, S·y/r, S·z/r) →
-/// R = (R̃ − davg[t_i]) / dstd[t_i] → s = R[..., 0] → G = EmbNet[t_i·T + t_j](s) per block →
+/// R = (R̃ − davg[t_i]) / dstd[t_i] → s = R[..., 0] → G = EmbNet[net(t_i, t_j)](s) per block (net = t_i·T + t_j,
+/// or t_j for type-embedding DP whose effective nets already hold the neighbour's type vector) →
 /// A_i = Σ_{t_j present} R_blockᵀ·G / (K·Tp) [4, m] → D_i = A_iᵀ·A_i[:, :M2] flattened
 /// (μ·M2 + ν) → E_i = FitNet[t_i](D_i) → E = Σ E_i. The energy shift is already folded into the
 /// last fitting bias (PWMLFF initialises that bias with it); it is not added again.</para>
@@ -54,7 +55,7 @@ public sealed class ReferenceEngine : IDpEngine
     /// thread). Default 1: the tensors here are small ([N, T·K, 4]), and on the 2-core test machine 160 Ag–Au
     /// configurations took 1.6 s with one thread against 9–26 s with two (thread hand-off dominates).</param>
     /// <param name="runtime">Table lookup of a compressed model: DpCompress's (default) or the emulation of PWMLFF's runtime (SPEC §8).</param>
-    /// <exception cref="DpCompressException">TorchUnavailable, or ModelNotSupported for type-embedding DP models.</exception>
+    /// <exception cref="DpCompressException">TorchUnavailable, ModelNotSupported (embedding nets of more than one input), TableShapeMismatch.</exception>
     public ReferenceEngine(DpModel model, int intraOpThreads = 1, TableRuntime runtime = TableRuntime.DpCompress)
     {
         Runtime = runtime;
@@ -66,15 +67,15 @@ public sealed class ReferenceEngine : IDpEngine
             throw new DpCompressException("ModelNotSupported", ErrorKind.NotImplemented,
                 "The reference engine evaluates plain se_e2_a DP models (embedding input width 1); this model's embedding nets take "
                 + model.EmbeddingNets[0].InputWidth + " inputs (type-embedding DP).", model.SourcePath);
-        if (model.Compression is { } table && (table.NetCount != model.TypeCount * model.TypeCount || table.Width != model.EmbeddingWidth))
+        if (model.Compression is { } table && (table.NetCount != model.TableNets.Count || table.Width != model.EmbeddingWidth))
             throw new DpCompressException("TableShapeMismatch", ErrorKind.InvalidData,
-                $"The compression table holds {table.NetCount} nets of width {table.Width}; the model needs {model.TypeCount * model.TypeCount} of width {model.EmbeddingWidth}.",
+                $"The compression table holds {table.NetCount} nets of width {table.Width}; the model needs {model.TableNets.Count} of width {model.EmbeddingWidth}.",
                 model.SourcePath);
         Model = model;
         _table = model.Compression is { } t ? new TableEvaluator(t, runtime) : null;
         using (torch.NewDisposeScope())
         {
-            _embedding = model.Compression is null ? model.EmbeddingNets.Select(n => new TorchEmbeddingNet(n)).ToArray() : null;
+            _embedding = model.Compression is null ? model.TableNets.Select(n => new TorchEmbeddingNet(n)).ToArray() : null;
             _fitting = model.FittingNets.Select(n => new TorchFittingNet(n)).ToArray();
         }
     }
@@ -154,7 +155,7 @@ public sealed class ReferenceEngine : IDpEngine
                 sw.Restart();
                 int kb = conv.SlotCount(tj, k);
                 var Rb = Ri.select(1, tj).narrow(1, 0, kb);                    // [Ni, K_t, 4]
-                int net = ti * nt + tj;
+                int net = model.TableNetIndex(ti, tj);
                 Tensor G;
                 Tensor? sLeaf = null, dG = null;
                 if (model.Compression is { } table)

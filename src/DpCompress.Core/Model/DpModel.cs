@@ -56,6 +56,19 @@ public sealed class DpModel
     /// <summary>Which kind of model this is (PWMLFF DP, PWMLFF type-embedding DP, DeePMD-kit se_e2_a).</summary>
     public ModelFlavour Flavour { get; init; } = ModelFlavour.PwmlffDp;
 
+    /// <summary>
+    /// Type-embedding DP convention (shared net, property list, type vectors), or null for plain DP.
+    /// <see cref="EmbeddingNets"/>[t_i·ntypes + t_j] then holds the effective net of neighbour type t_j.
+    /// </summary>
+    public TypeEmbedding? TypeEmbedding { get; init; }
+
+    /// <summary>The distinct nets a compression table holds: [ntypes²] for plain DP, [ntypes] (one per neighbour type) for type-embedding DP.</summary>
+    public IReadOnlyList<EmbeddingNet> TableNets => TypeEmbedding is { } te ? te.EffectiveNets : EmbeddingNets;
+
+    /// <summary>Index into <see cref="TableNets"/> (and the table) of a (centre type, neighbour type) block.</summary>
+    public int TableNetIndex(int centreType, int neighborType) =>
+        TypeEmbedding is null ? centreType * TypeCount + neighborType : TypeEmbedding.NetIndex(centreType, neighborType);
+
     /// <summary>Environment/descriptor conventions the engines follow (PWMLFF's unless a reader of another format sets them).</summary>
     public DescriptorConventions Conventions { get; init; } = DescriptorConventions.Pwmlff;
 
@@ -77,7 +90,7 @@ public sealed class DpModel
 
     public Precision Precision { get; }
 
-    /// <summary>[ntypes·ntypes] embedding nets, index t_i·ntypes + t_j.</summary>
+    /// <summary>[ntypes·ntypes] embedding nets (1 input), index t_i·ntypes + t_j (type-embedding DP: the effective net of t_j, shared by every t_i).</summary>
     public EmbeddingNet[] EmbeddingNets { get; }
 
     /// <summary>[ntypes] fitting nets, one per centre type.</summary>
@@ -99,12 +112,13 @@ public sealed class DpModel
     public int EmbeddingWidth => EmbeddingNets[0].OutputWidth;
 
     /// <summary>Layer widths of the embedding nets, without the input (e.g. 25,25,25).</summary>
-    public int[] EmbeddingSizes => EmbeddingNets[0].Layers.Select(l => l.Outputs).ToArray();
+    public int[] EmbeddingSizes => (TypeEmbedding?.SharedNet ?? EmbeddingNets[0]).Layers.Select(l => l.Outputs).ToArray();
 
     /// <summary>Layer widths of the fitting nets, without the input (e.g. 50,50,50,1).</summary>
     public int[] FittingSizes => FittingNets[0].Layers.Select(l => l.Outputs).ToArray();
 
-    public int ParameterCount => EmbeddingNets.Sum(n => n.ParameterCount) + FittingNets.Sum(n => n.ParameterCount);
+    public int ParameterCount => (TypeEmbedding is { } te ? te.SharedNet.ParameterCount : EmbeddingNets.Sum(n => n.ParameterCount))
+                                 + FittingNets.Sum(n => n.ParameterCount);
 
     /// <summary>The compression table, or null for an original model.</summary>
     public CompressionTable? Compression { get; }
@@ -137,7 +151,7 @@ public sealed class DpModel
     public DpModel WithCompression(CompressionTable? compression, string? sourcePath = null) =>
         new(AtomTypes, Rmin, Rmax, MaxNeighbors, M2, Precision, EmbeddingNets, FittingNets, Davg, Dstd,
             EnergyShift, SijMax, Checkpoint, compression, sourcePath)
-        { Flavour = Flavour, Conventions = Conventions };
+        { Flavour = Flavour, Conventions = Conventions, TypeEmbedding = TypeEmbedding };
 
     public override string ToString() =>
         $"DpModel [{string.Join(",", AtomTypes)}] emb [{string.Join(",", EmbeddingSizes)}] fit [{string.Join(",", FittingSizes)}]" +

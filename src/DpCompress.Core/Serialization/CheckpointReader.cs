@@ -12,7 +12,7 @@ namespace DpCompress.Core.Serialization;
 /// </summary>
 /// <remarks>
 /// Errors besides those of <see cref="TorchArchive"/> (all <see cref="DpCompressException"/>):
-/// <c>NotDpModel</c> (InvalidData), <c>TypeEmbeddingNotSupported</c> (NotImplemented),
+/// <c>NotDpModel</c> (InvalidData), the type-embedding errors of <c>CheckpointReader.TypeEmbedding.cs</c>,
 /// <c>CheckpointMissingKey</c>, <c>CheckpointInvalidValue</c> (a key of the wrong type or value),
 /// <c>CheckpointShapeMismatch</c> (shapes contradict json_file sizes or each other).
 /// </remarks>
@@ -54,9 +54,7 @@ public static partial class CheckpointReader
         var model = json.TryGetValue("model", out var m) && m is not null ? ctx.Dict(m, "json_file.model") : new PyDict();
         var descriptor = model.TryGetValue("descriptor", out var dsc) && dsc is not null ? ctx.Dict(dsc, "json_file.model.descriptor") : new PyDict();
         var fitting = model.TryGetValue("fitting_net", out var fit) && fit is not null ? ctx.Dict(fit, "json_file.model.fitting_net") : new PyDict();
-        if (descriptor.TryGetValue("type_embedding", out var te) && te is true)
-            throw new DpCompressException("TypeEmbeddingNotSupported", ErrorKind.NotImplemented,
-                $"The checkpoint{ctx.Where} is a type-embedding DP model (type_embedding: true), which DpCompress does not support yet.", path);
+        string[]? properties = TypeEmbeddingProperties(descriptor, ctx);
 
         int[] atomTypes = ctx.IntList(ctx.Required(json, "atom_type", "json_file.atom_type"), "json_file.atom_type");
         if (atomTypes.Length == 0) throw ctx.Invalid("json_file.atom_type", "a non-empty list", atomTypes);
@@ -83,15 +81,25 @@ public static partial class CheckpointReader
 
         // ---- networks
         var stateDict = ctx.Dict(ctx.Required(root, "state_dict", "state_dict"), "state_dict");
-        CheckNetKeys(stateDict, ctx, nt * nt, embSizes.Length, nt, fitSizes.Length);
+        CheckNetKeys(stateDict, ctx, properties is null ? nt * nt : 1, embSizes.Length, nt, fitSizes.Length,
+            properties is null ? $"json_file.atom_type ({nt} types) requires" : "a type-embedding model (json_file.model.descriptor.type_embedding) has");
         var precisions = new HashSet<string>();
+        TypeEmbedding? typeEmbedding = null;
         var embeddingNets = new EmbeddingNet[nt * nt];
-        for (int k = 0; k < nt * nt; k++)
+        if (properties is not null)
         {
-            var layers = new DenseLayer[embSizes.Length];
-            for (int l = 0; l < embSizes.Length; l++)
-                layers[l] = ReadLayer(stateDict, $"embedding_net.{k}.layers.{l}", l == 0 ? 1 : embSizes[l - 1], embSizes[l], ctx, precisions);
-            embeddingNets[k] = new EmbeddingNet(layers);
+            typeEmbedding = ReadTypeEmbedding(stateDict, properties, atomTypes, embSizes, ctx, precisions);
+            for (int k = 0; k < nt * nt; k++) embeddingNets[k] = typeEmbedding.EffectiveNets[TypeEmbedding.NetIndex(k / nt, k % nt)];
+        }
+        else
+        {
+            for (int k = 0; k < nt * nt; k++)
+            {
+                var layers = new DenseLayer[embSizes.Length];
+                for (int l = 0; l < embSizes.Length; l++)
+                    layers[l] = ReadLayer(stateDict, $"embedding_net.{k}.layers.{l}", l == 0 ? 1 : embSizes[l - 1], embSizes[l], ctx, precisions);
+                embeddingNets[k] = new EmbeddingNet(layers);
+            }
         }
         var fittingNets = new FittingNet[nt];
         for (int t = 0; t < nt; t++)
@@ -109,7 +117,7 @@ public static partial class CheckpointReader
         double[] dstd = ReadStatistics(root, "dstd", nt, statWidth, ctx);
         for (int i = 0; i < dstd.Length; i++)
             if (!(dstd[i] != 0) || !double.IsFinite(dstd[i]) || !double.IsFinite(davg[i]))
-                throw ctx.Invalid("dstd", "finite, non-zero values (davg finite)", $"davg {davg[i]}, dstd {dstd[i]} at type {i / 4} column {i % 4}");
+                throw ctx.Invalid(double.IsFinite(davg[i]) ? "dstd" : "davg", "finite values (dstd non-zero)", $"davg {davg[i]}, dstd {dstd[i]} at type {i / 4} column {i % 4}");
 
         double[] energyShift = new double[nt];
         if (root.TryGetValue("energy_shift", out var esv) && esv is not null)
@@ -129,17 +137,23 @@ public static partial class CheckpointReader
 
         CompressionTable? table = null;
         if (root.TryGetValue("compress", out var cmp) && cmp is not null)
-            table = ReadCompression(ctx.Dict(cmp, "compress"), nt * nt, width, sijMax, ctx);
+            table = ReadCompression(ctx.Dict(cmp, "compress"), typeEmbedding is null ? nt * nt : nt, width, sijMax, ctx);
 
-        return new DpModel(atomTypes, rmin, rmax, maxNeighbors, m2, precision, embeddingNets, fittingNets,
-            davg, dstd, energyShift, sijMax, root, table, path);
+        var result = new DpModel(atomTypes, rmin, rmax, maxNeighbors, m2, precision, embeddingNets, fittingNets,
+            davg, dstd, energyShift, sijMax, root, table, path)
+        {
+            Flavour = typeEmbedding is null ? ModelFlavour.PwmlffDp : ModelFlavour.PwmlffTypeEmbedding,
+            TypeEmbedding = typeEmbedding,
+        };
+        CheckpointValidator.Validate(result, root, path);
+        return result;
     }
 
     [GeneratedRegex(@"^(embedding_net|fitting_net)\.(\d+)\.layers\.(\d+)\.(weight|bias|resnet_dt)$")]
     private static partial Regex NetKey();
 
     /// <summary>Every net key must belong to a net and layer that json_file's sizes define.</summary>
-    private static void CheckNetKeys(PyDict stateDict, Context ctx, int embNets, int embLayers, int fitNets, int fitLayers)
+    private static void CheckNetKeys(PyDict stateDict, Context ctx, int embNets, int embLayers, int fitNets, int fitLayers, string embNetsRule)
     {
         var embFound = new HashSet<string>();
         var fitFound = new HashSet<string>();
@@ -150,7 +164,7 @@ public static partial class CheckpointReader
             if (match.Success) (match.Groups[1].Value == "embedding_net" ? embFound : fitFound).Add(match.Groups[2].Value);
         }
         if (embFound.Count != embNets)
-            throw ctx.Shape($"state_dict holds {embFound.Count} embedding nets but json_file.atom_type ({fitNets} types) requires {embNets}");
+            throw ctx.Shape($"state_dict holds {embFound.Count} embedding nets but {embNetsRule} {embNets}");
         if (fitFound.Count != fitNets)
             throw ctx.Shape($"state_dict holds {fitFound.Count} fitting nets but json_file.atom_type requires {fitNets}");
         foreach (var key in stateDict.Keys)

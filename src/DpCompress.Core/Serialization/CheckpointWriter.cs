@@ -50,7 +50,7 @@ public static class CheckpointWriter
     /// PWMLFF's <c>compress</c> dict, keys in PWMLFF's order: table [nnets, rows, m, order+1] float64,
     /// dx, order, davg = davg[:,0], dstd = dstd[:,0] ([ntypes] float64), sij_min, sij_max = x_L
     /// (PWMLFF's inference starts the outer region at sij_max), sij_out_max = 10·s_max, sij_len = L,
-    /// sij_out_len = outer points, type_vector None.
+    /// sij_out_len = outer points, type_vector None (plain DP) or {Z: v(Z)} (type-embedding DP; table [ntypes, …]).
     /// </summary>
     public static PyDict CompressDict(DpModel model, CompressionTable table)
     {
@@ -76,7 +76,19 @@ public static class CheckpointWriter
         d["sij_out_max"] = NdArray.FromDoubles(new[] { grid.OuterLimit });
         d["sij_len"] = (long)grid.InnerIntervals;
         d["sij_out_len"] = (long)grid.OuterPoints;
-        d["type_vector"] = null;
+        d["type_vector"] = model.TypeEmbedding is { } te ? TypeVectorDict(model.AtomTypes, te) : null;
+        return d;
+    }
+
+    /// <summary>
+    /// Type-embedding <c>type_vector</c> as PWMLFF pickles it (fixtures/agau_te/README.md §5):
+    /// {numpy.int64(Z): [numpy.float64(v_1), …, numpy.float64(v_P)]} for every Z in model type order.
+    /// </summary>
+    private static PyDict TypeVectorDict(int[] atomTypes, TypeEmbedding te)
+    {
+        var d = new PyDict();
+        for (int t = 0; t < atomTypes.Length; t++)
+            d[NdArray.FromLongs(new long[] { atomTypes[t] })] = te.TypeVectors[t].Select(v => (object?)NdArray.FromDoubles(new[] { v })).ToList();
         return d;
     }
 }

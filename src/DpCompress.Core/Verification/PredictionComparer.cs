@@ -1,5 +1,6 @@
 using DpCompress.Core.Inference;
 using DpCompress.Core.Structures;
+using MathNet.Numerics.Statistics;
 
 namespace DpCompress.Core.Verification;
 
@@ -93,29 +94,34 @@ public static class PredictionComparer
         return new PredictionComparison(c, c.Energy is { } e ? prediction.Energy - e : null, maxF, rmsF, maxW, maxEi);
     }
 
+    /// <summary>max_k |a_k − b_k| and (Σ_k (a_k − b_k)² / n)^½ over the n = 3N components (MathNet); (0, 0) when empty.</summary>
     private static (double Max, double Rms) ForceErrors(double[] a, double[] b)
     {
-        double max = 0, sum = 0;
-        for (int q = 0; q < a.Length; q++)
-        {
-            double d = a[q] - b[q];
-            max = Math.Max(max, Math.Abs(d));
-            sum += d * d;
-        }
-        return (max, a.Length == 0 ? 0 : Math.Sqrt(sum / a.Length));
+        if (a.Length == 0) return (0, 0);
+        double[] d = Differences(a, b, a.Length);
+        return (ArrayStatistics.MaximumAbsolute(d), ArrayStatistics.RootMeanSquare(d));
     }
 
+    /// <summary>max_k |a_k − b_k| over the common length (MathNet); 0 when empty.</summary>
     private static double MaxAbsDifference(double[] a, double[] b)
     {
-        double max = 0;
-        for (int q = 0; q < Math.Min(a.Length, b.Length); q++) max = Math.Max(max, Math.Abs(a[q] - b[q]));
-        return max;
+        int n = Math.Min(a.Length, b.Length);
+        return n == 0 ? 0 : ArrayStatistics.MaximumAbsolute(Differences(a, b, n));
+    }
+
+    private static double[] Differences(double[] a, double[] b, int n)
+    {
+        var d = new double[n];
+        for (int q = 0; q < n; q++) d[q] = a[q] - b[q];
+        return d;
     }
 }
 
 /// <summary>
-/// Aggregate of many <see cref="PredictionComparison"/>s: maxima and RMS over configurations
-/// (energy per atom) or pooled over all force components.
+/// Aggregate of many <see cref="PredictionComparison"/>s: maxima, RMS and percentiles over
+/// configurations (energy per atom, each configuration's largest force component error), and
+/// the RMS pooled over all force components. Statistics from MathNet.Numerics; percentiles
+/// interpolate linearly between order statistics (Hyndman–Fan R7, NumPy's default).
 /// </summary>
 public sealed class ErrorSummary
 {
@@ -123,20 +129,32 @@ public sealed class ErrorSummary
     {
         var list = comparisons.Where(c => c is not null).Select(c => c!).ToList();
         Count = list.Count;
-        var e = list.Where(c => c.EnergyErrorPerAtom is not null).Select(c => c.EnergyErrorPerAtom!.Value).ToList();
-        EnergyCount = e.Count;
-        MaxEnergyErrorPerAtom = e.Count > 0 ? e.Max() : null;
-        RmsEnergyErrorPerAtom = e.Count > 0 ? Math.Sqrt(e.Sum(x => x * x) / e.Count) : null;
+        double[] e = list.Where(c => c.EnergyErrorPerAtom is not null).Select(c => c.EnergyErrorPerAtom!.Value).ToArray();
+        EnergyCount = e.Length;
+        if (e.Length > 0)
+        {
+            MaxEnergyErrorPerAtom = e.Maximum();
+            RmsEnergyErrorPerAtom = e.RootMeanSquare();
+            MedianEnergyErrorPerAtom = e.QuantileCustom(0.5, QuantileDefinition.R7);
+            P95EnergyErrorPerAtom = e.QuantileCustom(0.95, QuantileDefinition.R7);
+        }
         var f = list.Where(c => c.MaxForceError is not null).ToList();
-        MaxForceError = f.Count > 0 ? f.Max(c => c.MaxForceError!.Value) : null;
+        if (f.Count > 0)
+        {
+            double[] maxF = f.Select(c => c.MaxForceError!.Value).ToArray();
+            MaxForceError = maxF.Maximum();
+            MedianForceError = maxF.QuantileCustom(0.5, QuantileDefinition.R7);
+            P95ForceError = maxF.QuantileCustom(0.95, QuantileDefinition.R7);
+        }
+        // Pooled over all components: RMS² = Σ_c n_c · RMS_c² / Σ_c n_c.
         long components = f.Sum(c => (long)c.ForceComponents);
         RmsForceError = components > 0 ? Math.Sqrt(f.Sum(c => c.RmsForceError!.Value * c.RmsForceError.Value * c.ForceComponents) / components) : null;
         var w = list.Where(c => c.MaxVirialError is not null).ToList();
         VirialCount = w.Count;
-        MaxVirialError = w.Count > 0 ? w.Max(c => c.MaxVirialError!.Value) : null;
-        MaxVirialErrorPerAtom = w.Count > 0 ? w.Max(c => c.MaxVirialErrorPerAtom!.Value) : null;
+        MaxVirialError = w.Count > 0 ? w.Select(c => c.MaxVirialError!.Value).Maximum() : null;
+        MaxVirialErrorPerAtom = w.Count > 0 ? w.Select(c => c.MaxVirialErrorPerAtom!.Value).Maximum() : null;
         var ei = list.Where(c => c.MaxAtomicEnergyError is not null).ToList();
-        MaxAtomicEnergyError = ei.Count > 0 ? ei.Max(c => c.MaxAtomicEnergyError!.Value) : null;
+        MaxAtomicEnergyError = ei.Count > 0 ? ei.Select(c => c.MaxAtomicEnergyError!.Value).Maximum() : null;
     }
 
     /// <summary>Number of configurations compared.</summary>
@@ -154,11 +172,23 @@ public sealed class ErrorSummary
     /// <summary>RMS of |ΔE|/N over configurations (eV/atom).</summary>
     public double? RmsEnergyErrorPerAtom { get; }
 
+    /// <summary>Median over configurations of |ΔE|/N (eV/atom).</summary>
+    public double? MedianEnergyErrorPerAtom { get; }
+
+    /// <summary>95th percentile over configurations of |ΔE|/N (eV/atom).</summary>
+    public double? P95EnergyErrorPerAtom { get; }
+
     /// <summary>max |ΔF| over all force components (eV/Å).</summary>
     public double? MaxForceError { get; }
 
     /// <summary>RMS of ΔF pooled over all force components (eV/Å).</summary>
     public double? RmsForceError { get; }
+
+    /// <summary>Median over configurations of each configuration's max |ΔF| (eV/Å).</summary>
+    public double? MedianForceError { get; }
+
+    /// <summary>95th percentile over configurations of each configuration's max |ΔF| (eV/Å).</summary>
+    public double? P95ForceError { get; }
 
     /// <summary>max |ΔW| over configurations and components (eV).</summary>
     public double? MaxVirialError { get; }

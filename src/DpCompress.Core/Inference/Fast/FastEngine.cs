@@ -48,6 +48,9 @@ public enum PaddingEvaluation
 /// <see cref="TableKernel.ContractPair"/>); where Vector512 is accelerated and m ≤ 32, one call per
 /// (atom, neighbour type) block keeps A_i or dE/dA_i in registers for all its slots
 /// (<see cref="TableKernel.AccumulateBlock"/>, <see cref="TableKernel.ContractBlock"/>).</para>
+/// <para>Pass order (<see cref="TablePassOrder"/>): a compressed model runs table forward, fitting forward and
+/// backward and table backward per chunk of 16 atoms of one type, so the rows a chunk reads stay in L2
+/// from its forward to its backward; an original model runs each pass over all atoms in turn.</para>
 /// <para>Determinism: each atom's sums (A_i over neighbour types in order and slots in order, its
 /// centre force and virial) run in the same order whatever item or thread computes it, each result
 /// is written by exactly one item, and the cross-atom sums (energy, virial in atom order, forces on
@@ -60,6 +63,7 @@ public sealed class FastEngine : IDpEngine
     private const int AtomChunk = 8;
     private const int TypeChunk = 64;         // atoms per descriptor/backward item with several threads
     private const int TypeChunkSerial = 256;
+    private const int ChunkAtoms = 16;        // atoms per chunk with TablePassOrder.AtomChunks: their rows (≈ 16·50 slots · 1 kB) fit in L2
     private const int PrefetchSlots = 24;     // table rows prefetched up front per (item, net) before the per-atom prefetch takes over  // one thread: larger items, each net's table rows fetched fewer times
 
     private readonly int _t, _k, _m, _m2;
@@ -79,8 +83,9 @@ public sealed class FastEngine : IDpEngine
     /// <param name="maxDegreeOfParallelism">Threads to use; 0 or less: Environment.ProcessorCount; 1: single thread.</param>
     /// <param name="padding">Padding treatment; <see cref="PaddingEvaluation.SlotLoop"/> is a diagnostic for tests.</param>
     /// <param name="runtime">Table lookup of a compressed model: DpCompress's (default) or the emulation of PWMLFF's runtime.</param>
+    /// <param name="passOrder">Order of the passes of a compressed model; <see cref="TablePassOrder.Auto"/> picks by table size.</param>
     public FastEngine(DpModel model, int maxDegreeOfParallelism = 0, PaddingEvaluation padding = PaddingEvaluation.ClosedForm,
-        TableRuntime runtime = TableRuntime.DpCompress)
+        TableRuntime runtime = TableRuntime.DpCompress, TablePassOrder passOrder = TablePassOrder.Auto)
     {
         Runtime = runtime;
         Padding = padding;
@@ -121,6 +126,7 @@ public sealed class FastEngine : IDpEngine
             if (table.NetCount != _t * _t && table.NetCount != _t)
                 throw new DpCompressException("CompressionTableMismatch", ErrorKind.InvalidData, $"The table has {table.NetCount} nets, expected {_t * _t} (or {_t} for type embedding).", model.SourcePath);
             _table = new TableKernel(table, runtime);
+            PassOrder = passOrder == TablePassOrder.Auto ? TablePassOrder.AtomChunks : passOrder;
             for (int ti = 0; ti < _t; ti++)
                 for (int t = 0; t < _t; t++)
                     _table.Value(NetIndex(ti, t), _rPad[ti * 4], _gPad.AsSpan((ti * _t + t) * _m, _m));
@@ -149,6 +155,9 @@ public sealed class FastEngine : IDpEngine
 
     /// <summary>Padding treatment; <see cref="PaddingEvaluation.SlotLoop"/> is a diagnostic for tests.</summary>
     public PaddingEvaluation Padding { get; }
+
+    /// <summary>The pass order a compressed model uses (<see cref="TablePassOrder.PhaseByPhase"/> for an original model).</summary>
+    public TablePassOrder PassOrder { get; } = TablePassOrder.PhaseByPhase;
 
     private int NetIndex(int centreType, int neighborType) =>
         _table is not null && _table.NetCount == _t ? neighborType : centreType * _t + neighborType;
@@ -409,14 +418,6 @@ public sealed class FastEngine : IDpEngine
                     _e.Run(atomItems.Count, (w, ws) => DescriptorItem(atomItems[w], ws), _ct);
                     if (timings is not null) timings.Descriptor += Lap(ref stamp);
                 }
-                else
-                {
-                    // Table lookup fused with the accumulation of A_i (tabulate_fusion); D_i in the same pass.
-                    _e.Run(atomItems.Count, (w, ws) => DescriptorItem(atomItems[w], ws), _ct);
-                    if (timings is not null) timings.Embedding += Lap(ref stamp);
-                }
-
-                var fitItems = TypeItems(FittingChunk);
                 var widths = _e._fitting[0].HiddenWidths;
                 if (_buf.Hidden.Length != widths.Length) _buf.Hidden = new double[widths.Length][];
                 for (int l = 0; l < widths.Length; l++)
@@ -426,20 +427,34 @@ public sealed class FastEngine : IDpEngine
                 }
                 _hidden = _buf.Hidden;
                 _dd = Buffers.Ensure(ref _buf.DD, _n * _m * _m2);
-                _e.Run(fitItems.Count, (w, ws) => FittingForward(fitItems[w], ws), _ct);
-                if (timings is not null) timings.Fitting += Lap(ref stamp);
-
-                _e.Run(fitItems.Count, (w, ws) => FittingBackward(fitItems[w], ws), _ct);
-                if (timings is not null) timings.Backward += Lap(ref stamp);
                 _grad = Buffers.Ensure(ref _buf.Grad, _real * 3);
                 _fc = Buffers.Ensure(ref _buf.Fc, _n * 3);
                 _wa = Buffers.Ensure(ref _buf.Wa, _n * 9);
-                _e.Run(atomItems.Count, (w, ws) => BackwardItem(atomItems[w], ws), _ct);
-                if (timings is not null)
+                if (compressed && _e.PassOrder == TablePassOrder.AtomChunks)
                 {
-                    double t = Lap(ref stamp);
-                    timings.Backward += t;
-                    timings.EmbeddingBackward += t;
+                    ChunkedPasses(timings, ref stamp);
+                }
+                else
+                {
+                    if (compressed)
+                    {
+                        // Table lookup fused with the accumulation of A_i (tabulate_fusion); D_i in the same pass.
+                        _e.Run(atomItems.Count, (w, ws) => DescriptorItem(atomItems[w], ws), _ct);
+                        if (timings is not null) timings.Embedding += Lap(ref stamp);
+                    }
+                    var fitItems = TypeItems(FittingChunk);
+                    _e.Run(fitItems.Count, (w, ws) => FittingForward(fitItems[w], ws), _ct);
+                    if (timings is not null) timings.Fitting += Lap(ref stamp);
+
+                    _e.Run(fitItems.Count, (w, ws) => FittingBackward(fitItems[w], ws), _ct);
+                    if (timings is not null) timings.Backward += Lap(ref stamp);
+                    _e.Run(atomItems.Count, (w, ws) => BackwardItem(atomItems[w], ws), _ct);
+                    if (timings is not null)
+                    {
+                        double t = Lap(ref stamp);
+                        timings.Backward += t;
+                        timings.EmbeddingBackward += t;
+                    }
                 }
             }
             // Fixed-order reductions: identical for any thread count.
@@ -805,6 +820,40 @@ public sealed class FastEngine : IDpEngine
             if (outside != 0) Interlocked.Add(ref _outside, outside);
         }
 
+        /// <summary>
+        /// <see cref="TablePassOrder.AtomChunks"/>: table forward, fitting forward and backward and table
+        /// backward for each chunk of <see cref="ChunkAtoms"/> atoms in turn, so the rows the chunk's slots
+        /// read are still in L2 for its backward. The same per-atom arithmetic as the phase-by-phase order.
+        /// With timings, each step's time is summed over chunks and the wall time split in those shares.
+        /// </summary>
+        private void ChunkedPasses(PhaseTimings? timings, ref long stamp)
+        {
+            var chunks = TypeItems(ChunkAtoms);
+            var ticks = timings is null ? null : new long[4];
+            _e.Run(chunks.Count, (w, ws) =>
+            {
+                var item = chunks[w];
+                long t0 = Stopwatch.GetTimestamp();
+                DescriptorItem(item, ws);
+                long t1 = ticks is null ? 0 : Stopwatch.GetTimestamp();
+                FittingForward(item, ws);
+                long t2 = ticks is null ? 0 : Stopwatch.GetTimestamp();
+                FittingBackward(item, ws);
+                long t3 = ticks is null ? 0 : Stopwatch.GetTimestamp();
+                BackwardItem(item, ws);
+                if (ticks is null) return;
+                long t4 = Stopwatch.GetTimestamp();
+                Interlocked.Add(ref ticks[0], t1 - t0); Interlocked.Add(ref ticks[1], t2 - t1);
+                Interlocked.Add(ref ticks[2], t3 - t2); Interlocked.Add(ref ticks[3], t4 - t3);
+            }, _ct);
+            if (timings is null || ticks is null) return;
+            double wall = Lap(ref stamp), sum = Math.Max(1, ticks[0] + ticks[1] + ticks[2] + ticks[3]);
+            timings.Embedding += wall * ticks[0] / sum;
+            timings.Fitting += wall * ticks[1] / sum;
+            timings.Backward += wall * (ticks[2] + ticks[3]) / sum;
+            timings.EmbeddingBackward += wall * ticks[3] / sum;
+        }
+
         /// <summary>Chunks of at most <paramref name="size"/> atoms of one type, in type-sorted order.</summary>
         private List<(int Type, int Start, int Count)> TypeItems(int size)
         {
@@ -972,40 +1021,5 @@ public sealed class FastEngine : IDpEngine
             wy -= Vector256.Create(y) * gr;
             wz -= Vector256.Create(z) * gr;
         }
-    }
-}
-
-/// <summary>Smooth weight S(r) of SPEC §2.1.</summary>
-internal static class Geometry
-{
-    /// <summary>S(r) with PWMLFF's strict inequalities (SPEC §2.1), and dS/dr; with <paramref name="includeRmin"/>, r = Rmin gives 1/r (DeePMD-kit).</summary>
-    /// <param name="r">|dR|.</param>
-    /// <param name="inv">1/r.</param>
-    /// <param name="rmin">Rmin.</param>
-    /// <param name="rmax">Rmax.</param>
-    /// <param name="invWidth">1/(Rmax − Rmin).</param>
-    /// <param name="dsdr">dS/dr.</param>
-    /// <param name="includeRmin">True for DeePMD-kit's rule (w = 1 up to and including rcut_smth).</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static double Switch(double r, double inv, double rmin, double rmax, double invWidth, out double dsdr, bool includeRmin = false)
-    {
-        if (r > 0 && (r < rmin || includeRmin && r == rmin))
-        {
-            dsdr = -inv * inv;
-            return inv;
-        }
-        if (r > rmin && r < rmax)
-        {
-            // S = p(u)/r, p = u³(−6u² + 15u − 10) + 1, dp/du = −30u²(u − 1)², u = (r − Rmin)/(Rmax − Rmin)
-            double u = (r - rmin) * invWidth;
-            double u2 = u * u, u3 = u2 * u;
-            double p = u3 * (-6 * u2 + 15 * u - 10) + 1;
-            double dp = -30 * u2 * (u - 1) * (u - 1);
-            double sw = p * inv;
-            dsdr = (dp * invWidth - sw) * inv;
-            return sw;
-        }
-        dsdr = 0;
-        return 0;
     }
 }

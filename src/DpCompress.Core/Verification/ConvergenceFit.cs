@@ -1,0 +1,130 @@
+using MathNet.Numerics;
+
+namespace DpCompress.Core.Verification;
+
+/// <summary>One point of a sweep: grid step and the error measured at it.</summary>
+/// <param name="Dx">Grid step dx (normalised s).</param>
+/// <param name="Error">The error at that step (e.g. max |ΔF| in eV/Å); positive.</param>
+public readonly record struct SweepPoint(double Dx, double Error);
+
+/// <summary>
+/// The convergence order p of an error against the grid step, err ≈ C · dx^p, fitted by least
+/// squares on log–log axes: ln err = ln C + p · ln dx (MathNet <c>Fit.Line</c> on the logarithms,
+/// R² from <c>GoodnessOfFit.RSquared</c>).
+/// </summary>
+/// <remarks>
+/// <para>Points are sorted from the coarsest dx to the finest. The fit uses the asymptotic range:
+/// it stops before the first point whose error fell by less than a first-order rate since the
+/// previous one, i.e. where the local slope ln(e_k/e_{k−1}) / ln(dx_k/dx_{k−1}) drops below
+/// <see cref="FloorSlope"/> = 1. Such points sit at the float64 round-off floor (order 5 at dx 0.001
+/// reaches 1e-15 eV/atom and 1e-11 eV/Å, no lower than at dx 0.01) and would bias p towards 0.
+/// They are listed in <see cref="ExcludedDx"/>, not hidden.</para>
+/// <para>Expected orders: a Hermite table of order q (3 or 5) interpolates the net with error
+/// O(dx^(q+1)); the energy inherits it, forces and virials take the table's first derivative and
+/// lose one order, O(dx^q).</para>
+/// </remarks>
+public sealed class ConvergenceFit
+{
+    /// <summary>Local slope below which the error is taken to have reached its floor.</summary>
+    public const double FloorSlope = 1.0;
+
+    private ConvergenceFit(double? order, double? prefactor, double? rSquared, double[] usedDx, double[] excludedDx)
+    {
+        Order = order;
+        Prefactor = prefactor;
+        RSquared = rSquared;
+        UsedDx = usedDx;
+        ExcludedDx = excludedDx;
+    }
+
+    /// <summary>Fitted p in err ≈ C · dx^p; null with fewer than two points in the asymptotic range.</summary>
+    public double? Order { get; }
+
+    /// <summary>C in err ≈ C · dx^p (units of the error).</summary>
+    public double? Prefactor { get; }
+
+    /// <summary>R² of the log–log line (1 for two points); null without a fit.</summary>
+    public double? RSquared { get; }
+
+    /// <summary>The grid steps the fit used, coarsest first.</summary>
+    public IReadOnlyList<double> UsedDx { get; }
+
+    /// <summary>The grid steps left out because their error had reached the round-off floor, or was not positive.</summary>
+    public IReadOnlyList<double> ExcludedDx { get; }
+
+    /// <summary>Fits err ≈ C · dx^p to <paramref name="points"/> (any order; one point per dx).</summary>
+    /// <exception cref="DpCompressException">SweepDuplicateDx when two points share a dx.</exception>
+    public static ConvergenceFit Fit(IEnumerable<SweepPoint> points)
+    {
+        ArgumentNullException.ThrowIfNull(points);
+        var all = points.Where(p => double.IsFinite(p.Dx) && p.Dx > 0).OrderByDescending(p => p.Dx).ToList();
+        for (int k = 1; k < all.Count; k++)
+            if (all[k].Dx == all[k - 1].Dx)
+                throw new DpCompressException("SweepDuplicateDx", ErrorKind.InvalidArgument,
+                    $"Two results of the sweep have dx = {all[k].Dx} for the same order and quantity; give one result per grid step.");
+        var used = new List<SweepPoint>();
+        var excluded = new List<double>();
+        foreach (var p in all)
+        {
+            if (!(p.Error > 0) || !double.IsFinite(p.Error) || excluded.Count > 0) { excluded.Add(p.Dx); continue; }
+            if (used.Count > 0)
+            {
+                var prev = used[^1];
+                double local = Math.Log(p.Error / prev.Error) / Math.Log(p.Dx / prev.Dx);
+                if (local < FloorSlope) { excluded.Add(p.Dx); continue; }
+            }
+            used.Add(p);
+        }
+        if (used.Count < 2)
+            return new ConvergenceFit(null, null, null, used.Select(p => p.Dx).ToArray(), excluded.ToArray());
+        double[] x = used.Select(p => Math.Log(p.Dx)).ToArray();
+        double[] y = used.Select(p => Math.Log(p.Error)).ToArray();
+        var (lnC, slope) = MathNet.Numerics.Fit.Line(x, y);
+        double r2 = used.Count == 2 ? 1.0 : GoodnessOfFit.RSquared(x.Select(v => lnC + slope * v), y);
+        return new ConvergenceFit(slope, Math.Exp(lnC), r2, used.Select(p => p.Dx).ToArray(), excluded.ToArray());
+    }
+}
+
+/// <summary>
+/// The fitted convergence of one quantity for one table order over a sweep of grid steps
+/// (what Measure-DpConvergence returns).
+/// </summary>
+public sealed class ConvergenceOrder
+{
+    public ConvergenceOrder(int tableOrder, string quantity, string unit, IReadOnlyList<SweepPoint> points, ConvergenceFit fit)
+    {
+        TableOrder = tableOrder;
+        Quantity = quantity;
+        Unit = unit;
+        Points = points;
+        Fit = fit;
+    }
+
+    /// <summary>The polynomial order of the tables (3 or 5).</summary>
+    public int TableOrder { get; }
+
+    /// <summary>The error property fitted, e.g. MaxForceError.</summary>
+    public string Quantity { get; }
+
+    /// <summary>Unit of the error (eV/atom, eV/Å).</summary>
+    public string Unit { get; }
+
+    /// <summary>Every (dx, error) of the sweep for this order and quantity, coarsest first.</summary>
+    public IReadOnlyList<SweepPoint> Points { get; }
+
+    public ConvergenceFit Fit { get; }
+
+    /// <summary>Fitted p in err ≈ C · dx^p (null without at least two points above the round-off floor).</summary>
+    public double? P => Fit.Order;
+
+    /// <summary>C in err ≈ C · dx^p.</summary>
+    public double? Prefactor => Fit.Prefactor;
+
+    public double? RSquared => Fit.RSquared;
+
+    /// <summary>Points used by the fit.</summary>
+    public int PointCount => Fit.UsedDx.Count;
+
+    public override string ToString() =>
+        $"order {TableOrder} {Quantity}: p = {(P is { } p ? p.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) : "n/a")} over {PointCount} point(s)";
+}

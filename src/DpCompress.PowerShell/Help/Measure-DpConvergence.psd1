@@ -1,0 +1,42 @@
+@{
+    Synopsis    = 'Fits the convergence order p of a compression sweep: error ≈ C · dx^p, per table order and quantity.'
+    Description = @'
+Measure-DpConvergence takes the results of a sweep, that is several compressions of one model at different grid steps, each verified with Test-CompressedModel -Detailed, and fits for every table order and every error quantity the law error ≈ C · dx^p by least squares on log-log axes (MathNet.Numerics Fit.Line on ln dx and ln error). It returns one ConvergenceOrder per order and quantity with the fitted order P, the prefactor C, the R² of the fit and the grid steps used.
+
+Only the asymptotic range is fitted. Going from the coarsest to the finest step, the fit stops at the first step whose error fell by less than a first-order rate since the previous step (local slope below 1): such errors have reached the float64 round-off floor (order 5 at dx 0.001 gives about 1e-15 eV/atom and 1e-11 eV/Å, no lower than at dx 0.01) and would pull p towards 0. Those steps are listed in the "dx at floor" column (ExcludedDx). With fewer than two steps left, P is empty and a warning says so.
+
+What to expect: a table of order q interpolates each embedding net with an error of order dx^(q+1), which the energy inherits; forces and virials use the table's first derivative and converge one order lower, dx^q. On the shipped Ag-Au model the fitted orders are about 4 (energy) and 3 (force, virial) for order 3, and about 6 and 5 for order 5.
+'@
+    Parameters  = @{
+        InputObject = 'The sweep results: objects with Order, Dx and the error properties, usually from Test-CompressedModel -Detailed. Hashtables and custom objects with these keys work too.'
+        Quantity    = 'The error properties to fit. Default: MaxEnergyError (eV/atom), MaxForceError (eV/Å) and MaxVirialError (eV/atom).'
+    }
+    Inputs      = @{
+        'System.Management.Automation.PSObject' = 'Sweep results with Order, Dx and the error properties.'
+    }
+    Outputs     = @{
+        'DpCompress.Core.Verification.ConvergenceOrder' = 'One fit per table order and quantity: TableOrder, Quantity, Unit, P, Prefactor, RSquared, PointCount, Points and Fit (UsedDx, ExcludedDx).'
+    }
+    Examples    = @(
+        @{
+            Title   = 'The convergence order of both table orders'
+            Code    = @'
+$model = Import-DpModel ./tests/data/agau/dp_model.ckpt
+$data = Import-DpConfiguration ./tests/data/agau/PWdata/Ag10Au14
+$sweep = foreach ($o in 3, 5) { foreach ($dx in 0.2, 0.1, 0.05) {
+    $model | Invoke-DpCompression -Order $o -Dx $dx | Test-CompressedModel -Data $data -Detailed -WarningAction SilentlyContinue } }
+$sweep | Measure-DpConvergence
+'@
+            Remarks = 'Six compressions, six verifications, then one row per order and quantity with the fitted p: about 4 and 3 for order 3 (energy; force and virial), about 6 and 5 for order 5.'
+        }
+        @{
+            Title   = 'Only the force error, from your own numbers'
+            Code    = @'
+@{ Order = 3; Dx = 0.1; MaxForceError = 4.2e-4 }, @{ Order = 3; Dx = 0.01; MaxForceError = 4.2e-7 }, @{ Order = 3; Dx = 0.001; MaxForceError = 4.6e-10 } |
+    ForEach-Object { [pscustomobject]$_ } | Measure-DpConvergence -Quantity MaxForceError
+'@
+            Remarks = 'Fits p = 2.98 to the force errors of the README sweep.'
+        }
+    )
+    Links       = @('Test-CompressedModel', 'Invoke-DpCompression', 'Export-DpChart')
+}
