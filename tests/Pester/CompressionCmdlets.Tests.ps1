@@ -7,11 +7,39 @@ BeforeAll {
 
 Describe 'New-SijGrid' {
     It 'uses the checkpoint''s sij_max by default' {
-        $g = New-SijGrid -Model $model
+        $g = New-SijGrid -Model $model -Layout Exact
         $g | Should -BeOfType ([DpCompress.Core.Compression.SijGrid])
         $g.Source | Should -Be 'Checkpoint'
         $g.Dx | Should -Be 0.01
+        $g.Layout | Should -Be 'Exact'
         $g.RawSijMax | Should -Be $model.SijMax
+    }
+    It 'lays the grid out for PWMLFF''s runtime by default: dyadic dx, aligned start, inner end above 0.75 x the closest pair' {
+        $out = New-SijGrid -Model $model -Verbose 4>&1
+        $g = $out | Where-Object { $_ -is [DpCompress.Core.Compression.SijGrid] }
+        "$($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] })" | Should -Match 'dx 0\.0078125 = 2\^-7.*requested 0\.01.*-Layout Exact'
+        $g.Layout | Should -Be 'Pwmlff'
+        $g.Dx | Should -Be ([math]::Pow(2, -7))
+        $g.RequestedDx | Should -Be 0.01
+        $g.SMin | Should -Be (-40 / 128)
+        $g.RuntimeSijMax | Should -Be $g.InnerEnd
+        $g.IsPwmlffExact | Should -BeTrue
+        $rc = [DpCompress.Core.Compression.RuntimeLayout]::PairDistance($model.SijMax, $model.Rmin, $model.Rmax)
+        $g.CoverDistance | Should -Be (0.75 * $rc)
+        # The inner end is the first node strictly above the s of a pair at 0.75 r_c (largest over centre types).
+        $sCover = [DpCompress.Core.Compression.RuntimeLayout]::SmoothWeight($g.CoverDistance, $model.Rmin, $model.Rmax)
+        $top = [math]::Max(($sCover - $model.Davg[0]) / $model.Dstd[0], ($sCover - $model.Davg[4]) / $model.Dstd[4])
+        $g.InnerEnd | Should -BeGreaterThan $top
+        $g.InnerEnd - $g.Dx | Should -BeLessOrEqual $top
+        $g.SMax | Should -Be (New-SijGrid -Model $model -Layout Exact).SMax
+        # Within 2x the rows of the exact layout at the same requested dx.
+        $g.Rows | Should -BeLessThan (2 * (New-SijGrid -Model $model -Layout Exact).Rows)
+    }
+    It 'covers closer pairs with -CoverDistance (a larger inner grid)' {
+        $near = New-SijGrid -Model $model -CoverDistance 1.2
+        $near.CoverDistance | Should -Be 1.2
+        $near.InnerEnd | Should -BeGreaterThan (New-SijGrid -Model $model).InnerEnd
+        { New-SijGrid -Model $model -Layout Exact -CoverDistance 1.2 } | Should -Throw -ErrorId 'CoverDistanceNeedsPwmlffLayout,DpCompress.PowerShell.Commands.NewSijGridCommand'
     }
     It 'finds the same sij_max by scanning the training data (closest pair in Ag10Au14 image 2)' {
         $g = New-SijGrid -Model $model -TrainingData (Join-Path $agau 'PWdata') -Verbose 4>&1
@@ -41,7 +69,8 @@ Describe 'Invoke-DpCompression' {
                 $back = Import-DpModel (Join-Path $TestDrive 'cmp.ckpt')
                 $back.IsCompressed | Should -BeTrue
                 $back.Order | Should -Be 3
-                $back.Dx | Should -Be 0.001
+                $back.Dx | Should -Be ([math]::Pow(2, -10))   # the PWMLFF runtime layout: largest power of two <= 0.001
+                $back.Compression.Grid.IsPwmlffExact | Should -BeTrue
                 @($back.Checkpoint.Keys) | Should -Be (@($model.Checkpoint.Keys) + 'compress')
             } finally { Pop-Location }
         }
@@ -50,7 +79,9 @@ Describe 'Invoke-DpCompression' {
             $model.IsCompressed | Should -BeFalse
             $c.IsCompressed | Should -BeTrue
             $c.Order | Should -Be 5
-            $c.Dx | Should -Be 0.01
+            $c.Dx | Should -Be 0.0078125
+            $c.Compression.Grid.RequestedDx | Should -Be 0.01
+            ($model | Invoke-DpCompression -Dx 0.01 -Order 5 -Layout Exact).Dx | Should -Be 0.01
             $c.Compression.Accuracy.Count | Should -Be 4
             $c.TableError | Should -BeLessThan 1e-10
             $c.OuterTableError | Should -BeGreaterOrEqual $c.TableError
@@ -69,7 +100,7 @@ Describe 'Invoke-DpCompression' {
         It 'uses a grid from New-SijGrid' {
             $g = New-SijGrid -Model $model -Dx 0.05
             $c = Invoke-DpCompression -Model $model -Grid $g
-            $c.Dx | Should -Be 0.05
+            $c.Dx | Should -Be $g.Dx
             $c.Compression.Rows | Should -Be $g.Rows
         }
         It 'compresses several piped models' {
@@ -95,7 +126,7 @@ Describe 'Invoke-DpCompression' {
             $err = $null
             $c | Invoke-DpCompression -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
             $err[0].FullyQualifiedErrorId | Should -Be 'ModelAlreadyCompressed,DpCompress.PowerShell.Commands.InvokeDpCompressionCommand'
-            ($c | Invoke-DpCompression -Dx 0.02 -Force).Dx | Should -Be 0.02
+            ($c | Invoke-DpCompression -Dx 0.02 -Layout Exact -Force).Dx | Should -Be 0.02
         }
         It 'refuses a model whose s range is degenerate' {
             $zeros = [double[]]::new($model.Davg.Length)

@@ -33,6 +33,14 @@ Describe 'ConvergenceFit' {
         $f.ExcludedDx | Should -Be @(0.001)
         [math]::Abs($f.Order - [math]::Log10(1.7e-6 / 1.8e-11)) | Should -BeLessThan 1e-12
     }
+    It 'leaves out a step where the floor flattens the slope below 2/3 of the earlier slopes (order 5 energies, all 160 configurations)' {
+        $dx = 0.1, 0.05, 0.02, 0.01, 0.005, 0.002; $err = 2.102e-8, 2.010e-10, 8.191e-13, 1.377e-14, 2.368e-15, 2.368e-15
+        $f = Invoke-Fit (0..5 | ForEach-Object { New-Point $dx[$_] $err[$_] })
+        $f.UsedDx | Should -Be @(0.1, 0.05, 0.02, 0.01)    # local slope 0.01 -> 0.005 is 2.54, the ones before ~6
+        $f.ExcludedDx | Should -Be @(0.005, 0.002)
+        $f.Order | Should -BeGreaterThan 5.8
+        $f.Order | Should -BeLessThan 6.5
+    }
     It 'gives no order with fewer than two points above the floor' {
         $f = Invoke-Fit @((New-Point 0.01 1e-15), (New-Point 0.001 2e-15))
         $f.Order | Should -BeNullOrEmpty

@@ -411,3 +411,79 @@ Describe 'Validation of meaning' {
         }
     }
 }
+
+Describe 'Writers and engines' {
+    BeforeAll { $script:Model = Import-DpModel -LiteralPath $DpModelPath }
+
+    It 'Export-DpModel to an existing folder is ExportPathIsDirectory and writes nothing beside it' {
+        $dir = Join-Path $TestDrive 'outdir'
+        New-Item -ItemType Directory -Path $dir | Out-Null
+        { $Model | Export-DpModel -Path $dir } | Should -Throw -ErrorId 'ExportPathIsDirectory,DpCompress.PowerShell.Commands.ExportDpModelCommand'
+        Test-Path -LiteralPath "$dir.ckpt" | Should -BeFalse
+        @(Get-ChildItem -LiteralPath $dir -Force).Count | Should -Be 0
+    }
+
+    It 'Export-DpModel to a path ending in a separator is ExportPathIsDirectory, not a hidden .ckpt' {
+        $dir = Join-Path $TestDrive 'newdir'
+        New-Item -ItemType Directory -Path $dir | Out-Null
+        { $Model | Export-DpModel -LiteralPath "$dir/" } | Should -Throw -ErrorId 'ExportPathIsDirectory,DpCompress.PowerShell.Commands.ExportDpModelCommand'
+        Test-Path -LiteralPath (Join-Path $dir '.ckpt') | Should -BeFalse
+    }
+
+    It 'a NUL in a path is an error with an id, not an ArgumentException' {
+        { $Model | Export-DpModel -LiteralPath (Join-Path $TestDrive "a`0b.ckpt") } | Should -Throw -ErrorId 'ExportPathInvalid,DpCompress.PowerShell.Commands.ExportDpModelCommand'
+        (Get-DpError { Read-Model "x`0y.ckpt" }).ErrorId | Should -Be 'CheckpointPathInvalid'
+        Import-DpModel -LiteralPath (Join-Path $TestDrive "x`0y.ckpt") -ErrorAction SilentlyContinue -ErrorVariable err | Out-Null
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -Match '^Checkpoint\w+,'
+    }
+
+    It 'stale temporary files of an earlier, killed export are removed; fresh and foreign ones are kept' {
+        $dir = Join-Path $TestDrive 'tmpclean'
+        New-Item -ItemType Directory -Path $dir | Out-Null
+        $target = Join-Path $dir 'out.ckpt'
+        $stale = Join-Path $dir ('.out.ckpt.{0}.tmp' -f [guid]::NewGuid().ToString('N'))
+        $fresh = Join-Path $dir ('.out.ckpt.{0}.tmp' -f [guid]::NewGuid().ToString('N'))
+        $other = Join-Path $dir '.out.ckpt.notours.tmp'
+        $otherTarget = Join-Path $dir ('.another.ckpt.{0}.tmp' -f [guid]::NewGuid().ToString('N'))
+        foreach ($f in $stale, $fresh, $other, $otherTarget) { [System.IO.File]::WriteAllBytes($f, [byte[]](1, 2, 3)) }
+        foreach ($f in $stale, $other, $otherTarget) { (Get-Item -LiteralPath $f -Force).LastWriteTimeUtc = [datetime]::UtcNow.AddHours(-2) }
+        $Model | Export-DpModel -LiteralPath $target
+        Test-Path -LiteralPath $target | Should -BeTrue
+        Test-Path -LiteralPath $stale | Should -BeFalse
+        Test-Path -LiteralPath $fresh | Should -BeTrue
+        Test-Path -LiteralPath $other | Should -BeTrue
+        Test-Path -LiteralPath $otherTarget | Should -BeTrue
+    }
+
+    It 'a stale temporary file still held open by a writer is kept' {
+        $dir = Join-Path $TestDrive 'tmpheld'
+        New-Item -ItemType Directory -Path $dir | Out-Null
+        $target = Join-Path $dir 'out.ckpt'
+        $held = Join-Path $dir ('.out.ckpt.{0}.tmp' -f [guid]::NewGuid().ToString('N'))
+        [System.IO.File]::WriteAllBytes($held, [byte[]](1, 2, 3))
+        (Get-Item -LiteralPath $held -Force).LastWriteTimeUtc = [datetime]::UtcNow.AddHours(-2)
+        $fs = [System.IO.FileStream]::new($held, 'Open', 'ReadWrite', 'None')
+        try {
+            [DpCompress.Core.Serialization.TempFiles]::CleanStale($target) | Should -Be 0
+            Test-Path -LiteralPath $held | Should -BeTrue
+        } finally { $fs.Dispose() }
+        [DpCompress.Core.Serialization.TempFiles]::CleanStale($target) | Should -Be 1
+    }
+
+    It 'the Reference engine refuses a cell beyond its memory limit with ReferenceEngineMemoryLimit and a hint' {
+        $n = 6000
+        $rng = [System.Random]::new(7)
+        $pos = [double[]]::new(3 * $n); for ($i = 0; $i -lt $pos.Length; $i++) { $pos[$i] = 60 * $rng.NextDouble() }
+        $z = [int[]]::new($n); for ($i = 0; $i -lt $n; $i++) { $z[$i] = if ($i % 2) { 47 } else { 79 } }
+        $cfg = [DpCompress.Core.Structures.Configuration]::new([double[]](60, 0, 0, 0, 60, 0, 0, 0, 60), $pos, $z)
+        [DpCompress.Core.Inference.ReferenceMemoryGuard]::Estimate($Model, $n) | Should -BeGreaterThan ([DpCompress.Core.Inference.ReferenceMemoryGuard]::Limit)
+        $err = $null
+        try { $cfg | Invoke-DpModel -Model $Model -Engine Reference | Out-Null } catch { $err = $_ }
+        if (-not $err) { $cfg | Invoke-DpModel -Model $Model -Engine Reference -ErrorAction SilentlyContinue -ErrorVariable ev | Out-Null; $err = $ev[0] }
+        $err.FullyQualifiedErrorId | Should -Match '^ReferenceEngineMemoryLimit'
+        $err.Exception.Message | Should -Match 'Engine Fast'
+        # the 4,000-atom estimate matches the 3.9 GB measured for the Ag-Au model within 10 %
+        [DpCompress.Core.Inference.ReferenceMemoryGuard]::Estimate($Model, 4000) / 3.9e9 | Should -BeGreaterThan 0.9
+    }
+}

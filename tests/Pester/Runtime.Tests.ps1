@@ -110,3 +110,55 @@ Describe 'PwmlffRuntimeLookup' {
         $err.Exception.InnerException.ErrorId | Should -Be 'PwmlffLookupOutsideTable'
     }
 }
+
+Describe 'The PWMLFF runtime layout (Invoke-DpCompression default)' {
+    BeforeAll {
+        $script:Original = [DpCompress.Core.Serialization.CheckpointReader]::Read((Get-TestDataPath 'agau/dp_model.ckpt'))
+        $script:Laid = $script:Original | Invoke-DpCompression -Dx 0.01 -Order 3
+        $script:Typed = $script:Original | Invoke-DpCompression -Dx 0.01 -Order 3 -Layout Exact
+        $script:OriginalEngine = [DpCompress.Core.Inference.EngineFactory]::Create($script:Original, 'Fast', 2)
+    }
+    AfterAll { if ($script:OriginalEngine) { $script:OriginalEngine.Dispose() } }
+
+    It 'is evaluated by PWMLFF''s runtime exactly as by DpCompress (bit for bit, all 160 configurations)' {
+        $pw = [DpCompress.Core.Inference.EngineFactory]::Create($script:Laid, 'Fast', 2, 'Pwmlff')
+        $ours = [DpCompress.Core.Inference.EngineFactory]::Create($script:Laid, 'Fast', 2, 'DpCompress')
+        try {
+            $worstE = 0.0; $worstF = 0.0; $different = 0
+            foreach ($c in $script:Configs) {
+                $a = $pw.Evaluate($c, $null, $null, $script:None)
+                $b = $ours.Evaluate($c, $null, $null, $script:None)
+                if ($a.Energy -ne $b.Energy -or -not [System.Linq.Enumerable]::SequenceEqual($a.Forces, $b.Forces)) { $different++ }
+                $o = $script:OriginalEngine.Evaluate($c, $null, $null, $script:None)
+                $worstE = [math]::Max($worstE, [math]::Abs($a.Energy - $o.Energy) / $c.AtomCount)
+                $worstF = [math]::Max($worstF, (Get-MaxAbsDiff $a.Forces $o.Forces))
+            }
+            $different | Should -Be 0
+            # Issue 11 acceptance: <= 2e-10 eV/atom and <= 5e-7 eV/A from the original (measured 1.1e-10, 2.5e-7).
+            $worstE | Should -BeLessOrEqual 2e-10
+            $worstF | Should -BeLessOrEqual 5e-7
+        } finally { $pw.Dispose(); $ours.Dispose() }
+    }
+    It 'is what the typed-dx layout is not: PWMLFF''s runtime is ~1e-6 eV/atom off with dx 0.01' {
+        $pw = [DpCompress.Core.Inference.EngineFactory]::Create($script:Typed, 'Fast', 2, 'Pwmlff')
+        try {
+            $c = Get-Config 'Ag10Au14' 0
+            $d = [math]::Abs($pw.Evaluate($c, $null, $null, $script:None).Energy - $script:OriginalEngine.Evaluate($c, $null, $null, $script:None).Energy) / $c.AtomCount
+            $d | Should -BeGreaterThan 1e-8
+            $d | Should -BeLessThan 1e-4
+        } finally { $pw.Dispose() }
+    }
+    It 'writes a consistent compress dict: sij_min = start, sij_max = inner end, read back as the same grid' {
+        $path = Join-Path $TestDrive 'laid.ckpt'
+        $script:Laid | Export-DpModel -LiteralPath $path
+        $back = Import-DpModel -LiteralPath $path
+        $g = $back.Compression.Grid
+        $g.SMin | Should -Be $script:Laid.Compression.Grid.SMin
+        $g.RuntimeSijMax | Should -Be $script:Laid.Compression.Grid.InnerEnd
+        $g.InnerIntervals | Should -Be $script:Laid.Compression.Grid.InnerIntervals
+        $g.OuterPoints | Should -Be $script:Laid.Compression.Grid.OuterPoints
+        $g.SMax | Should -Be $script:Laid.Compression.Grid.SMax
+        $g.IsPwmlffExact | Should -BeTrue
+        $script:PwmlffFile.Compression.Grid.IsPwmlffExact | Should -BeFalse
+    }
+}

@@ -22,8 +22,8 @@ BeforeAll {
     $script:Configs = [DpCompress.Core.Structures.PwDataReader]::Read($script:PwData)
     $script:Ref = [DpCompress.Core.Inference.ReferenceEngine]::new($script:Model)
     $script:Fast = [DpCompress.Core.Inference.Fast.FastEngine]::new($script:Model, 1)
-    $script:O3 = $script:Model | Invoke-DpCompression -Dx 0.01 -Order 3
-    $script:O5 = $script:Model | Invoke-DpCompression -Dx 0.01 -Order 5
+    $script:O3 = $script:Model | Invoke-DpCompression -Dx 0.01 -Order 3 -Layout Exact   # PWMLFF compress's own grid, compared with its file below
+    $script:O5 = $script:Model | Invoke-DpCompression -Dx 0.01 -Order 5 -Layout Exact
 
     function Get-Config([string] $System, [int] $Index) {
         $c = $script:Configs | Where-Object { $_.Name -eq $System -and $_.Index -eq $Index } | Select-Object -First 1
@@ -403,5 +403,46 @@ Describe 'Type-embedding DP: export and PWMLFF''s compressed file' {
         $bug | Should -BeGreaterThan 1e-5
         $mine = [math]::Abs(([DpCompress.Core.Inference.Fast.FastEngine]::new($O3, 1)).Evaluate($c, $null, $null, $None).Energy - $o.Energy) / $c.AtomCount
         $mine | Should -BeLessThan ($bug / 1000)
+    }
+}
+
+Describe 'Type-embedding DP: every cmdlet takes the flavour' {
+    It 'New-SijGrid finds the checkpoint''s sij_max by scanning the training data' {
+        $g = New-SijGrid -Model $Model -TrainingData $PwData
+        $g.Source | Should -Be 'TrainingData'
+        [math]::Abs($g.RawSijMax - $Model.SijMax) | Should -BeLessThan 1e-12
+        $c = $Model | Invoke-DpCompression -Grid $g -Order 3
+        $c.Compression.NetCount | Should -Be 2
+    }
+    It 'Invoke-DpModel gives the engines'' numbers (<_>)' -ForEach 'Fast', 'Reference' {
+        $c = Get-Config 'Ag12Au12' 0
+        $p = Invoke-DpModel -Model $Model -Configuration $c -Engine $_
+        $q = $script:Fast.Evaluate($c, $null, $null, $None)
+        [math]::Abs($p.Energy - $q.Energy) | Should -BeLessOrEqual 1e-10
+        Get-MaxAbsDiff $p.Forces $q.Forces | Should -BeLessOrEqual 1e-10
+    }
+    It 'Test-CompressedModel compares both models with DFT' {
+        $few = @($Configs | Where-Object Name -eq 'Ag45Au3')
+        $r = Test-CompressedModel -Model $O3 -Data $few -Detailed
+        $r.Passed | Should -BeTrue
+        $r.CompressedVsDft.Count | Should -Be $few.Count
+        $r.OriginalVsDft.MaxEnergyErrorPerAtom | Should -BeGreaterThan 1e-4
+        [math]::Abs($r.CompressedVsDft.MaxEnergyErrorPerAtom - $r.OriginalVsDft.MaxEnergyErrorPerAtom) | Should -BeLessThan 1e-8
+        Test-CompressedModel -Model $O3 -Reference $Model -Data $few | Should -BeTrue
+    }
+    It 'a sweep over order and dx charts the error (Export-DpChart ErrorVsDx) and Measure-DpInference times both models' {
+        $few = @($Configs | Where-Object Name -eq 'Ag45Au3')
+        $sweep = foreach ($o in 3, 5) { foreach ($dx in 0.1, 0.01) { $Model | Invoke-DpCompression -Order $o -Dx $dx | Test-CompressedModel -Data $few -Detailed } }
+        $sweep.Count | Should -Be 4
+        ($sweep | Where-Object { $_.Order -eq 5 -and $_.Dx -eq 0.01 }).MaxForceError | Should -BeLessThan 1e-9
+        $png = Join-Path $TestDrive 'te-error-vs-dx.png'
+        $sweep | Export-DpChart -Path $png -Kind ErrorVsDx -ErrorProperty MaxForceError
+        (Get-Item $png).Length | Should -BeGreaterThan 1000
+        $t = Measure-DpInference -Model $Model, $O3 -Data $few[0] -Engine Fast -Repeat 1 -Warmup 0 -ThrottleLimit 1
+        @($t).Count | Should -Be 2
+        ($t | Where-Object Compressed).ModelMs | Should -BeGreaterThan 0
+        $chart = Join-Path $TestDrive 'te-phases.png'
+        $t | Export-DpChart -Path $chart -Kind PhaseBreakdown
+        (Get-Item $chart).Length | Should -BeGreaterThan 1000
     }
 }

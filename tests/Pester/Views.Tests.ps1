@@ -8,7 +8,7 @@ BeforeAll {
     Import-DpCompressUnderTest
     $agau = Get-TestDataPath 'agau'
     $script:model = Import-DpModel (Join-Path $agau 'dp_model.ckpt')
-    $script:cmp = $model | Invoke-DpCompression -Dx 0.05 -Order 3
+    $script:cmp = $model | Invoke-DpCompression -Dx 0.05 -Order 3 -Layout Exact   # the dx shown is the one typed
     $script:ag10 = Import-DpConfiguration (Join-Path $agau 'PWdata/Ag10Au14')
 
     # Numbers in a shown text, each with half a unit of its last digit: 1.39E-008, -3.318095, 46,002, 62.5%, 0.8x.

@@ -60,6 +60,32 @@ public sealed class SijGrid
     /// <summary>x_L, the last inner node and first outer node.</summary>
     public double InnerEnd => SMin + InnerIntervals * Dx;
 
+    /// <summary>How the grid was laid out: <see cref="TableLayout.Pwmlff"/> (evaluated exactly by PWMLFF's runtime) or
+    /// <see cref="TableLayout.Exact"/> (the dx asked for). Grids read from a file report what their numbers are
+    /// (<see cref="IsPwmlffExact"/>).</summary>
+    public TableLayout Layout { get; init; } = TableLayout.Exact;
+
+    /// <summary>The dx the user asked for (null when it is <see cref="Dx"/> itself).</summary>
+    public double? RequestedDx { get; init; }
+
+    /// <summary><see cref="TableLayout.Pwmlff"/> grids: pairs at or beyond this distance (Å) stay in PWMLFF's inner branch.</summary>
+    public double? CoverDistance { get; init; }
+
+    /// <summary>
+    /// True when PWMLFF's runtime lookup (SPEC §8) evaluates this grid's table as DpCompress does: dx a power of two,
+    /// sij_min = m·dx, every inner node index |k + m| &lt; 2^24 (float32 starts exact) and sij_max = x_L.
+    /// (Pairs with s̃ ≥ sij_max still take PWMLFF's broken outer branch.)
+    /// </summary>
+    public bool IsPwmlffExact
+    {
+        get
+        {
+            if (Math.ScaleB(1.0, Math.ILogB(Dx)) != Dx) return false;
+            double m = SMin / Dx;
+            return m == Math.Floor(m) && Math.Abs(m) < (1 << 24) && Math.Abs(m + InnerIntervals) < (1 << 24) && RuntimeSijMax == InnerEnd;
+        }
+    }
+
     private readonly double? _runtimeSijMax;
 
     /// <summary>
@@ -108,5 +134,8 @@ public sealed class SijGrid
         return new SijGrid(sMin, sMax, dx, l, outer, rawSijMax, source);
     }
 
-    public override string ToString() => $"s [{SMin:G6}, {SMax:G6}] dx {Dx:G4}: {InnerIntervals} inner + {OuterPoints} outer ({Rows} rows)";
+    public override string ToString() =>
+        $"s [{SMin:G6}, {SMax:G6}] dx {Dx:G4}" + (RequestedDx is double r && r != Dx ? $" (asked {r:G4})" : "") +
+        $": {InnerIntervals} inner + {OuterPoints} outer ({Rows} rows), inner end {InnerEnd:G6}" +
+        (Layout == TableLayout.Pwmlff ? ", PWMLFF runtime layout" : "");
 }

@@ -99,6 +99,7 @@ public sealed class ReferenceEngine : IDpEngine
             throw new DpCompressException("EmptyConfiguration", ErrorKind.InvalidArgument, $"Configuration {configuration} has no atoms.", configuration.Source);
         if (m2 > m)
             throw new DpCompressException("InvalidModel", ErrorKind.InvalidData, $"M2 ({m2}) exceeds the embedding width ({m}).", model.SourcePath);
+        ReferenceMemoryGuard.Check(model, n, configuration.Source);
         int[] types = NeighborSearch.MapTypes(configuration, model.AtomTypes);
         cancellationToken.ThrowIfCancellationRequested();
 

@@ -100,8 +100,9 @@ public static class CheckpointValidator
     }
 
     /// <summary>
-    /// The compress block's grid against itself: s_min &lt; s_max; L = sij_len within ±1 of
-    /// ceil((s_max − s_min)/dx); outer points within ±1 of max(2, ceil((10·s_max − x_L)/(10·dx)));
+    /// The compress block's grid against itself: s_min &lt; s_max; L = sij_len at least ceil((s_max − s_min)/dx) − 1
+    /// and at most ceil((10·s_max − s_min)/dx) + 1 (the PWMLFF runtime layout ends its inner grid above s_max, to keep
+    /// pairs closer than any in training out of PWMLFF's broken outer branch; never beyond the outer limit); outer points within ±1 of max(2, ceil((10·s_max − x_L)/(10·dx)));
     /// stored sij_max in [x_L − dx, x_L] (PWMLFF stores s_max, DpCompress x_L).
     /// </summary>
     private static void CheckCompression(CompressionTable table, PyDict compress, string? path)
@@ -112,9 +113,10 @@ public static class CheckpointValidator
             throw Shape(path, $"compress.sij_min {Num(g.SMin)} is not below the table's s_max {Num(g.SMax)}");
         double span = (g.SMax - g.SMin) / g.Dx;
         double expectedInner = Math.Ceiling(span);
-        if (Math.Abs(g.InnerIntervals - expectedInner) > 1 + GridTolerance * expectedInner)
+        double maxInner = Math.Ceiling((10 * g.SMax - g.SMin) / g.Dx);
+        if (g.InnerIntervals < expectedInner - 1 - GridTolerance * expectedInner || g.InnerIntervals > maxInner + 1 + GridTolerance * maxInner)
             throw Shape(path, $"compress.sij_len is {g.InnerIntervals} but sij_min {Num(g.SMin)}, s_max {Num(g.SMax)} and dx {Num(g.Dx)} give {expectedInner:F0} inner intervals " +
-                              "(dx does not match the table's step)");
+                              $"(up to {maxInner:F0} for an inner grid extended towards the outer limit; dx does not match the table's step)");
         double xl = g.InnerEnd;
         double expectedOuter = Math.Max(2, Math.Ceiling((10 * g.SMax - xl) / (10 * g.Dx)));
         if (Math.Abs(g.OuterPoints - expectedOuter) > 1 + GridTolerance * expectedOuter)

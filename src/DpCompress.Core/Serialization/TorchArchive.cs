@@ -72,6 +72,8 @@ public static class TorchArchive
     internal static string CheckFile(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if (path.Contains('\0'))
+            throw new DpCompressException("CheckpointPathInvalid", ErrorKind.InvalidArgument, "The checkpoint path contains a NUL character.", null);
         string full = Path.GetFullPath(path);
         if (Directory.Exists(full))
             throw new DpCompressException("CheckpointIsDirectory", ErrorKind.InvalidArgument, $"'{full}' is a directory, not a checkpoint file.", full);
@@ -224,7 +226,8 @@ public static class TorchArchive
     /// <c>&lt;prefix&gt;/data/&lt;key&gt;</c> per storage and <c>&lt;prefix&gt;/version</c> ("3\n"), all
     /// STORED (uncompressed) with record data 64-byte aligned, as torch writes them. The file is
     /// written to a temporary file in the target folder and moved over <paramref name="path"/>
-    /// only when complete; on failure the temporary file is deleted.
+    /// only when complete; on failure the temporary file is deleted, and stale temporary files of
+/// the same target left by a killed process are removed first (<see cref="TempFiles.CleanStale"/>).
     /// </summary>
     /// <param name="path">target file (overwritten)</param>
     /// <param name="root">object to save, usually a checkpoint <see cref="PyDict"/></param>
@@ -233,6 +236,7 @@ public static class TorchArchive
     public static string Write(string path, object? root, string? prefix = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if (path.Contains('\0')) throw WriteFailed(ReaderLimits.Excerpt(path), "the path contains a NUL character", null);
         string full = Path.GetFullPath(path);
         prefix ??= ArchiveName(full);
         if (prefix.Length == 0 || prefix.Contains('/') || prefix.Contains('\\'))
@@ -254,7 +258,8 @@ public static class TorchArchive
             throw WriteFailed(full, e.Message, e);
         }
 
-        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        TempFiles.CleanStale(full);
+        string temp = TempFiles.NewTempPath(full);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))

@@ -1,4 +1,5 @@
 using MathNet.Numerics;
+using MathNet.Numerics.Statistics;
 
 namespace DpCompress.Core.Verification;
 
@@ -13,12 +14,14 @@ public readonly record struct SweepPoint(double Dx, double Error);
 /// R² from <c>GoodnessOfFit.RSquared</c>).
 /// </summary>
 /// <remarks>
-/// <para>Points are sorted from the coarsest dx to the finest. The fit uses the asymptotic range:
-/// it stops before the first point whose error fell by less than a first-order rate since the
-/// previous one, i.e. where the local slope ln(e_k/e_{k−1}) / ln(dx_k/dx_{k−1}) drops below
-/// <see cref="FloorSlope"/> = 1. Such points sit at the float64 round-off floor (order 5 at dx 0.001
-/// reaches 1e-15 eV/atom and 1e-11 eV/Å, no lower than at dx 0.01) and would bias p towards 0.
-/// They are listed in <see cref="ExcludedDx"/>, not hidden.</para>
+/// <para>Points are sorted from the coarsest dx to the finest. The fit uses the asymptotic range,
+/// which ends before the first point whose local slope s_k = ln(e_k/e_{k−1}) / ln(dx_k/dx_{k−1})
+/// drops below <see cref="FloorSlope"/> = 1 (the error no longer falls even at first order) or, once
+/// two local slopes are known, below <see cref="FloorFraction"/> = 2/3 of their median. Near the float64 round-off
+/// floor ε the error is C·dx^p + ε, whose local slope is p·(1 − ε/e): it falls below 2/3·p once the
+/// floor makes up more than a third of the error. Such points (order 5 at dx ≤ 0.005 reaches
+/// 2e-15 eV/atom and 1e-11 eV/Å, no lower than at dx 0.01) would bias p towards 0; they are listed
+/// in <see cref="ExcludedDx"/>, not hidden.</para>
 /// <para>Expected orders: a Hermite table of order q (3 or 5) interpolates the net with error
 /// O(dx^(q+1)); the energy inherits it, forces and virials take the table's first derivative and
 /// lose one order, O(dx^q).</para>
@@ -27,6 +30,9 @@ public sealed class ConvergenceFit
 {
     /// <summary>Local slope below which the error is taken to have reached its floor.</summary>
     public const double FloorSlope = 1.0;
+
+    /// <summary>Fraction of the median earlier local slope below which a point is taken to be at the floor.</summary>
+    public const double FloorFraction = 2.0 / 3.0;
 
     private ConvergenceFit(double? order, double? prefactor, double? rSquared, double[] usedDx, double[] excludedDx)
     {
@@ -64,6 +70,7 @@ public sealed class ConvergenceFit
                     $"Two results of the sweep have dx = {all[k].Dx} for the same order and quantity; give one result per grid step.");
         var used = new List<SweepPoint>();
         var excluded = new List<double>();
+        var slopes = new List<double>();
         foreach (var p in all)
         {
             if (!(p.Error > 0) || !double.IsFinite(p.Error) || excluded.Count > 0) { excluded.Add(p.Dx); continue; }
@@ -71,7 +78,8 @@ public sealed class ConvergenceFit
             {
                 var prev = used[^1];
                 double local = Math.Log(p.Error / prev.Error) / Math.Log(p.Dx / prev.Dx);
-                if (local < FloorSlope) { excluded.Add(p.Dx); continue; }
+                if (local < FloorSlope || (slopes.Count >= 2 && local < FloorFraction * slopes.Median())) { excluded.Add(p.Dx); continue; }
+                slopes.Add(local);
             }
             used.Add(p);
         }

@@ -17,6 +17,13 @@ public abstract class DpCmdlet : PSCmdlet
 
     protected override void StopProcessing() => _stop.Cancel();
 
+    /// <summary>One verbose line that says which table layout a grid has and why (issue 11: the chosen dx is stated).</summary>
+    internal static string DescribeGrid(Core.Compression.SijGrid g) => g.Layout == Core.Compression.TableLayout.Pwmlff
+        ? $"PWMLFF runtime layout: dx {g.Dx:G6} = 2^{Math.ILogB(g.Dx)}, the largest power of two not above the requested {g.RequestedDx ?? g.Dx:G6}; " +
+          $"start {g.SMin:G6} = {g.SMin / g.Dx:F0}·dx; inner end {g.InnerEnd:G6} (pairs down to {g.CoverDistance:F3} Å stay in PWMLFF's inner branch); " +
+          $"{g.InnerIntervals} inner + {g.OuterPoints} outer nodes ({g.Rows} rows). Use -Layout Exact for exactly the dx typed."
+        : $"Exact layout (dx as typed): {g}.";
+
     /// <summary>Maps a Core error kind onto PowerShell's ErrorCategory.</summary>
     internal static ErrorCategory ToCategory(ErrorKind kind) => kind switch
     {

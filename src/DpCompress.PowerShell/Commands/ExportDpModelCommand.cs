@@ -47,12 +47,52 @@ public sealed class ExportDpModelCommand : DpCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>
+    /// Refuses a path with a NUL character (ExportPathInvalid) and a path that names a folder: one
+    /// ending in a separator or an existing directory (ExportPathIsDirectory), before any extension
+    /// is appended, so "dir" never becomes "dir.ckpt" beside the folder nor "dir/" a hidden "dir/.ckpt".
+    /// </summary>
+    private bool CheckTarget(string given)
+    {
+        if (given.Contains('\0'))
+        {
+            ThrowDpError(new DpCompressException("ExportPathInvalid", ErrorKind.InvalidArgument,
+                $"The output path '{ReaderLimits.Excerpt(given.Replace('\0', '?'))}' contains a NUL character."));
+            return false;
+        }
+        string resolved;
+        try
+        {
+            resolved = ParameterSetName == ParameterSets.LiteralPath
+                ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(given)
+                : ResolveOutputPath(given);
+        }
+        catch (Exception e) when (e is ArgumentException or PSArgumentException or NotSupportedException or ProviderNotFoundException
+                                      or System.Management.Automation.DriveNotFoundException or PSNotSupportedException or ItemNotFoundException)
+        {
+            ThrowDpError(new DpCompressException("ExportPathInvalid", ErrorKind.InvalidArgument, $"Cannot use the output path '{given}': {e.Message}", given, e));
+            return false;
+        }
+        bool endsWithSeparator = given.EndsWith('/') || given.EndsWith('\\') || given.EndsWith(System.IO.Path.DirectorySeparatorChar);
+        if (endsWithSeparator || Directory.Exists(resolved))
+        {
+            string name = Model.Flavour == ModelFlavour.DeepMdSeE2A
+                ? (Model.IsCompressed ? DefaultDeepMdFileName : DefaultDeepMdUncompressedFileName)
+                : (Model.IsCompressed ? DefaultFileName : DefaultUncompressedFileName);
+            ThrowDpError(new DpCompressException("ExportPathIsDirectory", ErrorKind.InvalidArgument,
+                $"'{given}' names a folder, not a file; give a file name, for example '{System.IO.Path.Combine(resolved, name)}'.", resolved));
+            return false;
+        }
+        return true;
+    }
+
     protected override void ProcessRecord()
     {
         bool deepMd = Model.Flavour == ModelFlavour.DeepMdSeE2A;
         string given = ParameterSetName == ParameterSets.LiteralPath ? LiteralPath
             : Path ?? (deepMd ? (Model.IsCompressed ? DefaultDeepMdFileName : DefaultDeepMdUncompressedFileName)
                               : (Model.IsCompressed ? DefaultFileName : DefaultUncompressedFileName));
+        if (!CheckTarget(given)) return;
         bool deepMdFile = DeepMdDocument.IsDeepMdPath(given);
         if (deepMd && !deepMdFile && !given.EndsWith(".ckpt", StringComparison.OrdinalIgnoreCase)) { given += ".dp"; deepMdFile = true; }
         if (deepMd != deepMdFile)

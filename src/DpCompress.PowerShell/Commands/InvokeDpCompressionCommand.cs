@@ -30,6 +30,11 @@ public sealed class InvokeDpCompressionCommand : DpCmdlet
     [Parameter]
     public SijGrid? Grid { get; set; }
 
+    /// <summary>Pwmlff (default for PWMLFF models): a grid PWMLFF's runtime evaluates exactly (dyadic dx ≤ -Dx,
+    /// aligned start, inner end above every pair distance met). Exact: exactly the -Dx typed. Ignored with -Grid.</summary>
+    [Parameter]
+    public TableLayout Layout { get; set; }
+
     /// <summary>Compress an already compressed model again (from the nets it keeps).</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
@@ -68,16 +73,25 @@ public sealed class InvokeDpCompressionCommand : DpCmdlet
             return;
         }
         double dx = Dx;
-        if (Grid is not null)
+        var grid = Grid;
+        if (grid is not null)
         {
-            if (MyInvocation.BoundParameters.ContainsKey(nameof(Dx)) && Dx != Grid.Dx)
-                ThrowDpError(new DpCompressException("GridDxMismatch", ErrorKind.InvalidArgument, $"-Dx {Dx} differs from the grid's dx {Grid.Dx}; give one of them."));
-            dx = Grid.Dx;
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(Dx)) && Dx != grid.Dx && Dx != grid.RequestedDx)
+                ThrowDpError(new DpCompressException("GridDxMismatch", ErrorKind.InvalidArgument, $"-Dx {Dx} differs from the grid's dx {grid.Dx}; give one of them."));
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(Layout)) && Layout != grid.Layout)
+                ThrowDpError(new DpCompressException("GridLayoutMismatch", ErrorKind.InvalidArgument, $"-Layout {Layout} differs from the grid's layout {grid.Layout}; give one of them."));
         }
         try
         {
+            if (grid is null)
+            {
+                var layout = MyInvocation.BoundParameters.ContainsKey(nameof(Layout)) ? Layout : RuntimeLayout.DefaultFor(Model);
+                grid = RuntimeLayout.BuildGrid(Model, layout, dx, Order);
+            }
+            dx = grid.Dx;
+            WriteVerbose(DescribeGrid(grid));
             var table = RunWithProgress($"Compressing {Model.EmbeddingNets.Length} embedding nets (order {Order}, dx {dx})", (report, ct) =>
-                Compressor.Compress(Model, dx, Order, Grid,
+                Compressor.Compress(Model, dx, Order, grid,
                     new Progress<CompressionProgress>(p => report(p.NetsDone, p.NetCount, $"net {p.NetsDone}/{p.NetCount}")),
                     ct, ThrottleLimit));
             WriteVerbose($"Table: {table.NetCount} nets x {table.Rows} rows x {table.Width} x {table.Order + 1} ({table.SizeInBytes / 1048576.0:F1} MB); max |table − net| {table.InnerMaxValueError:E2} in the training range ({table.MaxValueError:E2} over the whole table), derivative {table.InnerMaxDerivativeError:E2}.");

@@ -35,16 +35,28 @@ public sealed class NewSijGridCommand : DpCmdlet
     [ValidateNotNullOrEmpty]
     public object[] TrainingData { get; set; } = Array.Empty<object>();
 
+    /// <summary>Pwmlff (default for PWMLFF models): a grid PWMLFF's runtime evaluates exactly. Exact: the dx as typed.</summary>
+    [Parameter]
+    public TableLayout Layout { get; set; }
+
+    /// <summary>Pwmlff layout: pairs at or beyond this distance (Å) stay in PWMLFF's inner branch (default 0.75 × the closest training pair).</summary>
+    [Parameter]
+    [ValidateRange(1e-6, double.MaxValue)]
+    public double CoverDistance { get; set; }
+
     protected override void ProcessRecord()
     {
         try
         {
+            var layout = MyInvocation.BoundParameters.ContainsKey(nameof(Layout)) ? Layout : RuntimeLayout.DefaultFor(Model);
+            double? cover = MyInvocation.BoundParameters.ContainsKey(nameof(CoverDistance)) ? CoverDistance : null;
             SijGrid grid = ParameterSetName switch
             {
-                UserSet => GridBuilder.Build(Model, Dx, 3, SijMaxSource.User, SijMax),
-                ScanSet => FromScan(),
-                _ => GridBuilder.Build(Model, Dx),
+                UserSet => RuntimeLayout.BuildGrid(Model, layout, Dx, 3, SijMaxSource.User, SijMax, cover),
+                ScanSet => FromScan(layout, cover),
+                _ => RuntimeLayout.BuildGrid(Model, layout, Dx, 3, SijMaxSource.Checkpoint, null, cover),
             };
+            WriteVerbose(DescribeGrid(grid));
             WriteObject(grid);
         }
         catch (DpCompressException e)
@@ -53,7 +65,7 @@ public sealed class NewSijGridCommand : DpCmdlet
         }
     }
 
-    private SijGrid FromScan()
+    private SijGrid FromScan(TableLayout layout, double? cover)
     {
         var configurations = ResolveConfigurations(TrainingData);
         if (configurations.Count == 0)
@@ -61,6 +73,6 @@ public sealed class NewSijGridCommand : DpCmdlet
         var scan = RunWithProgress("Scanning training data for the largest S(r)", (report, ct) =>
             TrainingDataScan.Scan(Model, configurations, new Progress<int>(n => report(n, configurations.Count, $"{n}/{configurations.Count} configurations")), ct));
         WriteVerbose($"Closest pair: {scan.MinDistance:F6} Å in {scan.ClosestConfiguration}; raw S max {scan.RawSijMax:G10} over {scan.Configurations} configurations.");
-        return GridBuilder.Build(Model, Dx, 3, SijMaxSource.TrainingData, scan.RawSijMax);
+        return RuntimeLayout.BuildGrid(Model, layout, Dx, 3, SijMaxSource.TrainingData, scan.RawSijMax, cover);
     }
 }

@@ -10,7 +10,7 @@ A prediction counts the s values beyond the table (OutOfTableCount) and beyond t
     Parameters  = @{
         Model         = 'The model to evaluate (from Import-DpModel or Invoke-DpCompression). A DpModel piped in binds here by its type; several piped models are each evaluated on all configurations.'
         Configuration = 'The configurations to evaluate: Configuration objects piped from Import-DpConfiguration, or paths of PWdata folders, MOVEMENT or extended XYZ files (wildcard characters are expanded), which are read first.'
-        Engine        = 'Fast (default): float64 kernels with analytic gradients. Reference: TorchSharp autograd, mirrors PWMLFF.'
+        Engine        = 'Fast (default): float64 kernels with analytic gradients. Reference: TorchSharp autograd, mirrors PWMLFF; it keeps every neighbour slot in memory (about 8·(32 + 6·Σ embedding widths + 4·m) bytes per atom, type and max_neigh_num slot) and refuses a configuration whose estimate exceeds 4 GiB or half the available memory (ReferenceEngineMemoryLimit): use Fast for large cells.'
         ThrottleLimit = 'Threads of the Fast engine. Default: the number of processors.'
     }
     Defaults    = @{ ThrottleLimit = 'the number of processors' }

@@ -42,7 +42,8 @@ public static class DeepMdModelWriter
         string? dir = Path.GetDirectoryName(full);
         if (dir is null || !Directory.Exists(dir))
             throw new DpCompressException("DeepMdWriteFailed", ErrorKind.WriteError, $"The folder of '{full}' does not exist.", full);
-        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        TempFiles.CleanStale(full);
+        string temp = TempFiles.NewTempPath(full);
         try
         {
             if (ext == ".dp") WriteDp(model.Checkpoint, temp);
