@@ -176,6 +176,14 @@ Describe 'Export-DpModel in DeePMD-kit''s format' {
         $diff = Compare-Object @(Get-TreeShape $back.Checkpoint) @(Get-TreeShape (Import-DpModel -LiteralPath (Get-TestDataPath 'deepmd/se_e2_a_agau.yaml')).Checkpoint) -SyncWindow 0
         $diff | Should -BeNullOrEmpty
     }
+    It 'writes a decompressed model without the compress block (descriptor back at @version 2)' {
+        $out = Join-Path $TestDrive 'decompressed.dp'
+        $script:Theirs.WithCompression($null) | Export-DpModel -LiteralPath $out
+        $back = Import-DpModel -LiteralPath $out
+        $back.IsCompressed | Should -BeFalse
+        $back.Checkpoint['model']['descriptor']['@version'] | Should -Be 2
+        $back.Checkpoint['model']['descriptor'].ContainsKey('compress') | Should -BeFalse
+    }
     It 'honours -WhatIf and refuses to overwrite without -Force' {
         $out = Join-Path $TestDrive 'whatif.dp'
         $script:Ours | Export-DpModel -LiteralPath $out -WhatIf
