@@ -132,7 +132,7 @@ Describe 'Views show the values of the objects' {
     }
     It 'VerificationRow and VerificationReport (errors recomputed from the predictions)' {
         $r = Test-CompressedModel -Model $cmp -Data $ag10 -Detailed
-        $dE = @(); $dF = @(); $dW = @(); $sq = 0.0; $nF = 0; $eDft = @(); $fDft = 0.0; $eDftC = @(); $fDftC = 0.0
+        $dE = @(); $dF = @(); $dW = @(); $sq = 0.0; $nF = 0; $eDft = @(); $fDft = 0.0; $eDftC = @(); $fDftC = 0.0; $dEr = @(); $dFr = @(); $dWr = @()
         foreach ($row in $r.Rows) {
             $n = $row.AtomCount
             $dE += [math]::Abs($row.Compressed.Energy - $row.Original.Energy) / $n
@@ -146,6 +146,9 @@ Describe 'Views show the values of the objects' {
             $nF += 3 * $n
             $eDft += ($row.Original.Energy - $row.Configuration.Energy) / $n
             $eDftC += ($row.Compressed.Energy - $row.Configuration.Energy) / $n
+            $dEr += [math]::Abs($row.PwmlffRuntime.Energy - $row.Original.Energy) / $n
+            $dFr += Get-MaxAbsDiff $row.PwmlffRuntime.Forces $row.Original.Forces
+            $dWr += (Get-MaxAbsDiff $row.PwmlffRuntime.Virial $row.Original.Virial) / $n
         }
         $rms = { param($v) [math]::Sqrt((($v | ForEach-Object { $_ * $_ }) | Measure-Object -Sum).Sum / @($v).Count) }
         $row = $r.Rows[4]
@@ -165,6 +168,7 @@ Describe 'Views show the values of the objects' {
                 'Original vs DFT (RMS)'   = @((& $rms $eDft), [math]::Sqrt($fDft / $nF))
                 'Compressed vs DFT (RMS)' = @((& $rms $eDftC), [math]::Sqrt($fDftC / $nF))
                 'Outside the table'       = @(0, 0, ($r.Rows.Compressed.MaxScaledS | Measure-Object -Maximum).Maximum)
+                'PWMLFF/LAMMPS runtime'   = @(($dEr | Measure-Object -Maximum).Maximum, ($dFr | Measure-Object -Maximum).Maximum, ($dWr | Measure-Object -Maximum).Maximum, 0)
                 'Reasons'                 = ''
                 'Warnings'                = ''
             })
