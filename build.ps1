@@ -9,6 +9,8 @@ Tasks:
          "Tests: N passed, N failed" and exits non-zero on any failure
   Demo   Build, then compress the Ag-Au model shipped in tests/data and verify it
   Bench  Build, then the benchmarks (compression speed, inference speed)
+  Fuzz   Build, then a long seeded mutation fuzz of the readers (-Cases, default 5000; -Seed);
+         prints "Fuzz: N passed, N failed" and exits non-zero on any failure
   Clean  remove out/ and the restored packages
 
 .EXAMPLE
@@ -16,12 +18,15 @@ dotnet tool restore; dotnet pwsh ./build.ps1 Test
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Fuzz', 'Clean')]
     [string] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
     # Pester: run only test files whose name matches (e.g. 'Compression').
-    [string] $Filter = 'all'
+    [string] $Filter = 'all',
+    # Fuzz: number of cases and random seed.
+    [int] $Cases = 5000,
+    [int] $Seed = 14
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -80,10 +85,17 @@ function Invoke-Bench {
     exit $LASTEXITCODE
 }
 
+function Invoke-Fuzz {
+    Invoke-Build
+    dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'tests/Fuzz/Invoke-Fuzz.ps1') -ModuleDir $ModuleDir -Cases $Cases -Seed $Seed
+    exit $LASTEXITCODE
+}
+
 switch ($Task) {
     'Build' { Invoke-Build }
     'Test' { Invoke-Test }
     'Demo' { Invoke-Demo }
     'Bench' { Invoke-Bench }
+    'Fuzz' { Invoke-Fuzz }
     'Clean' { Remove-Item -Recurse -Force -ErrorAction SilentlyContinue (Join-Path $Root 'out'), (Join-Path $Root '.packages') }
 }

@@ -218,8 +218,15 @@ Describe 'Bounded reading: the pickle' {
         (Get-DpError { Read-Archive $p }).ErrorId | Should -Be 'CheckpointPickleMemoTooLarge'
     }
 
-    It 'an APPEND flood is CheckpointMemoryBudgetExceeded' {
-        $body = Get-Bytes (']' + ('Na' * 6000000))   # [] then (None, APPEND) x 6 M: 144 MB of list for a 12 MB pickle
+    It 'an APPEND flood in one list is CheckpointContainerTooLarge' {
+        $p = Join-Path $TestDrive 'append1.ckpt'
+        New-PickleCkpt $p (Get-Bytes (']' + ('Na' * 200000)))
+        (Get-DpError { Read-Archive $p }).ErrorId | Should -Be 'CheckpointContainerTooLarge'
+    }
+
+    It 'APPEND floods over many lists are CheckpointMemoryBudgetExceeded' {
+        # 30 x ([] then (None, APPEND) x 90,000, POP): 43 MB of lists built from a 5.4 MB pickle
+        $body = Get-Bytes ((']' + ('Na' * 90000) + '0') * 30)
         $p = Join-Path $TestDrive 'append.ckpt'
         New-PickleCkpt $p $body
         $e = Get-DpError { Read-Archive $p }
@@ -250,8 +257,8 @@ Describe 'Bounded reading: the pickle' {
         (Get-DpError { Read-Archive $p }).ErrorId | Should -Be 'CheckpointNestingTooDeep'
     }
 
-    It 'a dict of 300,000 keys is read in linear time with every key' {
-        $n = 300000
+    It 'a dict of 90,000 keys is read (hashed insertion) with every key' {
+        $n = 90000
         $ms = [System.IO.MemoryStream]::new()
         $ms.WriteByte(0x7d); $ms.WriteByte(0x28)            # EMPTY_DICT, MARK
         $item = [byte[]](0x4a, 0, 0, 0, 0, 0x4e)            # BININT i, None
@@ -264,7 +271,19 @@ Describe 'Bounded reading: the pickle' {
         New-PickleCkpt $p $ms.ToArray()
         $d = Read-Archive $p
         $d.Count | Should -Be $n
-        $d.ContainsKey([long] 299999) | Should -BeTrue
+        $d.ContainsKey([long] 89999) | Should -BeTrue
+    }
+
+    It 'a dict of 300,000 keys is CheckpointContainerTooLarge' {
+        $n = 300000
+        $ms = [System.IO.MemoryStream]::new()
+        $ms.WriteByte(0x7d); $ms.WriteByte(0x28)
+        $item = [byte[]](0x4a, 0, 0, 0, 0, 0x4e)
+        for ($i = 0; $i -lt $n; $i++) { [BitConverter]::GetBytes([int] $i).CopyTo($item, 1); $ms.Write($item, 0, 6) }
+        $ms.WriteByte(0x75)
+        $p = Join-Path $TestDrive 'hugedict.ckpt'
+        New-PickleCkpt $p $ms.ToArray()
+        (Get-DpError { Read-Archive $p }).ErrorId | Should -Be 'CheckpointContainerTooLarge'
     }
 
     It 'an error quotes at most a short excerpt of a 20 MB attacker string' {

@@ -89,13 +89,15 @@ Describe 'Views show the values of the objects' {
                 'Embedding'  = '25,25,25'
                 'Fitting'    = '50,50,50,1'
                 'Rc (Å)'     = @(6.0)
-                'Parameters' = @($params)
-                'Compressed' = "$($Which -eq 'compressed')"
-                'Order'      = if ($m.IsCompressed) { @(3) } else { @() }
-                'Dx'         = if ($m.IsCompressed) { @(0.05) } else { @() }
-                'File'       = if ($m.SourcePath) { 'dp_model.ckpt' } else { '' }
+                'Params'     = @($params)
+                'Table'      = if ($m.IsCompressed) { 'o3 dx 0.05' } else { 'none' }
                 'Flavour'    = 'DP'
+                'File'       = if ($m.SourcePath) { 'dp_model.ckpt' } else { '' }
             })
+        # At 80 columns every column is shown, untruncated.
+        $lines = @(($m | Out-String -Width 80) -split "`r?`n" | Where-Object { $_.Trim() })
+        $lines[0] | Should -Match '^Elements .* Flavour +File *$'
+        $lines[2] | Should -Not -Match '…'
     }
     It 'Configuration' {
         $c = $ag10[2]
@@ -132,7 +134,7 @@ Describe 'Views show the values of the objects' {
     }
     It 'VerificationRow and VerificationReport (errors recomputed from the predictions)' {
         $r = Test-CompressedModel -Model $cmp -Data $ag10 -Detailed
-        $dE = @(); $dF = @(); $dW = @(); $sq = 0.0; $nF = 0; $eDft = @(); $fDft = 0.0; $eDftC = @(); $fDftC = 0.0; $dEr = @(); $dFr = @(); $dWr = @()
+        $dE = @(); $dF = @(); $dW = @(); $sq = 0.0; $nF = 0; $eDft = @(); $fDft = 0.0; $eDftC = @(); $fDftC = 0.0; $dEr = @(); $dFr = @()
         foreach ($row in $r.Rows) {
             $n = $row.AtomCount
             $dE += [math]::Abs($row.Compressed.Energy - $row.Original.Energy) / $n
@@ -148,7 +150,6 @@ Describe 'Views show the values of the objects' {
             $eDftC += ($row.Compressed.Energy - $row.Configuration.Energy) / $n
             $dEr += [math]::Abs($row.PwmlffRuntime.Energy - $row.Original.Energy) / $n
             $dFr += Get-MaxAbsDiff $row.PwmlffRuntime.Forces $row.Original.Forces
-            $dWr += (Get-MaxAbsDiff $row.PwmlffRuntime.Virial $row.Original.Virial) / $n
         }
         $rms = { param($v) [math]::Sqrt((($v | ForEach-Object { $_ * $_ }) | Measure-Object -Sum).Sum / @($v).Count) }
         $row = $r.Rows[4]
@@ -164,14 +165,18 @@ Describe 'Views show the values of the objects' {
                 'Max |ΔE| (eV/atom)'      = @(($dE | Measure-Object -Maximum).Maximum, 1e-6)
                 'Max |ΔF| (eV/Å)'         = @(($dF | Measure-Object -Maximum).Maximum, 1e-4, [math]::Sqrt($sq / $nF))
                 'Max |ΔW| (eV/atom)'      = @(($dW | Measure-Object -Maximum).Maximum, 1e-4)
-                'Median, 95th pct.'       = @((Get-Quantile $dE 0.5), (Get-Quantile $dE 0.95), (Get-Quantile $dF 0.5), (Get-Quantile $dF 0.95))
+                'Median |ΔE|, max |ΔF|'   = @((Get-Quantile $dE 0.5), (Get-Quantile $dF 0.5))
+                '95th pct. |ΔE|, max |ΔF|' = @((Get-Quantile $dE 0.95), (Get-Quantile $dF 0.95))
                 'Original vs DFT (RMS)'   = @((& $rms $eDft), [math]::Sqrt($fDft / $nF))
                 'Compressed vs DFT (RMS)' = @((& $rms $eDftC), [math]::Sqrt($fDftC / $nF))
-                'Outside the table'       = @(0, 0, ($r.Rows.Compressed.MaxScaledS | Measure-Object -Maximum).Maximum)
-                'PWMLFF/LAMMPS runtime'   = @(($dEr | Measure-Object -Maximum).Maximum, ($dFr | Measure-Object -Maximum).Maximum, ($dWr | Measure-Object -Maximum).Maximum, 0)
+                's values outside'        = @(0, 0, ($r.Rows.Compressed.MaxScaledS | Measure-Object -Maximum).Maximum)
+                'PWMLFF/LAMMPS runtime'   = @(($dEr | Measure-Object -Maximum).Maximum, ($dFr | Measure-Object -Maximum).Maximum, 0)
                 'Reasons'                 = ''
                 'Warnings'                = ''
             })
+        # At 80 columns no line wraps (each line starts with its label).
+        $lines = ($r | Out-String -Width 80) -split "`r?`n" | Where-Object { $_.Trim() }
+        $lines | ForEach-Object { $_ | Should -Match '^\S[^:]*\S\s*:( |$)' }
     }
     It 'ConvergenceOrder' {
         $pts = @{ Order = 5; Dx = 0.1; MaxForceError = 1.7e-6 }, @{ Order = 5; Dx = 0.01; MaxForceError = 1.8e-11 }, @{ Order = 5; Dx = 0.001; MaxForceError = 1.3e-11 }

@@ -69,6 +69,13 @@ public sealed class PyDict
         return true;
     }
 
+    /// <summary>Makes room for <paramref name="capacity"/> items without regrowing.</summary>
+    public void EnsureCapacity(int capacity)
+    {
+        _items.EnsureCapacity(capacity);
+        _index.EnsureCapacity(capacity);
+    }
+
     /// <summary>A shallow copy (same values, new key list).</summary>
     public PyDict ShallowCopy()
     {

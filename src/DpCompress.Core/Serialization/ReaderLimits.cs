@@ -13,6 +13,7 @@ namespace DpCompress.Core.Serialization;
 /// <see cref="ExpansionAllowance"/> + <see cref="MaxExpansionRatio"/> × the file size in total (zip bombs; torch writes STORED records).</description></item>
 /// <item><term>CheckpointPickleStackTooDeep</term><description>more than <see cref="MaxPickleStack"/> values or marks on the pickle stack.</description></item>
 /// <item><term>CheckpointPickleMemoTooLarge</term><description>more than <see cref="MaxPickleMemo"/> memo entries.</description></item>
+/// <item><term>CheckpointContainerTooLarge</term><description>a list, tuple or dict of more than <see cref="MaxContainerItems"/> items.</description></item>
 /// <item><term>CheckpointIntegerTooLong</term><description>a pickled integer of more than <see cref="MaxIntegerBytes"/> bytes.</description></item>
 /// <item><term>CheckpointNestingTooDeep</term><description>containers nested deeper than <see cref="SafeUnpickler.MaxDepth"/> levels.</description></item>
 /// <item><term>CheckpointMemoryBudgetExceeded</term><description>what reading builds (strings, bytes, containers, arrays, tensor copies)
@@ -39,11 +40,14 @@ public static class ReaderLimits
     /// <summary>Memo entries (a real checkpoint uses one per object, a few thousand).</summary>
     public const int MaxPickleMemo = 1_000_000;
 
+    /// <summary>Items of one list, tuple or dict (a real checkpoint's largest, the state_dict, holds a few hundred).</summary>
+    public const int MaxContainerItems = 100_000;
+
     /// <summary>Bytes of one pickled integer (LONG1/LONG4/INT text is limited to the same number of bits); real ones fit in 8.</summary>
     public const int MaxIntegerBytes = 64;
 
     /// <summary>Fixed part of the memory budget of one read.</summary>
-    public const long BudgetAllowance = 64L << 20;
+    public const long BudgetAllowance = 4L << 20;
 
     /// <summary>Memory budget per byte of data.pkl (protocol-2 numpy data is a latin-1 str: UTF-16 text, then bytes, then the array).</summary>
     public const long PickleBudgetFactor = 4;

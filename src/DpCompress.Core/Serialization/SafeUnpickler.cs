@@ -19,7 +19,7 @@ namespace DpCompress.Core.Serialization;
 /// <c>CheckpointForbiddenGlobal</c>, <c>CheckpointStorageTooShort</c> (a tensor view outside its storage),
 /// <c>CheckpointTensorViewInvalid</c> (zero, negative or overlapping strides), and the limits of
 /// <see cref="ReaderLimits"/> (LimitsExceeded): <c>CheckpointPickleStackTooDeep</c>,
-/// <c>CheckpointPickleMemoTooLarge</c>, <c>CheckpointIntegerTooLong</c>, <c>CheckpointNestingTooDeep</c>,
+/// <c>CheckpointPickleMemoTooLarge</c>, <c>CheckpointIntegerTooLong</c>, <c>CheckpointNestingTooDeep</c>, <c>CheckpointContainerTooLarge</c>,
 /// <c>CheckpointMemoryBudgetExceeded</c>. Every step is linear in the input (the memo and dicts are
 /// hashed; no big integer is ever converted to decimal text).
 /// Result types: see PyObjects.cs.
@@ -56,7 +56,7 @@ public sealed class SafeUnpickler
     /// <param name="length">number of pickle bytes in <paramref name="data"/></param>
     /// <param name="persistentLoad">resolves BINPERSID ids (torch storages); null: persistent ids are refused</param>
     /// <param name="path">file named in error messages</param>
-    /// <param name="budget">what the read may allocate (default: 64 MiB + 4 × <paramref name="length"/>)</param>
+    /// <param name="budget">what the read may allocate (default: 4 MiB + 4 × <paramref name="length"/>)</param>
     public SafeUnpickler(byte[] data, int length, Func<object?, object?>? persistentLoad = null, string? path = null, ReadBudget? budget = null)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -143,16 +143,18 @@ public sealed class SafeUnpickler
                     if (_marks.Count + _stack.Count >= ReaderLimits.MaxPickleStack) throw StackTooDeep(at);
                     _marks.Push(_stack.Count);
                     break;
-                case (byte)'}': Push(new PyDict()); break; // EMPTY_DICT
-                case (byte)']': Push(new List<object?>()); break; // EMPTY_LIST
-                case (byte)')': Push(new PyTuple()); break; // EMPTY_TUPLE
-                case (byte)'t': Push(new PyTuple(PopMark(at))); break; // TUPLE (PopMark charged the items)
-                case 0x85: { var a = Pop(at); Push(new PyTuple(a)); break; } // TUPLE1
-                case 0x86: { var b = Pop(at); var a = Pop(at); Push(new PyTuple(a, b)); break; } // TUPLE2
-                case 0x87: { var c = Pop(at); var b = Pop(at); var a = Pop(at); Push(new PyTuple(a, b, c)); break; } // TUPLE3
-                case (byte)'l': Push(new List<object?>(PopMark(at))); break; // LIST
+                // every new container is charged ContainerBytes, its items ItemBytes each (PopMark, APPEND, SETITEM)
+                case (byte)'}': Charge(); Push(new PyDict()); break; // EMPTY_DICT
+                case (byte)']': Charge(); Push(new List<object?>()); break; // EMPTY_LIST
+                case (byte)')': Charge(); Push(new PyTuple()); break; // EMPTY_TUPLE
+                case (byte)'t': Charge(); Push(new PyTuple(PopMark(at))); break; // TUPLE
+                case 0x85: { Charge(); var a = Pop(at); Push(new PyTuple(a)); break; } // TUPLE1
+                case 0x86: { Charge(); var b = Pop(at); var a = Pop(at); Push(new PyTuple(a, b)); break; } // TUPLE2
+                case 0x87: { Charge(); var c = Pop(at); var b = Pop(at); var a = Pop(at); Push(new PyTuple(a, b, c)); break; } // TUPLE3
+                case (byte)'l': Charge(); Push(new List<object?>(PopMark(at))); break; // LIST
                 case (byte)'d': // DICT
                 {
+                    Charge();
                     var items = PopMark(at);
                     var dict = new PyDict();
                     SetItems(dict, items, at);
@@ -177,13 +179,17 @@ public sealed class SafeUnpickler
                 {
                     var value = Pop(at);
                     _budget.Charge(ItemBytes, "a list item");
-                    PeekAs<List<object?>>("APPEND", at).Add(value);
+                    var list = PeekAs<List<object?>>("APPEND", at);
+                    CheckContainer(list.Count + 1L, at);
+                    list.Add(value);
                     break;
                 }
                 case (byte)'e': // APPENDS
                 {
                     var items = PopMark(at);
-                    PeekAs<List<object?>>("APPENDS", at).AddRange(items);
+                    var list = PeekAs<List<object?>>("APPENDS", at);
+                    CheckContainer(list.Count + (long)items.Length, at);
+                    list.AddRange(items);
                     break;
                 }
                 // ---- stack and memo
@@ -540,7 +546,12 @@ public sealed class SafeUnpickler
     // ------------------------------------------------------------------ stack helpers
 
     /// <summary>Bytes charged to the budget per container slot (reference + share of the list/dict array).</summary>
-    private const long ItemBytes = 24;
+    private const long ItemBytes = 16;
+
+    /// <summary>Bytes charged per container object (object header, fields and first array).</summary>
+    private const long ContainerBytes = 96;
+
+    private void Charge() => _budget.Charge(ContainerBytes, "a container");
 
     private void Push(object? o)
     {
@@ -551,6 +562,13 @@ public sealed class SafeUnpickler
     private DpCompressException StackTooDeep(int at) =>
         new("CheckpointPickleStackTooDeep", ErrorKind.LimitsExceeded,
             $"The checkpoint's pickle puts more than {ReaderLimits.MaxPickleStack} values on its stack (at offset {at}); a real checkpoint needs a few thousand.", _path);
+
+    private void CheckContainer(long count, int at)
+    {
+        if (count > ReaderLimits.MaxContainerItems)
+            throw new DpCompressException("CheckpointContainerTooLarge", ErrorKind.LimitsExceeded,
+                $"The checkpoint's pickle builds a container of more than {ReaderLimits.MaxContainerItems} items (at offset {at}); a real checkpoint's largest holds a few hundred.", _path);
+    }
 
     private void MemoPut(long index, int at)
     {
@@ -596,8 +614,10 @@ public sealed class SafeUnpickler
     {
         if (_marks.Count == 0) throw Corrupt("MARK missing", at);
         int m = _marks.Pop();
+        // a dict's items come as key, value pairs: twice the container limit
+        if (_stack.Count - m > 2L * ReaderLimits.MaxContainerItems) CheckContainer(_stack.Count - m, at);
         _budget.Charge(ItemBytes * (_stack.Count - m), "a container");
-        var items = _stack.GetRange(m, _stack.Count - m).ToArray();
+        var items = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_stack)[m..].ToArray();
         _stack.RemoveRange(m, _stack.Count - m);
         return items;
     }
@@ -608,6 +628,8 @@ public sealed class SafeUnpickler
     private void SetItems(PyDict dict, object?[] items, int at)
     {
         if (items.Length % 2 != 0) throw Corrupt("odd number of items for a dict", at);
+        CheckContainer(dict.Count + items.Length / 2L, at);
+        dict.EnsureCapacity(dict.Count + items.Length / 2);
         for (int i = 0; i < items.Length; i += 2)
         {
             var key = items[i];

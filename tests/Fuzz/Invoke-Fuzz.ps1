@@ -1,0 +1,29 @@
+<#
+.SYNOPSIS
+Long fuzz run (build.ps1 Fuzz): mutates the shipped checkpoints and configuration files and checks
+that every case imports unchanged or ends in an error with an id, within 5 s and 2x the memory of
+the unmutated file (scaled by file size). Prints a summary; exits 1 on any failure.
+#>
+param(
+    [Parameter(Mandatory)] [string] $ModuleDir,
+    [int] $Cases = 5000,
+    [int] $Seed = 14,
+    [double] $TimeLimitSeconds = 5
+)
+$ErrorActionPreference = 'Stop'
+Import-Module (Join-Path $ModuleDir 'DpCompress.psd1')
+Import-Module (Join-Path $PSScriptRoot 'Fuzz.psm1')
+$work = Join-Path ([System.IO.Path]::GetTempPath()) ("dpfuzz-" + [guid]::NewGuid().ToString('N'))
+$sw = [System.Diagnostics.Stopwatch]::StartNew()
+try {
+    $results = Invoke-DpFuzz -Cases $Cases -Seed $Seed -DataDir (Join-Path $PSScriptRoot '../data') -WorkDir $work -TimeLimitSeconds $TimeLimitSeconds
+} finally {
+    Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
+}
+Write-Host ("Fuzz: {0} cases, seed {1}, {2:N1} s" -f $results.Count, $Seed, $sw.Elapsed.TotalSeconds)
+Format-DpFuzzSummary $results | Write-Host
+$failed = @($results | Where-Object Failed)
+foreach ($f in $failed | Select-Object -First 50) { Write-Host "FAILED $f" }
+Write-Host ("Fuzz: {0} passed, {1} failed" -f ($results.Count - $failed.Count), $failed.Count)
+if ($failed.Count -gt 0 -or $results.Count -lt $Cases) { exit 1 }
+exit 0
