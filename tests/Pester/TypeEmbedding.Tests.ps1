@@ -127,6 +127,12 @@ Describe 'Type-embedding DP: bad inputs' {
         $path = New-EditedCheckpoint 'width.ckpt' { param($d) (Get-TypeEmbeddingSettings $d)['physical_property'].RemoveAt(4) }
         { Import-DpModel $path -ErrorAction Stop } | Should -Throw -ErrorId 'TypeEmbeddingInputMismatch,DpCompress.PowerShell.Commands.ImportDpModelCommand'
     }
+    It 'refuses PWMLFF''s optional extra type net, which PWMLFF itself never applies (TypeEmbeddingNotSupported)' {
+        $path = New-EditedCheckpoint 'typenet.ckpt' { param($d)
+            $list = [System.Collections.Generic.List[object]]::new(); $list.Add([long]5)
+            (Get-TypeEmbeddingSettings $d)['network_size'] = $list }
+        { Import-DpModel $path -ErrorAction Stop } | Should -Throw -ErrorId 'TypeEmbeddingNotSupported,DpCompress.PowerShell.Commands.ImportDpModelCommand'
+    }
     It 'writes nothing when the import fails' {
         $path = New-EditedCheckpoint 'bad.ckpt' { param($d) (Get-TypeEmbeddingSettings $d)['physical_property'][0] = 'nope' }
         $out = Join-Path $TestDrive 'never.ckpt'
@@ -403,6 +409,22 @@ Describe 'Type-embedding DP: export and PWMLFF''s compressed file' {
         $bug | Should -BeGreaterThan 1e-5
         $mine = [math]::Abs(([DpCompress.Core.Inference.Fast.FastEngine]::new($O3, 1)).Evaluate($c, $null, $null, $None).Energy - $o.Energy) / $c.AtomCount
         $mine | Should -BeLessThan ($bug / 1000)
+    }
+}
+
+Describe 'Type-embedding DP: PWMLFF''s runtime lookup (SPEC §8) on one-table-per-element files' {
+    It 'both engines emulate it alike; PWMLFF''s file gets worse under it, ours stays close to the original' {
+        $pw = Import-DpModel $PwPath
+        $c = Get-Config 'Ag45Au3' 0
+        $o = $Fast.Evaluate($c, $null, $null, $None)
+        $f = ([DpCompress.Core.Inference.Fast.FastEngine]::new($pw, 1, 'ClosedForm', 'Pwmlff')).Evaluate($c, $null, $null, $None)
+        $refPw = [DpCompress.Core.Inference.ReferenceEngine]::new($pw, 1, 'Pwmlff')
+        try { $r = $refPw.Evaluate($c, $null, $null, $None) } finally { $refPw.Dispose() }
+        [math]::Abs($f.Energy - $r.Energy) | Should -BeLessOrEqual 1e-9
+        Get-MaxAbsDiff $f.Forces $r.Forces | Should -BeLessOrEqual 1e-9
+        $ours = ([DpCompress.Core.Inference.Fast.FastEngine]::new($O3, 1, 'ClosedForm', 'Pwmlff')).Evaluate($c, $null, $null, $None)
+        [math]::Abs($ours.Energy - $o.Energy) / $c.AtomCount | Should -BeLessThan 1e-5
+        [math]::Abs($f.Energy - $o.Energy) / $c.AtomCount | Should -BeGreaterThan (100 * [math]::Abs($ours.Energy - $o.Energy) / $c.AtomCount)
     }
 }
 
