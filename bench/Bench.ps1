@@ -52,7 +52,9 @@ $compression | Export-Csv (Join-Path $OutDir 'compression.csv') -NoTypeInformati
 Write-Host "== 2. Inference, 500-atom FCC cell, forward + forces + virial, ONE thread (median of $Repeat)" -ForegroundColor Cyan
 $cells = Import-DpConfiguration (Join-Path $alloy 'PWdata')
 $cell500 = $cells | Where-Object AtomCount -eq 500 | Select-Object -First 1
-$cmp3 = $model | Invoke-DpCompression -Dx 0.01 -Order 3
+# The typed dx (-Layout Exact) keeps these sections comparable with earlier runs; section 6 also times the
+# default PWMLFF-runtime layout.
+$cmp3 = $model | Invoke-DpCompression -Dx 0.01 -Order 3 -Layout Exact
 $timings = Measure-DpInference -Model $model, $cmp3 -Data $cell500 -Engine Reference, Fast -Repeat $Repeat -Warmup 2 -ThrottleLimit 1
 $timings | Show -Property Label, @{ n = 'Model (ms)'; e = { '{0:F2}' -f $_.ModelMs } }, @{ n = 'With neighbours (ms)'; e = { '{0:F2}' -f $_.TotalMs } },
     @{ n = 'Embedding'; e = { '{0:F2}' -f $_.EmbeddingMs } }, @{ n = 'Emb. grad'; e = { '{0:F2}' -f $_.EmbeddingBackwardMs } }, @{ n = 'Backward'; e = { '{0:F2}' -f $_.BackwardMs } },
@@ -89,7 +91,7 @@ foreach ($which in 'original', 'compressed') {
 Import-Module '$modulePsd1'
 `$m = Import-DpModel '$(Join-Path $alloy 'dp5_model.ckpt')'
 `$c = Import-DpConfiguration '$(Join-Path $alloy 'PWdata')' | Where-Object AtomCount -eq 500 | Select-Object -First 1
-if ('$which' -eq 'compressed') { `$m = `$m | Invoke-DpCompression -Dx 0.01 -Order 3 }
+if ('$which' -eq 'compressed') { `$m = `$m | Invoke-DpCompression -Dx 0.01 -Order 3 -Layout Exact }
 (Measure-DpInference -Model `$m -Data `$c -Engine $eng -Repeat 2 -Warmup 1 -ThrottleLimit 1).PeakWorkingSetMB
 "@
         $memory["$which/$eng"] = [double](& dotnet pwsh -NoProfile -NonInteractive -Command $script | Select-Object -Last 1)
@@ -98,17 +100,18 @@ if ('$which' -eq 'compressed') { `$m = `$m | Invoke-DpCompression -Dx 0.01 -Orde
 $memory.GetEnumerator() | Sort-Object Name | Show -Property @{ n = 'Model/engine'; e = { $_.Name } }, @{ n = 'Peak working set growth (MB)'; e = { '{0:F1}' -f $_.Value } }
 
 Write-Host "== 6. Issue 12 targets: 500-atom five-element cell, E + F + virial, fast engine, measured side by side" -ForegroundColor Cyan
-# Every table layout a user gets: orders 3 and 5 at dx 0.01 and 0.001, and at 2^-7 (the dyadic step of
-# PWMLFF-runtime export). Table passes = the fused lookup + accumulation and its per-slot backward.
-$dyadic = [math]::Pow(2, -7)
+# Every table layout a user gets: orders 3 and 5 at dx 0.01 and 0.001 as typed (-Layout Exact), and the default
+# layout for PWMLFF checkpoints (-Dx 0.01 → the dyadic step 2^-7, aligned start, inner end extended so PWMLFF's
+# runtime evaluates it exactly). Table passes = the fused lookup + accumulation and its per-slot backward.
 $layouts = [ordered]@{}
-foreach ($case in @(@{ O = 3; Dx = 0.01 }, @{ O = 5; Dx = 0.01 }, @{ O = 3; Dx = 0.001 }, @{ O = 5; Dx = 0.001 }, @{ O = 3; Dx = $dyadic }, @{ O = 5; Dx = $dyadic })) {
-    $name = 'o{0} dx {1}' -f $case.O, $(if ($case.Dx -eq $dyadic) { '2^-7' } else { '{0:G}' -f $case.Dx })
-    $layouts[$name] = if ($case.O -eq 3 -and $case.Dx -eq 0.01) { $cmp3 } else { $model | Invoke-DpCompression -Dx $case.Dx -Order $case.O }
+foreach ($case in @(@{ O = 3; Dx = 0.01 }, @{ O = 5; Dx = 0.01 }, @{ O = 3; Dx = 0.001 }, @{ O = 5; Dx = 0.001 }, @{ O = 3; Dx = 0.01; L = 'Pwmlff' }, @{ O = 5; Dx = 0.01; L = 'Pwmlff' })) {
+    $layout = if ($case.L) { $case.L } else { 'Exact' }
+    $name = if ($case.L) { 'o{0} dx 2^-7 (default layout)' -f $case.O } else { 'o{0} dx {1:G}' -f $case.O, $case.Dx }
+    $layouts[$name] = if ($case.O -eq 3 -and $case.Dx -eq 0.01 -and -not $case.L) { $cmp3 } else { $model | Invoke-DpCompression -Dx $case.Dx -Order $case.O -Layout $layout }
 }
 $side = Measure-DpInference -Model (@($model) + @($layouts.Values)) -Data $cell500 -Engine Fast -Repeat $Repeat -Warmup 2 -ThrottleLimit 1
-$byModel = @{}; $q = 0; foreach ($name in @('original') + @($layouts.Keys)) { $byModel[$name] = $side[$q]; $q++ }
-$side | Show -Property Label, @{ n = 'Model (ms)'; e = { '{0:F2}' -f $_.ModelMs } }, @{ n = 'Fastest (ms)'; e = { '{0:F2}' -f $_.MinMs } },
+$byModel = @{}; $q = 0; foreach ($name in @('original') + @($layouts.Keys)) { $byModel[$name] = $side[$q]; $side[$q] | Add-Member -NotePropertyName Table -NotePropertyValue $name; $q++ }
+$side | Show -Property Table, @{ n = 'Model (ms)'; e = { '{0:F2}' -f $_.ModelMs } }, @{ n = 'Fastest (ms)'; e = { '{0:F2}' -f $_.MinMs } },
     @{ n = 'Table passes (ms)'; e = { if ($_.Compressed) { '{0:F2}' -f ($_.EmbeddingMs + $_.EmbeddingBackwardMs) } else { '-' } } },
     @{ n = 'vs fast original (x)'; e = { '{0:F2}' -f ($side[0].ModelMs / $_.ModelMs) } }
 
@@ -141,7 +144,7 @@ $targets = @(
     Target 'Order 5 table passes, dx 0.01 (ms)' (& $tp $o5) '<= 3.5' ((& $tp $o5) -le 3.5)
     Target 'Order 3 table passes, dx 0.01 (ms)' (& $tp $o3) '<= 2.0' ((& $tp $o3) -le 2.0)
     Target 'Order 3 dx 0.01 / fast original model time (x)' ($o3.ModelMs / $orig.ModelMs) '<= 0.35' ($o3.ModelMs / $orig.ModelMs -le 0.35)
-    foreach ($name in 'o3 dx 0.001', 'o5 dx 0.001', 'o3 dx 2^-7', 'o5 dx 2^-7') {
+    foreach ($name in 'o3 dx 0.001', 'o5 dx 0.001', 'o3 dx 2^-7 (default layout)', 'o5 dx 2^-7 (default layout)') {
         $s = $orig.ModelMs / $byModel[$name].ModelMs
         Target "Fast original / $name (x)" $s '>= 1.8' ($s -ge 1.8)
     }
@@ -184,6 +187,18 @@ $teRows = foreach ($case in $teCases) {
 }
 $teRows | Show
 $teRows | Export-Csv (Join-Path $OutDir 'type-embedding.csv') -NoTypeInformation
+
+Write-Host "== 8. DeePMD-kit se_e2_a model (Ag-Au, sel [60,96]): 384-atom cell, original vs DeePMD-kit's table, ONE thread" -ForegroundColor Cyan
+$deepmd = Join-Path $PSScriptRoot '../tests/data/deepmd'
+$dm = Import-DpModel (Join-Path $deepmd 'se_e2_a_agau.dp')
+$dmCmp = Import-DpModel (Join-Path $deepmd 'se_e2_a_agau_compressed.dp')      # DeePMD-kit's own compression
+$dmRef = (Get-Content -Raw (Join-Path $deepmd 'refs_se_e2_a_agau.json') | ConvertFrom-Json).images | Where-Object system -eq 'Ag24Au24'
+$dmCell = [DpCompress.Core.Structures.ConfigurationTransforms]::Supercell(
+    [DpCompress.Core.Structures.Configuration]::new([double[]]$dmRef.box, [double[]]($dmRef.coord | ForEach-Object { $_ }), [int[]]$dmRef.atomic_numbers), 2, 2, 2)
+$dmTimes = Measure-DpInference -Model $dm, $dmCmp -Data $dmCell -Engine Reference, Fast -Repeat $Repeat -Warmup 2 -ThrottleLimit 1
+$dmTimes | Show -Property Label, @{ n = 'Atoms'; e = { $_.Atoms } }, @{ n = 'Model (ms)'; e = { '{0:F2}' -f $_.ModelMs } }, @{ n = 'With neighbours (ms)'; e = { '{0:F2}' -f $_.TotalMs } },
+    @{ n = 'Speedup'; e = { if ($_.Speedup) { '{0:F2}' -f $_.Speedup } } }
+$dmTimes | Select-Object Label, Engine, Compressed, Atoms, ModelMs, TotalMs, NeighborSearchMs, EmbeddingMs, EmbeddingBackwardMs | Export-Csv (Join-Path $OutDir 'deepmd.csv') -NoTypeInformation
 
 Write-Host "== Summary (ratios from this run)" -ForegroundColor Cyan
 $per = $scaling | Where-Object Label -like 'compressed*' | Sort-Object Atoms

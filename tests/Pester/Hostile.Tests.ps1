@@ -257,8 +257,8 @@ Describe 'Bounded reading: the pickle' {
         (Get-DpError { Read-Archive $p }).ErrorId | Should -Be 'CheckpointNestingTooDeep'
     }
 
-    It 'a dict of 90,000 keys is read (hashed insertion) with every key' {
-        $n = 90000
+    It 'a dict of 5,000 keys is read with every key' {
+        $n = 5000
         $ms = [System.IO.MemoryStream]::new()
         $ms.WriteByte(0x7d); $ms.WriteByte(0x28)            # EMPTY_DICT, MARK
         $item = [byte[]](0x4a, 0, 0, 0, 0, 0x4e)            # BININT i, None
@@ -271,7 +271,17 @@ Describe 'Bounded reading: the pickle' {
         New-PickleCkpt $p $ms.ToArray()
         $d = Read-Archive $p
         $d.Count | Should -Be $n
-        $d.ContainsKey([long] 89999) | Should -BeTrue
+        $d.ContainsKey([long] 4999) | Should -BeTrue
+    }
+
+    It 'PyDict insertion and look-up are hashed: 300,000 keys in linear time' {
+        $d = [DpCompress.Core.Serialization.PyDict]::new()
+        for ($i = 0; $i -lt 300000; $i++) { $d[[long] $i] = $null }
+        $d.Count | Should -Be 300000
+        $d.ContainsKey([long] 299999) | Should -BeTrue
+        $d.Remove([long] 5) | Should -BeTrue
+        $d.ContainsKey([long] 299999) | Should -BeTrue
+        $d.Items[5].Key | Should -Be 6
     }
 
     It 'a dict of 300,000 keys is CheckpointContainerTooLarge' {

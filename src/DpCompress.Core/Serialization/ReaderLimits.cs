@@ -47,7 +47,7 @@ public static class ReaderLimits
     public const int MaxIntegerBytes = 64;
 
     /// <summary>Fixed part of the memory budget of one read.</summary>
-    public const long BudgetAllowance = 4L << 20;
+    public const long BudgetAllowance = 1L << 20;
 
     /// <summary>Memory budget per byte of data.pkl (protocol-2 numpy data is a latin-1 str: UTF-16 text, then bytes, then the array).</summary>
     public const long PickleBudgetFactor = 4;

@@ -56,7 +56,7 @@ public sealed class SafeUnpickler
     /// <param name="length">number of pickle bytes in <paramref name="data"/></param>
     /// <param name="persistentLoad">resolves BINPERSID ids (torch storages); null: persistent ids are refused</param>
     /// <param name="path">file named in error messages</param>
-    /// <param name="budget">what the read may allocate (default: 4 MiB + 4 × <paramref name="length"/>)</param>
+    /// <param name="budget">what the read may allocate (default: 1 MiB + 4 × <paramref name="length"/>)</param>
     public SafeUnpickler(byte[] data, int length, Func<object?, object?>? persistentLoad = null, string? path = null, ReadBudget? budget = null)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -548,6 +548,9 @@ public sealed class SafeUnpickler
     /// <summary>Bytes charged to the budget per container slot (reference + share of the list/dict array).</summary>
     private const long ItemBytes = 16;
 
+    /// <summary>Bytes charged per dict item on top of <see cref="ItemBytes"/> per key and value (entry, hash slot, boxed key).</summary>
+    private const long DictItemBytes = 64;
+
     /// <summary>Bytes charged per container object (object header, fields and first array).</summary>
     private const long ContainerBytes = 96;
 
@@ -629,6 +632,7 @@ public sealed class SafeUnpickler
     {
         if (items.Length % 2 != 0) throw Corrupt("odd number of items for a dict", at);
         CheckContainer(dict.Count + items.Length / 2L, at);
+        _budget.Charge(DictItemBytes * (items.Length / 2), "dict items");
         dict.EnsureCapacity(dict.Count + items.Length / 2);
         for (int i = 0; i < items.Length; i += 2)
         {
