@@ -41,6 +41,14 @@ Describe 'ConvergenceFit' {
         $f.Order | Should -BeGreaterThan 5.8
         $f.Order | Should -BeLessThan 6.5
     }
+    It 'trims only the fine end: a noisy step inside the range stays (order 3 virial errors, dyadic steps)' {
+        $dx = 0..6 | ForEach-Object { [math]::Pow(2, -4 - $_) }
+        $err = 2.183e-5, 1.643e-6, 3.309e-7, 2.303e-8, 4.288e-9, 4.826e-10, 3.247e-11
+        $f = Invoke-Fit (0..6 | ForEach-Object { New-Point $dx[$_] $err[$_] })
+        $f.UsedDx.Count | Should -Be 7
+        $f.ExcludedDx | Should -BeNullOrEmpty
+        $f.RSquared | Should -BeLessThan 0.999
+    }
     It 'gives no order with fewer than two points above the floor' {
         $f = Invoke-Fit @((New-Point 0.01 1e-15), (New-Point 0.001 2e-15))
         $f.Order | Should -BeNullOrEmpty

@@ -162,3 +162,58 @@ Describe 'The PWMLFF runtime layout (Invoke-DpCompression default)' {
         $script:PwmlffFile.Compression.Grid.IsPwmlffExact | Should -BeFalse
     }
 }
+
+Describe 'Invoke-DpModel -Runtime and Test-CompressedModel''s PWMLFF runtime report' {
+    BeforeAll {
+        $script:OriginalModel = Import-DpModel (Get-TestDataPath 'agau/dp_model.ckpt')
+        $script:Ag10 = Import-DpConfiguration (Get-TestDataPath 'agau/PWdata/Ag10Au14')
+        $script:Json = Get-Content -Raw (Get-TestDataPath 'agau/reference_pwmlff_runtime_cmp_o3_dx0.01.json') | ConvertFrom-Json
+    }
+    It 'Invoke-DpModel -Runtime Pwmlff gives PWMLFF''s runtime output (<_> engine)' -ForEach 'Fast', 'Reference' {
+        $p = @($script:Ag10 | Invoke-DpModel -Model $script:PwmlffFile -Runtime Pwmlff -Engine $_)
+        $p.Count | Should -Be 5
+        foreach ($img in $script:Json.images | Where-Object system -EQ 'Ag10Au14') {
+            [math]::Abs($p[$img.image_index].Energy - $img.Etot) | Should -BeLessOrEqual 1e-10
+        }
+        $p[2].Runtime | Should -Be 'Pwmlff'
+        (@($script:Ag10 | Invoke-DpModel -Model $script:PwmlffFile -Engine $_))[2].Runtime | Should -Be 'DpCompress'
+    }
+    It 'reports PWMLFF''s runtime on its own file: the broken outer branch on Ag10Au14[2]' {
+        $r = Test-CompressedModel -Model $script:PwmlffFile -Reference $script:OriginalModel -Data $script:Ag10 -Detailed
+        $r.Passed | Should -BeFalse
+        $rt = $r.PwmlffRuntime
+        $rt.ConfigurationCount | Should -Be 5
+        $rt.ConfigurationsInOuterBranch | Should -Be 1
+        $rt.LayoutIsPwmlffExact | Should -BeFalse
+        $rt.MaxEnergyError | Should -BeGreaterThan (0.9 / 24)
+        $rt.Checks[0].Worst | Should -Be 'Ag10Au14[2]'
+        $r.Rows[2].PwmlffRuntime.Runtime | Should -Be 'Pwmlff'
+        ($r.Warnings -join ' ') | Should -Match 'sij_max'
+        ($r | Out-String) | Should -Match 'PWMLFF/LAMMPS runtime'
+    }
+    It 'reports the same numbers both ways for the default layout, and -Runtime Pwmlff decides the verdict' {
+        $cmp = $script:OriginalModel | Invoke-DpCompression -Dx 0.05 -Order 3
+        $r = $cmp | Test-CompressedModel -Data $script:Ag10 -Detailed
+        $r.Passed | Should -BeTrue
+        $r.PwmlffRuntime.MaxEnergyError | Should -Be $r.MaxEnergyError
+        $r.PwmlffRuntime.MaxForceError | Should -Be $r.MaxForceError
+        $r.PwmlffRuntime.LayoutIsPwmlffExact | Should -BeTrue
+        $r.PwmlffRuntime.DecidesVerdict | Should -BeFalse
+        $r.Warnings | Should -BeNullOrEmpty
+        $v = $cmp | Test-CompressedModel -Data $script:Ag10 -Detailed -Runtime Pwmlff
+        $v.PwmlffRuntime.DecidesVerdict | Should -BeTrue
+        $v.Passed | Should -BeTrue
+    }
+    It 'fails with -Runtime Pwmlff where only PWMLFF''s runtime misses (a tolerance between the two)' {
+        $typed = $script:OriginalModel | Invoke-DpCompression -Dx 0.01 -Order 5 -Layout Exact
+        $r = $typed | Test-CompressedModel -Data $script:Ag10 -Detailed -EnergyTolerance 1e-9
+        $r.Passed | Should -BeTrue
+        ($r.Warnings -join ' ') | Should -Match 'PWMLFF''s runtime \(and LAMMPS\) will compute something else.*-Layout Pwmlff'
+        $typed | Test-CompressedModel -Data $script:Ag10 -EnergyTolerance 1e-9 -Runtime Pwmlff | Should -BeFalse
+    }
+    It 'refuses -Runtime Pwmlff for a DeePMD-kit model (RuntimeNotApplicable)' {
+        $dp = Import-DpModel (Get-TestDataPath 'deepmd/se_e2_a_agau_compressed.dp')
+        { $script:Ag10 | Invoke-DpModel -Model $dp -Runtime Pwmlff -ErrorAction Stop } | Should -Throw -ErrorId 'RuntimeNotApplicable,DpCompress.PowerShell.Commands.InvokeDpModelCommand'
+        { Test-CompressedModel -Model $dp -Data $script:Ag10 -Runtime Pwmlff } | Should -Throw -ErrorId 'RuntimeNotApplicable,DpCompress.PowerShell.Commands.TestCompressedModelCommand'
+    }
+}

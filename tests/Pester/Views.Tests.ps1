@@ -134,7 +134,7 @@ Describe 'Views show the values of the objects' {
     }
     It 'VerificationRow and VerificationReport (errors recomputed from the predictions)' {
         $r = Test-CompressedModel -Model $cmp -Data $ag10 -Detailed
-        $dE = @(); $dF = @(); $dW = @(); $sq = 0.0; $nF = 0; $eDft = @(); $fDft = 0.0; $eDftC = @(); $fDftC = 0.0
+        $dE = @(); $dF = @(); $dW = @(); $sq = 0.0; $nF = 0; $eDft = @(); $fDft = 0.0; $eDftC = @(); $fDftC = 0.0; $dEr = @(); $dFr = @()
         foreach ($row in $r.Rows) {
             $n = $row.AtomCount
             $dE += [math]::Abs($row.Compressed.Energy - $row.Original.Energy) / $n
@@ -148,6 +148,8 @@ Describe 'Views show the values of the objects' {
             $nF += 3 * $n
             $eDft += ($row.Original.Energy - $row.Configuration.Energy) / $n
             $eDftC += ($row.Compressed.Energy - $row.Configuration.Energy) / $n
+            $dEr += [math]::Abs($row.PwmlffRuntime.Energy - $row.Original.Energy) / $n
+            $dFr += Get-MaxAbsDiff $row.PwmlffRuntime.Forces $row.Original.Forces
         }
         $rms = { param($v) [math]::Sqrt((($v | ForEach-Object { $_ * $_ }) | Measure-Object -Sum).Sum / @($v).Count) }
         $row = $r.Rows[4]
@@ -168,6 +170,7 @@ Describe 'Views show the values of the objects' {
                 'Original vs DFT (RMS)'   = @((& $rms $eDft), [math]::Sqrt($fDft / $nF))
                 'Compressed vs DFT (RMS)' = @((& $rms $eDftC), [math]::Sqrt($fDftC / $nF))
                 's values outside'        = @(0, 0, ($r.Rows.Compressed.MaxScaledS | Measure-Object -Maximum).Maximum)
+                'PWMLFF/LAMMPS runtime'   = @(($dEr | Measure-Object -Maximum).Maximum, ($dFr | Measure-Object -Maximum).Maximum, 0)
                 'Reasons'                 = ''
                 'Warnings'                = ''
             })

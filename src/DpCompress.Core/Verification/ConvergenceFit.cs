@@ -14,14 +14,15 @@ public readonly record struct SweepPoint(double Dx, double Error);
 /// R² from <c>GoodnessOfFit.RSquared</c>).
 /// </summary>
 /// <remarks>
-/// <para>Points are sorted from the coarsest dx to the finest. The fit uses the asymptotic range,
-/// which ends before the first point whose local slope s_k = ln(e_k/e_{k−1}) / ln(dx_k/dx_{k−1})
-/// drops below <see cref="FloorSlope"/> = 1 (the error no longer falls even at first order) or, once
-/// two local slopes are known, below <see cref="FloorFraction"/> = 2/3 of their median. Near the float64 round-off
-/// floor ε the error is C·dx^p + ε, whose local slope is p·(1 − ε/e): it falls below 2/3·p once the
-/// floor makes up more than a third of the error. Such points (order 5 at dx ≤ 0.005 reaches
-/// 2e-15 eV/atom and 1e-11 eV/Å, no lower than at dx 0.01) would bias p towards 0; they are listed
-/// in <see cref="ExcludedDx"/>, not hidden.</para>
+/// <para>Points are sorted from the coarsest dx to the finest; s_k = ln(e_k/e_{k−1}) / ln(dx_k/dx_{k−1})
+/// is the local slope into point k. The fit uses the asymptotic range: starting from the finest step,
+/// a step is left out while its local slope is below <see cref="FloorSlope"/> = 1 (the error no longer
+/// falls even at first order) or, when at least two earlier local slopes exist, below
+/// <see cref="FloorFraction"/> = 2/3 of their median. Near the float64 round-off floor ε the error is
+/// C·dx^p + ε, whose local slope is p·(1 − ε/e): it falls below 2/3·p once the floor makes up more than
+/// a third of the error. Such points (order 5 at dx ≤ 0.005 reaches 2e-15 eV/atom and 1e-11 eV/Å, no
+/// lower than at dx 0.01) would bias p towards 0; they are listed in <see cref="ExcludedDx"/>, not
+/// hidden. Only the fine end is trimmed: a noisy point inside the range stays in and lowers R².</para>
 /// <para>Expected orders: a Hermite table of order q (3 or 5) interpolates the net with error
 /// O(dx^(q+1)); the energy inherits it, forces and virials take the table's first derivative and
 /// lose one order, O(dx^q).</para>
@@ -68,21 +69,25 @@ public sealed class ConvergenceFit
             if (all[k].Dx == all[k - 1].Dx)
                 throw new DpCompressException("SweepDuplicateDx", ErrorKind.InvalidArgument,
                     $"Two results of the sweep have dx = {all[k].Dx} for the same order and quantity; give one result per grid step.");
-        var used = new List<SweepPoint>();
         var excluded = new List<double>();
-        var slopes = new List<double>();
+        var valid = new List<SweepPoint>();
         foreach (var p in all)
+            if (p.Error > 0 && double.IsFinite(p.Error)) valid.Add(p); else excluded.Add(p.Dx);
+        var slopes = new double[Math.Max(0, valid.Count - 1)];   // slopes[k − 1]: into point k
+        for (int k = 1; k < valid.Count; k++)
+            slopes[k - 1] = Math.Log(valid[k].Error / valid[k - 1].Error) / Math.Log(valid[k].Dx / valid[k - 1].Dx);
+        int end = valid.Count;   // points [0, end) are used
+        while (end >= 2)
         {
-            if (!(p.Error > 0) || !double.IsFinite(p.Error) || excluded.Count > 0) { excluded.Add(p.Dx); continue; }
-            if (used.Count > 0)
-            {
-                var prev = used[^1];
-                double local = Math.Log(p.Error / prev.Error) / Math.Log(p.Dx / prev.Dx);
-                if (local < FloorSlope || (slopes.Count >= 2 && local < FloorFraction * slopes.Median())) { excluded.Add(p.Dx); continue; }
-                slopes.Add(local);
-            }
-            used.Add(p);
+            double local = slopes[end - 2];
+            var earlier = slopes.Take(end - 2).ToArray();
+            bool atFloor = local < FloorSlope || (earlier.Length >= 2 && local < FloorFraction * earlier.Median());
+            if (!atFloor) break;
+            end--;
         }
+        var used = valid.Take(end).ToList();
+        excluded.AddRange(valid.Skip(end).Select(p => p.Dx));
+        excluded.Sort((a, b) => b.CompareTo(a));
         if (used.Count < 2)
             return new ConvergenceFit(null, null, null, used.Select(p => p.Dx).ToArray(), excluded.ToArray());
         double[] x = used.Select(p => Math.Log(p.Dx)).ToArray();

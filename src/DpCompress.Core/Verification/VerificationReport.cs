@@ -82,6 +82,12 @@ public sealed class VerificationRow
 
     public Prediction Original { get; }
 
+    /// <summary>The compressed model evaluated as PWMLFF's runtime (and LAMMPS) evaluates it; null when not evaluated.</summary>
+    public Prediction? PwmlffRuntime { get; internal init; }
+
+    /// <summary><see cref="PwmlffRuntime"/> vs the original; null when not evaluated.</summary>
+    public PredictionComparison? PwmlffRuntimeVsOriginal { get; internal init; }
+
     public PredictionComparison CompressedVsOriginal { get; }
 
     /// <summary>Null when the configuration has no DFT labels.</summary>
@@ -114,8 +120,10 @@ public sealed record SkippedConfiguration(string Label, string ErrorId, string M
 public sealed class VerificationReport
 {
     internal VerificationReport(IReadOnlyList<VerificationRow> rows, IReadOnlyList<SkippedConfiguration> skipped, VerificationTolerances tolerances,
-        string engine, int? order, double? dx, PhaseTimings compressedTimings, PhaseTimings originalTimings, double neighborSearchSeconds)
+        string engine, int? order, double? dx, PhaseTimings compressedTimings, PhaseTimings originalTimings, double neighborSearchSeconds,
+        RuntimeVerification? pwmlffRuntime = null)
     {
+        PwmlffRuntime = pwmlffRuntime;
         Rows = rows;
         Skipped = skipped;
         Tolerances = tolerances;
@@ -142,9 +150,22 @@ public sealed class VerificationReport
         };
 
         var reasons = new List<string>();
-        foreach (var c in Checks)
-            if (!c.Passed) reasons.Add($"Compressed vs original {c}: above tolerance.");
         var warnings = new List<string>();
+        if (pwmlffRuntime is { DecidesVerdict: true })
+        {
+            foreach (var c in pwmlffRuntime.Checks)
+                if (!c.Passed) reasons.Add($"PWMLFF/LAMMPS runtime vs original {c}: above tolerance.");
+        }
+        else
+        {
+            foreach (var c in Checks)
+                if (!c.Passed) reasons.Add($"Compressed vs original {c}: above tolerance.");
+            if (pwmlffRuntime is { Passed: false })
+                warnings.Add($"PWMLFF's runtime (and LAMMPS) will compute something else with this file: {pwmlffRuntime}." +
+                             (pwmlffRuntime.LayoutIsPwmlffExact ? "" : " Compress with -Layout Pwmlff (the default) for a table PWMLFF evaluates exactly."));
+        }
+        if (pwmlffRuntime is { ConfigurationsInOuterBranch: > 0 })
+            warnings.Add($"{pwmlffRuntime.ConfigurationsInOuterBranch} configuration(s) have a pair at s >= the file's sij_max {pwmlffRuntime.SijMax:G6}: PWMLFF's runtime reads wrong table rows for it.");
         if (OutOfTableCount > 0)
         {
             string msg = $"{OutOfTableCount} s values in {ConfigurationsOutOfTable} configuration(s) lie beyond the table (largest s {MaxScaledS:G6}); they were continued linearly.";
@@ -174,6 +195,10 @@ public sealed class VerificationReport
     public double? Dx { get; }
 
     public int ConfigurationCount => Rows.Count;
+
+    /// <summary>What PWMLFF's runtime and LAMMPS compute with the compressed file, against the original (null when not
+    /// evaluated: DeePMD-kit models, or Test-CompressedModel -Runtime DpCompress on request).</summary>
+    public RuntimeVerification? PwmlffRuntime { get; }
 
     /// <summary>Compressed vs original over all rows.</summary>
     public ErrorSummary CompressedVsOriginal { get; }
@@ -219,5 +244,6 @@ public sealed class VerificationReport
     public double NeighborSearchSeconds { get; }
 
     public override string ToString() =>
-        $"{(Passed ? "PASSED" : "FAILED")} on {ConfigurationCount} configurations (order {Order}, dx {Dx}): " + string.Join("; ", Checks);
+        $"{(Passed ? "PASSED" : "FAILED")} on {ConfigurationCount} configurations (order {Order}, dx {Dx}): " + string.Join("; ", Checks) +
+        (PwmlffRuntime is null ? "" : $". {PwmlffRuntime}");
 }

@@ -32,6 +32,10 @@ public static class Verifier
     /// <param name="engineFactory">Creates an engine for a model; null uses the <see cref="ReferenceEngine"/>.</param>
     /// <param name="progress">Receives one report per configuration.</param>
     /// <param name="cancellationToken">Stops between configurations (and inside the engines).</param>
+    /// <param name="pwmlffRuntimeEngineFactory">When not null: creates an engine that evaluates the compressed model as
+    /// PWMLFF's runtime does (<see cref="Compression.TableRuntime.Pwmlff"/>); every configuration is then also evaluated
+    /// with it and compared with the original (<see cref="VerificationReport.PwmlffRuntime"/>).</param>
+    /// <param name="verdictFromPwmlffRuntime">True: PWMLFF's runtime, not DpCompress's evaluation, decides the verdict.</param>
     /// <exception cref="DpCompressException">ModelNotCompressed, ReferenceModelMismatch, NoConfigurations.</exception>
     /// <remarks>A configuration that cannot be evaluated (element not in the model, too many neighbours…) is
     /// skipped and listed in <see cref="VerificationReport.Skipped"/>; the others go on.</remarks>
@@ -42,7 +46,9 @@ public static class Verifier
         VerificationTolerances? tolerances = null,
         Func<DpModel, IDpEngine>? engineFactory = null,
         IProgress<VerificationProgress>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        Func<DpModel, IDpEngine>? pwmlffRuntimeEngineFactory = null,
+        bool verdictFromPwmlffRuntime = false)
     {
         ArgumentNullException.ThrowIfNull(compressedModel);
         ArgumentNullException.ThrowIfNull(configurations);
@@ -66,6 +72,9 @@ public static class Verifier
 
         using var compressedEngine = engineFactory(compressedModel);
         using var originalEngine = engineFactory(original);
+        if (verdictFromPwmlffRuntime && pwmlffRuntimeEngineFactory is null)
+            throw new ArgumentException("The verdict can come from PWMLFF's runtime only when it is evaluated.", nameof(verdictFromPwmlffRuntime));
+        using var runtimeEngine = pwmlffRuntimeEngineFactory?.Invoke(compressedModel);
         var rows = new List<VerificationRow>(configs.Count);
         var skipped = new List<SkippedConfiguration>();
         var tc = new PhaseTimings();
@@ -84,7 +93,12 @@ public static class Verifier
                 neighborSeconds += sw.Elapsed.TotalSeconds;
                 var pc = compressedEngine.Evaluate(c, nl, tc, cancellationToken);
                 var po = originalEngine.Evaluate(c, nl, to, cancellationToken);
-                rows.Add(new VerificationRow(pc, po, PredictionComparer.Compare(pc, po)));
+                var pr = runtimeEngine?.Evaluate(c, nl, null, cancellationToken);
+                rows.Add(new VerificationRow(pc, po, PredictionComparer.Compare(pc, po))
+                {
+                    PwmlffRuntime = pr,
+                    PwmlffRuntimeVsOriginal = pr is null ? null : PredictionComparer.Compare(pr, po),
+                });
             }
             catch (DpCompressException e) when (e.Kind is ErrorKind.InvalidArgument or ErrorKind.InvalidData or ErrorKind.LimitsExceeded)
             {
@@ -93,6 +107,7 @@ public static class Verifier
             progress?.Report(new VerificationProgress(q + 1, configs.Count, label));
         }
         return new VerificationReport(rows, skipped, tolerances, compressedEngine.Kind.ToString(),
-            compressedModel.Order, compressedModel.Dx, tc, to, neighborSeconds);
+            compressedModel.Order, compressedModel.Dx, tc, to, neighborSeconds,
+            runtimeEngine is null ? null : new RuntimeVerification(rows, tolerances, compressedModel.Compression.Grid, verdictFromPwmlffRuntime));
     }
 }

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using DpCompress.Core;
+using DpCompress.Core.Compression;
 using DpCompress.Core.Inference;
 using DpCompress.Core.Model;
 using DpCompress.Core.Structures;
@@ -37,6 +38,11 @@ public sealed class InvokeDpModelCommand : DpCmdlet
     [Parameter]
     public EngineKind Engine { get; set; } = EngineKind.Fast;
 
+    /// <summary>Compressed models: DpCompress (default) evaluates the table exactly; Pwmlff computes what PWMLFF's runtime
+    /// and LAMMPS compute with the same file (its float32 interval starts and broken outer branch included).</summary>
+    [Parameter]
+    public TableRuntime Runtime { get; set; } = TableRuntime.DpCompress;
+
     /// <summary>Threads of the fast engine (default: all cores).</summary>
     [Parameter]
     [ValidateRange(1, 1024)]
@@ -52,9 +58,12 @@ public sealed class InvokeDpModelCommand : DpCmdlet
             _engineModel = Model;
             try
             {
+                if (Runtime == TableRuntime.Pwmlff && Model.Flavour == ModelFlavour.DeepMdSeE2A)
+                    throw new DpCompressException("RuntimeNotApplicable", ErrorKind.InvalidArgument,
+                        "-Runtime Pwmlff emulates PWMLFF's runtime lookup, which reads PWMLFF checkpoints; this is a DeePMD-kit model.", Model.SourcePath);
                 // Fast: the engine shared per model, so repeated calls (one per MD step) skip its set-up.
                 _ownsEngine = Engine != EngineKind.Fast;
-                _engine = _ownsEngine ? EngineFactory.Create(Model, Engine, ThrottleLimit) : EngineFactory.SharedFast(Model, ThrottleLimit);
+                _engine = _ownsEngine ? EngineFactory.Create(Model, Engine, ThrottleLimit, Runtime) : EngineFactory.SharedFast(Model, ThrottleLimit, Runtime);
             }
             catch (DpCompressException e)
             {

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using DpCompress.Core;
+using DpCompress.Core.Compression;
 using DpCompress.Core.Inference;
 using DpCompress.Core.Model;
 using DpCompress.Core.Verification;
@@ -56,6 +57,11 @@ public sealed class TestCompressedModelCommand : DpCmdlet
     [Parameter]
     public EngineKind Engine { get; set; } = EngineKind.Fast;
 
+    /// <summary>Whose runtime decides the verdict: DpCompress (default) or Pwmlff (what PWMLFF and LAMMPS compute with the
+    /// file). PWMLFF models are evaluated and reported both ways either way.</summary>
+    [Parameter]
+    public TableRuntime Runtime { get; set; } = TableRuntime.DpCompress;
+
     /// <summary>Threads of the fast engine (default: all cores).</summary>
     [Parameter]
     [ValidateRange(1, 1024)]
@@ -76,11 +82,20 @@ public sealed class TestCompressedModelCommand : DpCmdlet
             VirialPerAtom = VirialTolerance,
             FailOnOutOfTable = FailOnOutOfTable,
         };
+        bool pwmlffFile = Model.Flavour != ModelFlavour.DeepMdSeE2A;
+        if (Runtime == TableRuntime.Pwmlff && !pwmlffFile)
+        {
+            ThrowDpError(new DpCompressException("RuntimeNotApplicable", ErrorKind.InvalidArgument,
+                "-Runtime Pwmlff emulates PWMLFF's runtime lookup, which reads PWMLFF checkpoints; this is a DeePMD-kit model.", Model.SourcePath));
+            return;
+        }
         try
         {
+            Func<DpModel, IDpEngine>? runtimeFactory = pwmlffFile ? m => EngineFactory.Create(m, Engine, ThrottleLimit, TableRuntime.Pwmlff) : null;
             var report = RunWithProgress($"Verifying the compressed model on {configurations.Count} configurations", (report, ct) =>
                 Verifier.Verify(Model, Reference, configurations, tolerances, m => EngineFactory.Create(m, Engine, ThrottleLimit),
-                    new Progress<VerificationProgress>(p => report(p.Completed, p.Total, $"{p.Completed}/{p.Total} {p.Current}")), ct));
+                    new Progress<VerificationProgress>(p => report(p.Completed, p.Total, $"{p.Completed}/{p.Total} {p.Current}")), ct,
+                    runtimeFactory, Runtime == TableRuntime.Pwmlff));
             foreach (string w in report.Warnings) WriteWarning(w);
             foreach (string r in report.Reasons) WriteVerbose("Failed: " + r);
             WriteVerbose(report.ToString());
