@@ -188,6 +188,18 @@ $teRows = foreach ($case in $teCases) {
 $teRows | Show
 $teRows | Export-Csv (Join-Path $OutDir 'type-embedding.csv') -NoTypeInformation
 
+Write-Host "== 8. DeePMD-kit se_e2_a model (Ag-Au, sel [60,96]): 384-atom cell, original vs DeePMD-kit's table, ONE thread" -ForegroundColor Cyan
+$deepmd = Join-Path $PSScriptRoot '../tests/data/deepmd'
+$dm = Import-DpModel (Join-Path $deepmd 'se_e2_a_agau.dp')
+$dmCmp = Import-DpModel (Join-Path $deepmd 'se_e2_a_agau_compressed.dp')      # DeePMD-kit's own compression
+$dmRef = (Get-Content -Raw (Join-Path $deepmd 'refs_se_e2_a_agau.json') | ConvertFrom-Json).images | Where-Object system -eq 'Ag24Au24'
+$dmCell = [DpCompress.Core.Structures.ConfigurationTransforms]::Supercell(
+    [DpCompress.Core.Structures.Configuration]::new([double[]]$dmRef.box, [double[]]($dmRef.coord | ForEach-Object { $_ }), [int[]]$dmRef.atomic_numbers), 2, 2, 2)
+$dmTimes = Measure-DpInference -Model $dm, $dmCmp -Data $dmCell -Engine Reference, Fast -Repeat $Repeat -Warmup 2 -ThrottleLimit 1
+$dmTimes | Show -Property Label, @{ n = 'Atoms'; e = { $_.Atoms } }, @{ n = 'Model (ms)'; e = { '{0:F2}' -f $_.ModelMs } }, @{ n = 'With neighbours (ms)'; e = { '{0:F2}' -f $_.TotalMs } },
+    @{ n = 'Speedup'; e = { if ($_.Speedup) { '{0:F2}' -f $_.Speedup } } }
+$dmTimes | Select-Object Label, Engine, Compressed, Atoms, ModelMs, TotalMs, NeighborSearchMs, EmbeddingMs, EmbeddingBackwardMs | Export-Csv (Join-Path $OutDir 'deepmd.csv') -NoTypeInformation
+
 Write-Host "== Summary (ratios from this run)" -ForegroundColor Cyan
 $per = $scaling | Where-Object Label -like 'compressed*' | Sort-Object Atoms
 # What the fast original spends outside its embedding nets (G, G', A_i and the per-slot backward): a

@@ -80,6 +80,9 @@ Describe 'Import-DpModel on DeePMD-kit models' {
         $m.Conventions.Name | Should -Be 'DeePMD-kit'
         $m.IsCompressed | Should -BeFalse
     }
+    It 'shows the flavour in the default view' {
+        ($script:Model | Out-String -Width 400) | Should -Match 'DeePMD se_e2_a'
+    }
     It 'reads the .yaml file into the same model (every weight bit-identical)' {
         $y = Import-DpModel -LiteralPath $script:YamlPath
         $y.Flavour | Should -Be 'DeepMdSeE2A'
@@ -226,9 +229,58 @@ Describe 'ReferenceEngine on a DeePMD-kit model' {
             [math]::Abs($p0.Energy - (Invoke-Engine $script:Engine $c).Energy) | Should -BeGreaterThan 1e-3 -Because 'dropping neighbours changes the descriptor'
         }
     }
+}
 
-    It 'is refused by the fast engine with a clear id' {
-        Get-ErrorId { [DpCompress.Core.Inference.Fast.FastEngine]::new($script:Model, 1) } | Should -Be 'EngineNotSupported'
+Describe 'FastEngine on a DeePMD-kit model' {
+    BeforeAll {
+        $script:Fast = [DpCompress.Core.Inference.Fast.FastEngine]::new($script:Model, 2)
+    }
+    Context 'DeePMD-kit''s own forward (refs_se_e2_a_agau.json)' -ForEach $RefCases {
+        It 'reproduces E, E_i, forces and virial of <System> to 1e-10' {
+            $p = Invoke-Engine $script:Fast (New-RefConfiguration $Image)
+            $p.Engine | Should -Be 'Fast'
+            [math]::Abs($p.Energy - $Image.energy) | Should -BeLessOrEqual 1e-10
+            Get-MaxAbsDiff $p.AtomicEnergies ([double[]]$Image.atom_energy) | Should -BeLessOrEqual 1e-10
+            Get-MaxAbsDiff $p.Forces ([double[]]($Image.forces | ForEach-Object { $_ })) | Should -BeLessOrEqual 1e-10
+            Get-MaxAbsDiff $p.Virial ([double[]]$Image.virial) | Should -BeLessOrEqual 1e-10
+        }
+    }
+    It 'equals the reference engine with truncated blocks (sel [8, 8]) and on a compressed model' {
+        $tree = [DpCompress.Core.Serialization.DeepMd.DeepMdDocument]::Read($script:DpPath)
+        $d = $tree['model']['descriptor']
+        $d['sel'] = [Collections.Generic.List[object]]@([long]8, [long]8)
+        foreach ($key in 'davg', 'dstd') {
+            $old = $d['@variables'][$key].ToDoubleArray()
+            $new = [double[]]::new(2 * 16 * 4)
+            for ($t = 0; $t -lt 2; $t++) { for ($s = 0; $s -lt 16; $s++) { for ($q = 0; $q -lt 4; $q++) { $new[($t * 16 + $s) * 4 + $q] = $old[($t * 156) * 4 + $q] } } }
+            $d['@variables'][$key] = [DpCompress.Core.Serialization.NdArray]::FromDoubles($new, [long[]](2, 16, 4))
+        }
+        $small = [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::FromTree($tree, $null)
+        $compressed = Import-DpModel -LiteralPath (Get-TestDataPath 'deepmd/se_e2_a_agau_compressed.dp')
+        foreach ($m in $small, $compressed) {
+            $ref = [DpCompress.Core.Inference.ReferenceEngine]::new($m); $fast = [DpCompress.Core.Inference.Fast.FastEngine]::new($m, 2)
+            try {
+                foreach ($img in $script:Refs) {
+                    $c = New-RefConfiguration $img
+                    $p = Invoke-Engine $ref $c; $q = Invoke-Engine $fast $c
+                    [math]::Abs($p.Energy - $q.Energy) | Should -BeLessOrEqual 1e-11
+                    Get-MaxAbsDiff $p.Forces $q.Forces | Should -BeLessOrEqual 1e-12
+                    Get-MaxAbsDiff $p.Virial $q.Virial | Should -BeLessOrEqual 1e-11
+                }
+            } finally { $ref.Dispose(); $fast.Dispose() }
+        }
+    }
+    It 'is timed by Measure-DpInference (original and DeePMD-kit''s compressed model)' {
+        $cmp = Import-DpModel -LiteralPath (Get-TestDataPath 'deepmd/se_e2_a_agau_compressed.dp')
+        $t = @(Measure-DpInference -Model $script:Model, $cmp -Data (New-RefConfiguration $script:Refs[4]) -Repeat 1 -Warmup 0 -ThrottleLimit 1)
+        $t.Count | Should -Be 2
+        $t[1].Compressed | Should -BeTrue
+        $t | ForEach-Object { $_.ModelMs | Should -BeGreaterThan 0 }
+    }
+    It 'runs as the default engine of Invoke-DpModel' {
+        $c = New-RefConfiguration $script:Refs[4]
+        $p = Invoke-DpModel -Model $script:Model -Configuration $c
+        [math]::Abs($p.Energy - $script:Refs[4].energy) | Should -BeLessOrEqual 1e-10
     }
 }
 
@@ -301,5 +353,37 @@ Describe 'DeePMD-kit inputs that are malformed or not supported' {
             Set-Content -LiteralPath $bad -Value ($text -replace '(?m)^    sel:', '    selx:')
             Get-ErrorId { [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::Read($bad) } | Should -Be 'DeepMdMissingKey'
         }
+    }
+}
+
+Describe 'type_one_side models' {
+    It 'evaluates networks[t_j] for every centre type, before and after compression' {
+        # One-sided nets [n0, n1] equal two-sided nets [n0, n0, n1, n1] (DeePMD-kit index neighbour*nt + centre).
+        $one = [DpCompress.Core.Serialization.DeepMd.DeepMdDocument]::Read($script:DpPath)
+        $nets = $one['model']['descriptor']['embeddings']['networks']
+        $n0 = $nets[0]; $n1 = $nets[2]
+        $one['model']['descriptor']['type_one_side'] = $true
+        $one['model']['descriptor']['embeddings']['ndim'] = [long]1
+        $one['model']['descriptor']['embeddings']['networks'] = [Collections.Generic.List[object]]@($n0, $n1)
+        $two = [DpCompress.Core.Serialization.DeepMd.DeepMdDocument]::Read($script:DpPath)
+        $two['model']['descriptor']['embeddings']['networks'] = [Collections.Generic.List[object]]@($n0, $n0, $n1, $n1)
+        $m1 = [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::FromTree($one, $null)
+        $m2 = [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::FromTree($two, $null)
+        $c1 = $m1 | Invoke-DpCompression -MinNeighborDistance 2.1721185693495006 -Dx 0.02
+        $c1.Checkpoint['model']['descriptor']['compress']['@variables']['compress_data'].Count | Should -Be 2
+        $out = Join-Path $TestDrive 'oneside.dp'
+        $c1 | Export-DpModel -LiteralPath $out
+        $back = Import-DpModel -LiteralPath $out
+        $cfg = New-RefConfiguration $script:Refs[1]
+        $p2 = Invoke-Engine $script:Engine $cfg
+        $f2 = [DpCompress.Core.Inference.Fast.FastEngine]::new($m2, 1)
+        $ref2 = Invoke-Engine $f2 $cfg
+        foreach ($m in $m1, $back) {
+            $f = [DpCompress.Core.Inference.Fast.FastEngine]::new($m, 1)
+            $p = Invoke-Engine $f $cfg
+            [math]::Abs($p.Energy - $ref2.Energy) / $cfg.AtomCount | Should -BeLessOrEqual 1e-12
+            Get-MaxAbsDiff $p.Forces $ref2.Forces | Should -BeLessOrEqual 1e-9
+        }
+        $p2.Energy | Should -Not -Be $ref2.Energy -Because 'the one-sided model differs from the fixture model'
     }
 }

@@ -119,6 +119,20 @@ Describe 'Invoke-DpCompression on a DeePMD-kit model (DeePMD-kit''s table)' {
     }
 }
 
+Describe 'README: the DeePMD-kit pipeline' {
+    It 'runs the README''s DeePMD-kit block' {
+        $root = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
+        $readme = Get-Content -Raw (Join-Path $root 'README.md')
+        $block = [regex]::Matches($readme, '(?s)```powershell\r?\n(.*?)```') | ForEach-Object { $_.Groups[1].Value } | Where-Object { $_ -match 'deepmd/se_e2_a_agau\.dp' } | Select-Object -First 1
+        $block | Should -Not -BeNullOrEmpty
+        $code = $block.Replace('./tests/data/agau/PWdata', (Get-TestDataPath 'agau/PWdata/Ag12Au12')).Replace('./tests/data', (Get-TestDataPath '').TrimEnd('/'))
+        Push-Location $TestDrive
+        try { $out = & ([scriptblock]::Create($code)) } finally { Pop-Location }
+        $out | Should -Be $true
+        Test-Path (Join-Path $TestDrive 'model_compressed.dp') | Should -BeTrue
+    }
+}
+
 Describe 'Export-DpModel in DeePMD-kit''s format' {
     BeforeAll {
         $script:DpOut = Join-Path $TestDrive 'model_compressed.dp'
@@ -162,6 +176,14 @@ Describe 'Export-DpModel in DeePMD-kit''s format' {
         $diff = Compare-Object @(Get-TreeShape $back.Checkpoint) @(Get-TreeShape (Import-DpModel -LiteralPath (Get-TestDataPath 'deepmd/se_e2_a_agau.yaml')).Checkpoint) -SyncWindow 0
         $diff | Should -BeNullOrEmpty
     }
+    It 'writes a decompressed model without the compress block (descriptor back at @version 2)' {
+        $out = Join-Path $TestDrive 'decompressed.dp'
+        $script:Theirs.WithCompression($null) | Export-DpModel -LiteralPath $out
+        $back = Import-DpModel -LiteralPath $out
+        $back.IsCompressed | Should -BeFalse
+        $back.Checkpoint['model']['descriptor']['@version'] | Should -Be 2
+        $back.Checkpoint['model']['descriptor'].ContainsKey('compress') | Should -BeFalse
+    }
     It 'honours -WhatIf and refuses to overwrite without -Force' {
         $out = Join-Path $TestDrive 'whatif.dp'
         $script:Ours | Export-DpModel -LiteralPath $out -WhatIf
@@ -177,5 +199,39 @@ Describe 'Export-DpModel in DeePMD-kit''s format' {
         Test-Path -LiteralPath $out | Should -BeFalse
         Test-Path -LiteralPath $out2 | Should -BeFalse
         @(Get-ChildItem -LiteralPath $TestDrive -Filter '*.tmp' -Force).Count | Should -Be 0
+    }
+}
+
+Describe 'PWMLFF Ag-Au weights written into DeePMD-kit''s format (realistic weights)' {
+    BeforeAll {
+        $script:Pw = Import-DpModel -LiteralPath (Get-TestDataPath 'agau/dp_model.ckpt')
+        $script:Converted = [DpCompress.Core.Serialization.DeepMd.DeepMdConversion]::FromPwmlff($script:Pw)
+    }
+    It 'predicts what PWMLFF''s conventions predict on every two-element configuration (sel [100, 100])' {
+        $script:Converted.Conventions.Sel | Should -Be @(100, 100)
+        $two = @($script:Configs | Where-Object { @($_.AtomicNumbers | Select-Object -Unique).Count -eq 2 })
+        $two.Count | Should -Be 96
+        $e0 = [DpCompress.Core.Inference.ReferenceEngine]::new($script:Pw)
+        $e1 = [DpCompress.Core.Inference.ReferenceEngine]::new($script:Converted)
+        try { $d = Compare-Engines $e0 $e1 $two } finally { $e0.Dispose(); $e1.Dispose() }
+        $d.Energy | Should -BeLessOrEqual 1e-12
+        $d.Force | Should -BeLessOrEqual 1e-11
+    }
+    It 'round-trips through a .dp file' {
+        $out = Join-Path $TestDrive 'agau_pwmlff.dp'
+        $script:Converted | Export-DpModel -LiteralPath $out
+        $back = Import-DpModel -LiteralPath $out
+        $back.Davg | Should -Be $script:Pw.Davg
+        @(Compare-Object $back.EmbeddingNets[1].Layers[1].Weight $script:Pw.EmbeddingNets[1].Layers[1].Weight -SyncWindow 0).Count | Should -Be 0
+    }
+    It 'compresses with DeePMD-kit''s table to DeePMD-kit''s accuracy on all 160 configurations' {
+        $c = $script:Converted | Invoke-DpCompression -MinNeighborDistance $script:MinDist
+        $c.Compression.Rows | Should -BeGreaterThan 1000
+        $e0 = [DpCompress.Core.Inference.Fast.FastEngine]::new($script:Converted, 2)
+        $e1 = [DpCompress.Core.Inference.Fast.FastEngine]::new($c, 2)
+        try { $d = Compare-Engines $e0 $e1 $script:Configs } finally { $e0.Dispose(); $e1.Dispose() }
+        Write-Host "    realistic weights, compressed vs original, 160 configurations: $($d.Energy.ToString('E2')) eV/atom, $($d.Force.ToString('E2')) eV/A (rows $($c.Compression.Rows))"
+        $d.Energy | Should -BeLessOrEqual 1e-13
+        $d.Force | Should -BeLessOrEqual 1e-10
     }
 }

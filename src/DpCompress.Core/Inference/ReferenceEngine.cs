@@ -34,6 +34,12 @@ namespace DpCompress.Core.Inference;
 /// first, which is always x = h (PWMLFF's FittingNet never adds a skip there — this differs from
 /// "the same skip rules" only when m·M2 equals the first hidden width or half of it); the last
 /// fitting layer is linear.</para>
+/// <para>Conventions (<see cref="DpModel.Conventions"/>): the blocks that enter A_i, the slots K_t of each
+/// block, the divisor of A_i, the switch at r = Rmin and the per-type energy bias come from the model, so a
+/// DeePMD-kit se_e2_a model (every block, K_t = sel[t], divisor Σsel, w = 1 up to rcut_smth inclusive,
+/// E_i += bias_atom_e + out_bias, nearest-first truncated neighbour list) runs through the same code; for
+/// PWMLFF they reduce to the text above. Verified against DeePMD-kit's own forward
+/// (fixtures/deepmd/refs_se_e2_a_agau.json, 6 images): ≤ 1.5e-14 eV, eV/Å.</para>
 /// <para>Errors (<see cref="DpCompressException"/>): UnknownElement (an element the model lacks),
 /// NeighborListMismatch (a list built for another configuration or model), EmptyConfiguration;
 /// the neighbour search's own errors (e.g. more neighbours than max_neigh_num) pass through.

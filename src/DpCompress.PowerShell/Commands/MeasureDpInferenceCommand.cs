@@ -74,7 +74,7 @@ public sealed class MeasureDpInferenceCommand : DpCmdlet
                         // As in an MD loop, each search rebuilds the list in the same arrays.
                         var lists = new NeighborListBuffer();
                         return InferenceBenchmark.Measure(engine, configurations, Repeat, Warmup, label, model.IsCompressed, model.Order, model.Dx, ThrottleLimit,
-                            c => lists.Build(c, model.AtomTypes, model.Rmax, model.MaxNeighbors),
+                            c => model.Conventions.IsPwmlff ? lists.Build(c, model.AtomTypes, model.Rmax, model.MaxNeighbors) : ModelNeighbors.Build(c, model),
                             new Progress<int>(r => report(r, Repeat, $"pass {r}/{Repeat}")), ct);
                     });
                     timings.Add(timing);

@@ -3,7 +3,9 @@
     Description = @'
 Export-DpModel writes the model with every key of the original checkpoint; a compressed model also gets the "compress" entry PWMLFF writes (table, dx, order, davg, dstd, sij_min, sij_max, sij_out_max), so PWMLFF and torch.load read the file as one of their own.
 
-".ckpt" is appended to a file name without it. The cmdlet behaves like Export-Csv: it refuses to overwrite an existing file unless -Force is given (error id ExportFileExists), supports -WhatIf and -Confirm, writes to a temporary file and renames it (a failure never leaves a half-written checkpoint), and returns the written file with -PassThru. Temporary files of the same target that a killed export left behind (".<name>.<32 hex digits>.tmp", unchanged for 10 minutes and not open in another process) are removed. A path that names a folder (an existing directory, or one ending in a separator) is refused with ExportPathIsDirectory, and a path with a NUL character with ExportPathInvalid.
+DeePMD-kit models (Flavour DeepMdSeE2A, read from .dp or .yaml) are written in DeePMD-kit's own format, chosen by the extension: .dp (HDF5: one dataset variable_NNNN per array in depth-first order and the root attribute "json" holding the tree) or .yaml/.yml (yaml.safe_dump layout). Every part of the model tree is written back as read; a model compressed by Invoke-DpCompression carries DeePMD-kit's compress block (descriptor @version 3, compress_data and compress_info) and the top-level min_nbor_dist, which every DeePMD-kit backend loads. Their default names are model_compressed.dp and model.dp, and ".dp" is appended to a name without a DeePMD-kit extension. Writing a DeePMD-kit model to .ckpt, or a PWMLFF model to .dp/.yaml, stops with ExportFormatMismatch.
+
+For PWMLFF models, ".ckpt" is appended to a file name without it. The cmdlet behaves like Export-Csv: it refuses to overwrite an existing file unless -Force is given (error id ExportFileExists), supports -WhatIf and -Confirm, writes to a temporary file and renames it (a failure never leaves a half-written checkpoint), and returns the written file with -PassThru. Temporary files of the same target that a killed export left behind (".<name>.<32 hex digits>.tmp", unchanged for 10 minutes and not open in another process) are removed. A path that names a folder (an existing directory, or one ending in a separator) is refused with ExportPathIsDirectory, and a path with a NUL character with ExportPathInvalid.
 '@
     Parameters  = @{
         Model       = 'The model to write, usually piped from Invoke-DpCompression or Import-DpModel.'
@@ -20,6 +22,11 @@ Export-DpModel writes the model with every key of the original checkpoint; a com
         'System.IO.FileInfo' = 'With -PassThru, the written checkpoint.'
     }
     Examples    = @(
+        @{
+            Title   = 'Write a compressed DeePMD-kit model as .dp and as .yaml'
+            Code    = '$c = Import-DpModel ./tests/data/deepmd/se_e2_a_agau_compressed.dp; $c | Export-DpModel ./copy.dp; $c | Export-DpModel ./copy.yaml'
+            Remarks = 'Both files hold the same tree as DeePMD-kit''s own compressed file; Import-DpModel reads either back.'
+        }
         @{
             Title   = 'Compress and write under PWMLFF''s default name'
             Code    = 'Import-DpModel ./tests/data/agau/dp_model.ckpt | Invoke-DpCompression -Dx 0.01 -Order 3 | Export-DpModel'

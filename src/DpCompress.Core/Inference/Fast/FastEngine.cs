@@ -68,6 +68,7 @@ public sealed class FastEngine : IDpEngine
 
     private readonly int _t, _k, _m, _m2;
     private readonly double _rmin, _rmax;
+    private readonly DescriptorConventions _conv;   // slots per block, blocks, divisor, switch at Rmin, energy bias
     private readonly double[] _davg, _dstd;
     private readonly double[] _rPad;            // [T, 4] R_pad = −davg/dstd
     private readonly double[] _gPad;            // [T·T, m] G(s_pad[t_i]) of net (t_i, t)
@@ -89,9 +90,7 @@ public sealed class FastEngine : IDpEngine
         Runtime = runtime;
         Padding = padding;
         Model = model ?? throw new ArgumentNullException(nameof(model));
-        if (!model.Conventions.IsPwmlff)
-            throw new DpCompressException("EngineNotSupported", ErrorKind.NotImplemented,
-                $"The fast engine follows PWMLFF's conventions only; this model uses {model.Conventions}. Use -Engine Reference.", model.SourcePath);
+        _conv = model.Conventions;
         MaxDegreeOfParallelism = maxDegreeOfParallelism > 0 ? maxDegreeOfParallelism : Environment.ProcessorCount;
         _t = model.TypeCount;
         _k = model.MaxNeighbors;
@@ -176,7 +175,9 @@ public sealed class FastEngine : IDpEngine
         try
         {
             // A list built here is private to this call: its arrays are reused by the next call that rents these buffers.
-            var nl = neighbors ?? buffers.Neighbors.Build(configuration, Model.AtomTypes, Model.Rmax, Model.MaxNeighbors);
+            var nl = neighbors ?? (_conv.Selection == NeighborSelection.AllOrFail
+                ? buffers.Neighbors.Build(configuration, Model.AtomTypes, Model.Rmax, Model.MaxNeighbors)
+                : ModelNeighbors.Build(configuration, Model));
             if (timings is not null) timings.NeighborSearch += Lap(ref stamp);
             var run = new Evaluation(this, configuration, nl, buffers, cancellationToken);
             return run.Execute(timings, stamp);
@@ -291,7 +292,7 @@ public sealed class FastEngine : IDpEngine
         private readonly int _n, _t, _k, _m, _m2, _tp;
         private readonly double _c;
         private readonly int[] _types;      // [N] model type of atom i
-        private readonly int[] _present;    // present model types
+        private readonly int[] _present;    // neighbour-type blocks entering A_i: present types (PWMLFF) or all (DeePMD-kit)
         private readonly int[] _order;      // atoms sorted by type (stable)
         private readonly int[] _position;   // [N] row of atom i in type-sorted order
         private readonly int[] _typeStart;  // [T+1] ranges of _order per type
@@ -344,7 +345,8 @@ public sealed class FastEngine : IDpEngine
             foreach (int ti in _types) isPresent[ti] = true;
             _present = Enumerable.Range(0, _t).Where(t => isPresent[t]).ToArray();
             _tp = _present.Length;
-            _c = _tp == 0 ? 0 : 1.0 / ((double)_k * _tp);
+            _c = _tp == 0 ? 0 : 1.0 / e._conv.Divisor(_k, _tp);
+            _present = e._conv.Blocks(_t, _present);   // the neighbour-type blocks that enter A_i
 
             _typeStart = new int[_t + 1];
             foreach (int ti in _types) _typeStart[ti + 1]++;
@@ -497,6 +499,8 @@ public sealed class FastEngine : IDpEngine
             int end = Math.Min(_n, (chunk + 1) * AtomChunk);
             var delta = _nl.Delta;
             double rmin = _e._rmin, rmax = _e._rmax, invWidth = 1.0 / (rmax - rmin);
+            bool includeRmin = _e._conv.SwitchIncludesRmin;
+            var vInnerLimit = Vector256.Create(includeRmin ? Math.BitIncrement(rmin) : rmin);   // r < limit ⇔ r ≤ Rmin when included
             var vRmin = Vector256.Create(rmin); var vRmax = Vector256.Create(rmax); var vInvWidth = Vector256.Create(invWidth);
             var one = Vector256.Create(1.0); var zero = Vector256<double>.Zero;
             var c6 = Vector256.Create(-6.0); var c15 = Vector256.Create(15.0); var c10 = Vector256.Create(10.0); var c30 = Vector256.Create(-30.0);
@@ -547,7 +551,7 @@ public sealed class FastEngine : IDpEngine
                             var r = Vector256.Sqrt(x * x + y * y + z * z);
                             var pos = Vector256.GreaterThan(r, zero);
                             var inv = Vector256.ConditionalSelect(pos, one / r, zero);
-                            var inner = pos & Vector256.LessThan(r, vRmin);
+                            var inner = pos & Vector256.LessThan(r, vInnerLimit);
                             var mid = Vector256.GreaterThan(r, vRmin) & Vector256.LessThan(r, vRmax);
                             var u = (r - vRmin) * vInvWidth;
                             var u2 = u * u; var u3 = u2 * u;
@@ -579,7 +583,7 @@ public sealed class FastEngine : IDpEngine
                         int idx = idx0 + s;
                         double r = Math.Sqrt(x * x + y * y + z * z);
                         double inv = r > 0 ? 1.0 / r : 0;
-                        double sw = Geometry.Switch(r, inv, rmin, rmax, invWidth, out double dsdr);
+                        double sw = Geometry.Switch(r, inv, rmin, rmax, invWidth, out double dsdr, includeRmin);
                         double f = sw * inv;
                         int gq = idx * 4;
                         _geo[gq] = dsdr * inv;
@@ -715,7 +719,7 @@ public sealed class FastEngine : IDpEngine
                             if ((zone & TableZone.OutOfTable) != 0) outside++;
                         }
                     }
-                    int empty = _k - cnt;
+                    int empty = _e._conv.SlotCount(t, _k) - cnt;
                     if (empty > 0)
                     {
                         if (_e.Padding == PaddingEvaluation.ClosedForm)
@@ -794,7 +798,7 @@ public sealed class FastEngine : IDpEngine
                         for (int c = 0; c < 4; c++)
                             DenseKernels.Axpy(_r[idx * 4 + c], g.Slice(0, m), a.Slice(c * mp, m));
                     }
-                    int empty = _k - cnt;
+                    int empty = _e._conv.SlotCount(t, _k) - cnt;
                     if (empty > 0 && _e.Padding == PaddingEvaluation.ClosedForm)
                         for (int c = 0; c < 4; c++)
                             DenseKernels.Axpy(empty * _e._rPad[ti * 4 + c], gpad, a.Slice(c * mp, m));
@@ -868,7 +872,8 @@ public sealed class FastEngine : IDpEngine
             int width = _m * _m2;
             Span<double> energy = stackalloc double[item.Count];
             _e._fitting[item.Type].Forward(_d.AsSpan(item.Start * width, item.Count * width), item.Count, _hidden, item.Start, energy, ws.BufA, ws.BufB);
-            for (int q = 0; q < item.Count; q++) _ei[_order[item.Start + q]] = energy[q];
+            double bias = _e._conv.AtomEnergyBias(item.Type);
+            for (int q = 0; q < item.Count; q++) _ei[_order[item.Start + q]] = energy[q] + bias;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -46,8 +46,9 @@ public static class DeepMdModelWriter
         string temp = TempFiles.NewTempPath(full);
         try
         {
-            if (ext == ".dp") WriteDp(model.Checkpoint, temp);
-            else DeepMdYamlWriter.Write(model.Checkpoint, temp);
+            var tree = model.IsCompressed ? model.Checkpoint : WithoutCompressBlock(model.Checkpoint);
+            if (ext == ".dp") WriteDp(tree, temp);
+            else DeepMdYamlWriter.Write(tree, temp);
             File.Move(temp, full, overwrite: true);
             return full;
         }
@@ -61,6 +62,17 @@ public static class DeepMdModelWriter
             TryDelete(temp);
             throw;
         }
+    }
+
+    /// <summary>The tree of an uncompressed model: a compress block left from a compressed file is dropped and the descriptor goes back to @version 2.</summary>
+    private static PyDict WithoutCompressBlock(PyDict root)
+    {
+        if (!HasCompressBlock(root)) return root;
+        var copy = (PyDict)DeepCopy(root)!;
+        var d = (PyDict)((PyDict)copy["model"]!)["descriptor"]!;
+        d.Remove("compress");
+        d["@version"] = 2L;
+        return copy;
     }
 
     private static bool HasCompressBlock(PyDict root) =>
