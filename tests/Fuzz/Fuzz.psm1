@@ -8,19 +8,23 @@ function Import-DpFuzzer {
 }
 
 # The shipped files the fuzzer mutates (checkpoints and configuration files of tests/data).
-function Get-DpFuzzSeeds([string] $DataDir) {
-    @(
+# -IncludeDeepMd adds the DeePMD-kit .dp and .yaml models (slower to read: used by build.ps1 Fuzz).
+function Get-DpFuzzSeeds([string] $DataDir, [switch] $IncludeDeepMd) {
+    $files = @(
         'agau/dp_model.ckpt', 'alloy5/dp5_model.ckpt', 'agau/cmp_o3_dx0.01.ckpt',
         'formats/Ag10Au14_valid.xyz', 'formats/Ag10Au14_valid.MOVEMENT', 'formats/Au32_first10.xyz', 'formats/pwmat_CH4_MOVEMENT'
-    ) | ForEach-Object { Join-Path $DataDir $_ }
+    )
+    if ($IncludeDeepMd) { $files += 'deepmd/se_e2_a_agau.dp', 'deepmd/se_e2_a_agau.yaml' }
+    $files | ForEach-Object { Join-Path $DataDir $_ }
 }
 
 # Runs $Cases cases with $Seed; returns the cases (DpFuzz.FuzzCase).
-function Invoke-DpFuzz([int] $Cases, [int] $Seed, [string] $DataDir, [string] $WorkDir, [double] $TimeLimitSeconds) {
+function Invoke-DpFuzz([int] $Cases, [int] $Seed, [string] $DataDir, [string] $WorkDir, [double] $TimeLimitSeconds, [string[]] $SeedFiles) {
     Import-DpFuzzer
     $fuzzer = [DpFuzz.Fuzzer]::new($Seed, $WorkDir, $TimeLimitSeconds)
     $seeds = [System.Collections.Generic.List[string]]::new()
-    foreach ($s in (Get-DpFuzzSeeds $DataDir)) { $seeds.Add($s) }
+    if (-not $SeedFiles) { $SeedFiles = Get-DpFuzzSeeds $DataDir }
+    foreach ($s in $SeedFiles) { $seeds.Add($s) }
     $fuzzer.Run($seeds, $Cases)
 }
 

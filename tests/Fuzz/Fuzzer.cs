@@ -59,6 +59,9 @@ namespace DpFuzz
 
         public static bool IsCheckpoint(string path) => path.EndsWith(".ckpt", StringComparison.OrdinalIgnoreCase);
 
+        /// <summary>DeePMD-kit .dp (HDF5) and .yaml models: no integrity check in the format, so an import with other numbers is not a failure.</summary>
+        public static bool IsDeepMd(string path) => path.EndsWith(".dp", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase);
+
         /// <summary>Runs <paramref name="cases"/> cases over the seed files; stops early after a hang.</summary>
         public List<FuzzCase> Run(IReadOnlyList<string> seeds, int cases)
         {
@@ -87,6 +90,7 @@ namespace DpFuzz
         public static string Read(string path)
         {
             if (IsCheckpoint(path)) return Fingerprint(CheckpointReader.Read(path));
+            if (IsDeepMd(path)) return Fingerprint(DpCompress.Core.Serialization.DeepMd.DeepMdModelReader.Read(path));
             var frames = ConfigurationReader.Read(path);
             return "frames:" + frames.Count;
         }
@@ -94,8 +98,8 @@ namespace DpFuzz
         private FuzzCase RunCase(int index, string seed)
         {
             byte[] original = File.ReadAllBytes(seed);
-            bool checkpoint = IsCheckpoint(seed);
-            var (bytes, mutation, resigned) = checkpoint ? MutateCheckpoint(original) : MutateText(original);
+            bool checkpoint = IsCheckpoint(seed) || IsDeepMd(seed);
+            var (bytes, mutation, resigned) = IsCheckpoint(seed) ? MutateCheckpoint(original) : IsDeepMd(seed) ? MutateRaw(original) : MutateText(original);
             string file = Path.Combine(_work, $"case{index % 4}{Path.GetExtension(seed)}");
             File.WriteAllBytes(file, bytes);
             var baseline = _baseline[seed];
@@ -184,6 +188,15 @@ namespace DpFuzz
             }
             records[pklName] = pkl;
             return (WriteRecords(records), name, true);
+        }
+
+        private (byte[] Bytes, string Name, bool ReSigned) MutateRaw(byte[] file)
+        {
+            int kind = _rng.Next(100);
+            if (kind < 50) return (FlipBits(file), "dp-bitflip", true);
+            if (kind < 65) return (Truncate(file), "dp-truncate", true);
+            if (kind < 85) return (OverwriteWord(file), "dp-word", true);
+            return (InsertDelete(file), "dp-insert-delete", true);
         }
 
         private byte[] FlipBits(byte[] data)

@@ -16,7 +16,8 @@ Import-Module (Join-Path $PSScriptRoot 'Fuzz.psm1')
 $work = Join-Path ([System.IO.Path]::GetTempPath()) ("dpfuzz-" + [guid]::NewGuid().ToString('N'))
 $sw = [System.Diagnostics.Stopwatch]::StartNew()
 try {
-    $results = Invoke-DpFuzz -Cases $Cases -Seed $Seed -DataDir (Join-Path $PSScriptRoot '../data') -WorkDir $work -TimeLimitSeconds $TimeLimitSeconds
+    $data = Join-Path $PSScriptRoot '../data'
+    $results = Invoke-DpFuzz -Cases $Cases -Seed $Seed -DataDir $data -WorkDir $work -TimeLimitSeconds $TimeLimitSeconds -SeedFiles (Get-DpFuzzSeeds $data -IncludeDeepMd)
 } finally {
     Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
 }

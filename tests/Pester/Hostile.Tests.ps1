@@ -310,6 +310,20 @@ Describe 'Bounded reading: the pickle' {
     }
 }
 
+Describe 'Unexpected exceptions' {
+    It 'become an error with an id that keeps the exception' {
+        $inner = [System.InvalidCastException]::new('boom')
+        $e = [DpCompress.Core.Serialization.ReaderLimits]::Unexpected('CheckpointUnexpectedError', $inner, 'x.ckpt')
+        $e.ErrorId | Should -Be 'CheckpointUnexpectedError'
+        $e.Kind | Should -Be ([DpCompress.Core.ErrorKind]::InvalidData)
+        [object]::ReferenceEquals($e.InnerException, $inner) | Should -BeTrue
+        $oom = [DpCompress.Core.Serialization.ReaderLimits]::Unexpected('ConfigurationUnexpectedError', [System.OutOfMemoryException]::new(), 'x.xyz')
+        $oom.Kind | Should -Be ([DpCompress.Core.ErrorKind]::LimitsExceeded)
+        [DpCompress.Core.Serialization.ReaderLimits]::IsUnexpected([DpCompress.Core.DpCompressException]::new('A', 'InvalidData', 'm')) | Should -BeFalse
+        [DpCompress.Core.Serialization.ReaderLimits]::IsUnexpected([System.OperationCanceledException]::new()) | Should -BeFalse
+    }
+}
+
 Describe 'Bounded reading: configuration files' {
     It 'an xyz frame of 2^31-1 atoms is ConfigurationAtomCountBeyondFile' {
         $p = Join-Path $TestDrive 'huge.xyz'

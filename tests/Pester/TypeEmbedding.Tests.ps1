@@ -428,6 +428,23 @@ Describe 'Type-embedding DP: PWMLFF''s runtime lookup (SPEC §8) on one-table-pe
     }
 }
 
+Describe 'Type-embedding DP: the default (PWMLFF-runtime) layout' {
+    It 'order <Order>: PWMLFF''s runtime lookup and ours agree with the original on Ag10Au14 (all 5 images)' -ForEach @(@{ Order = 3; E = 1e-9; F = 1e-6 }, @{ Order = 5; E = 1e-13; F = 1e-10 }) {
+        $cm = $Model | Invoke-DpCompression -Dx 0.01 -Order $Order
+        $cm.Compression.NetCount | Should -Be 2
+        $cm.Dx | Should -Be 0.0078125
+        foreach ($rt in 'DpCompress', 'Pwmlff') {
+            $engine = [DpCompress.Core.Inference.Fast.FastEngine]::new($cm, 1, 'ClosedForm', $rt)
+            foreach ($i in 0..4) {
+                $c = Get-Config 'Ag10Au14' $i
+                $a = $Fast.Evaluate($c, $null, $null, $None); $b = $engine.Evaluate($c, $null, $null, $None)
+                [math]::Abs($a.Energy - $b.Energy) / $c.AtomCount | Should -BeLessOrEqual $E
+                Get-MaxAbsDiff $a.Forces $b.Forces | Should -BeLessOrEqual $F
+            }
+        }
+    }
+}
+
 Describe 'Type-embedding DP: every cmdlet takes the flavour' {
     It 'New-SijGrid finds the checkpoint''s sij_max by scanning the training data' {
         $g = New-SijGrid -Model $Model -TrainingData $PwData

@@ -134,7 +134,7 @@ public static class RuntimeLayout
         double innerD = end - m;
         double outerLimit = 10 * exact.SMax;
         double outerD = Math.Max(2, Math.Ceiling((outerLimit - end * step) / (10 * step)) + 1);
-        GridBuilder.EnsureTableFits((long)Math.Min(innerD + outerD, 1e15), model.EmbeddingNets.Length, model.EmbeddingWidth, order, maxTableBytes);
+        GridBuilder.EnsureTableFits((long)Math.Min(innerD + outerD, 1e15), model.TableNets.Count, model.EmbeddingWidth, order, maxTableBytes);
         if (Math.Max(Math.Abs(m), Math.Abs(end)) >= 1 << 24)
             throw new DpCompressException("TableTooLarge", ErrorKind.LimitsExceeded,
                 $"dx {step} (from {dx}) needs inner node indices up to {Math.Max(Math.Abs(m), Math.Abs(end)):G3}: they must stay below 2^24 for PWMLFF's float32 interval starts to be exact. Use a larger dx, a larger cover distance, or -Layout Exact.");
@@ -143,7 +143,7 @@ public static class RuntimeLayout
         int outer = 0;
         while ((end + 10.0 * outer) * step < outerLimit) outer++;
         if (outer < 2) outer = 2;
-        GridBuilder.EnsureTableFits(inner + outer - 1, model.EmbeddingNets.Length, model.EmbeddingWidth, order, maxTableBytes);
+        GridBuilder.EnsureTableFits(inner + outer - 1, model.TableNets.Count, model.EmbeddingWidth, order, maxTableBytes);
         return new SijGrid(m * step, exact.SMax, step, inner, outer, exact.RawSijMax, exact.Source)
         {
             Layout = TableLayout.Pwmlff,

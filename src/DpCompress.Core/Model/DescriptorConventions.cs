@@ -24,7 +24,8 @@ public enum NeighborSelection
 /// included (their R̃ = −davg/dstd with s = R̃_0, so G(s_pad) ≠ 0 adds to the radial row).
 /// PWMLFF: K_t = K, blocks of present types only, divisor K·Tp. DeePMD-kit: K_t = sel[t], every
 /// block, divisor Σsel. Embedding nets are always stored in PWMLFF order (k = t_i·T + t_j); readers
-/// of other formats permute their nets into it, so no convention is needed for the net index.</para>
+/// of other formats permute their nets into it, so no convention is needed for the net index (a
+/// type-embedding model's table has one net per neighbour type: <see cref="DpModel.TableNetIndex"/>).</para>
 /// <para>E_i = F_{t_i}(D_i) + <see cref="AtomEnergyBias"/>[t_i] (PWMLFF: no bias, its energy shift is folded
 /// into the last fitting bias; DeePMD-kit: bias_atom_e + out_bias).</para>
 /// </remarks>

@@ -155,5 +155,6 @@ public sealed class DpModel
 
     public override string ToString() =>
         $"DpModel [{string.Join(",", AtomTypes)}] emb [{string.Join(",", EmbeddingSizes)}] fit [{string.Join(",", FittingSizes)}]" +
+        (TypeEmbedding is { } te ? $" type-embedding [{string.Join(",", te.Properties)}]" : "") +
         (IsCompressed ? $" compressed order {Order} dx {Dx}" : "");
 }

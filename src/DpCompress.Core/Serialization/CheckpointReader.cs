@@ -26,15 +26,33 @@ public static partial class CheckpointReader
     private static readonly int[] DefaultFittingSizes = { 50, 50, 50, 1 };
 
     /// <summary>The root dict of a checkpoint (every key, in file order), without interpretation.</summary>
-    public static PyDict ReadDocument(string path) => TorchArchive.ReadDict(path);
+    public static PyDict ReadDocument(string path)
+    {
+        try
+        {
+            return TorchArchive.ReadDict(path);
+        }
+        catch (Exception e) when (ReaderLimits.IsUnexpected(e))
+        {
+            throw ReaderLimits.Unexpected("CheckpointUnexpectedError", e, path);
+        }
+    }
 
     /// <summary>Reads a PWMLFF DP checkpoint (original or compressed).</summary>
     /// <param name="path">a dp_model.ckpt-style torch.save file</param>
     public static DpModel Read(string path)
     {
         string full = TorchArchive.CheckFile(path);
-        var root = TorchArchive.ReadDict(full);
-        return FromDocument(root, full);
+        try
+        {
+            var root = TorchArchive.ReadDict(full);
+            return FromDocument(root, full);
+        }
+        catch (Exception e) when (ReaderLimits.IsUnexpected(e))
+        {
+            // Safety net: every anticipated problem has its own id; anything else still gets one.
+            throw ReaderLimits.Unexpected("CheckpointUnexpectedError", e, full);
+        }
     }
 
     /// <summary>Builds a model from a checkpoint dict (as <see cref="ReadDocument"/> returns it).</summary>

@@ -55,6 +55,21 @@ public static class ReaderLimits
     /// <summary>Characters of attacker-controlled text an error message may quote.</summary>
     public const int MaxExcerpt = 60;
 
+    /// <summary>
+    /// True for an exception a reader did not anticipate (anything but our own errors and a
+    /// cancellation): the reader's public entry point turns it into an error with an id.
+    /// </summary>
+    public static bool IsUnexpected(Exception e) => e is not DpCompressException and not OperationCanceledException;
+
+    /// <summary>
+    /// An unexpected exception of a reader as an error with an id (<paramref name="errorId"/>, InvalidData;
+    /// LimitsExceeded for OutOfMemoryException), keeping it as the inner exception.
+    /// </summary>
+    public static DpCompressException Unexpected(string errorId, Exception e, string? path) =>
+        e is OutOfMemoryException or InsufficientExecutionStackException
+            ? new(errorId, ErrorKind.LimitsExceeded, $"Reading '{path}' ran out of memory or stack ({e.GetType().Name}); the file is too large or malformed.", path, e)
+            : new(errorId, ErrorKind.InvalidData, $"'{path}' could not be read: an unexpected {e.GetType().Name} ({Excerpt(e.Message)}). The file is malformed; please report it if it is not.", path, e);
+
     /// <summary>A short, printable excerpt of untrusted text for an error message.</summary>
     public static string Excerpt(string? s)
     {

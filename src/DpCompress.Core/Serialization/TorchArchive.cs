@@ -257,6 +257,11 @@ public static class TorchArchive
         {
             throw WriteFailed(full, e.Message, e);
         }
+        catch (Exception e) when (e is OutOfMemoryException or IOException or OverflowException)
+        {
+            // a pickle (data.pkl) is one record of at most 2 GB; protocol 2 stores numpy data as latin-1 text (up to 2 bytes a byte)
+            throw WriteFailed(full, $"the model is too large to write as one torch.save pickle ({e.GetType().Name}: {ReaderLimits.Excerpt(e.Message)})", e);
+        }
 
         TempFiles.CleanStale(full);
         string temp = TempFiles.NewTempPath(full);

@@ -66,12 +66,20 @@ public static class ConfigurationReader
     public static IReadOnlyList<Configuration> Read(string path, ICollection<string>? warnings)
     {
         ArgumentNullException.ThrowIfNull(path);
-        return DetectFormat(path) switch
+        try
         {
-            ConfigurationFormat.PwData => Directory.Exists(path) ? PwDataReader.Read(path) : PwDataReader.Read(Path.GetDirectoryName(Path.GetFullPath(path))!),
-            ConfigurationFormat.Movement => MovementReader.Read(path, warnings),
-            _ => ExtXyzReader.Read(path, warnings),
-        };
+            return DetectFormat(path) switch
+            {
+                ConfigurationFormat.PwData => Directory.Exists(path) ? PwDataReader.Read(path) : PwDataReader.Read(Path.GetDirectoryName(Path.GetFullPath(path))!),
+                ConfigurationFormat.Movement => MovementReader.Read(path, warnings),
+                _ => ExtXyzReader.Read(path, warnings),
+            };
+        }
+        catch (Exception e) when (DpCompress.Core.Serialization.ReaderLimits.IsUnexpected(e))
+        {
+            // Safety net: every anticipated problem has its own id; anything else still gets one.
+            throw DpCompress.Core.Serialization.ReaderLimits.Unexpected("ConfigurationUnexpectedError", e, path);
+        }
     }
 
     /// <summary>Reads <paramref name="path"/> in the given format, without detection.</summary>
@@ -81,12 +89,19 @@ public static class ConfigurationReader
     public static IReadOnlyList<Configuration> Read(string path, ConfigurationFormat format, ICollection<string>? warnings)
     {
         ArgumentNullException.ThrowIfNull(path);
-        return format switch
+        if (!Enum.IsDefined(format)) throw new ArgumentOutOfRangeException(nameof(format));
+        try
         {
-            ConfigurationFormat.PwData => PwDataReader.Read(path),
-            ConfigurationFormat.Movement => MovementReader.Read(path, warnings),
-            ConfigurationFormat.ExtendedXyz => ExtXyzReader.Read(path, warnings),
-            _ => throw new ArgumentOutOfRangeException(nameof(format)),
-        };
+            return format switch
+            {
+                ConfigurationFormat.PwData => PwDataReader.Read(path),
+                ConfigurationFormat.Movement => MovementReader.Read(path, warnings),
+                _ => ExtXyzReader.Read(path, warnings),
+            };
+        }
+        catch (Exception e) when (DpCompress.Core.Serialization.ReaderLimits.IsUnexpected(e))
+        {
+            throw DpCompress.Core.Serialization.ReaderLimits.Unexpected("ConfigurationUnexpectedError", e, path);
+        }
     }
 }

@@ -90,7 +90,7 @@ public sealed class InvokeDpCompressionCommand : DpCmdlet
             }
             dx = grid.Dx;
             WriteVerbose(DescribeGrid(grid));
-            var table = RunWithProgress($"Compressing {Model.EmbeddingNets.Length} embedding nets (order {Order}, dx {dx})", (report, ct) =>
+            var table = RunWithProgress($"Compressing {Model.TableNets.Count} embedding nets (order {Order}, dx {dx})", (report, ct) =>
                 Compressor.Compress(Model, dx, Order, grid,
                     new Progress<CompressionProgress>(p => report(p.NetsDone, p.NetCount, $"net {p.NetsDone}/{p.NetCount}")),
                     ct, ThrottleLimit));
