@@ -139,6 +139,39 @@ Describe 'The PWMLFF runtime layout (Invoke-DpCompression default)' {
             $worstF | Should -BeLessOrEqual 5e-7
         } finally { $pw.Dispose(); $ours.Dispose() }
     }
+    It 'is as exact at order 5: <= 1e-13 eV/atom and <= 1e-10 eV/A in PWMLFF''s runtime (160 configurations)' {
+        $o5 = $script:Original | Invoke-DpCompression -Dx 0.01 -Order 5
+        $pw = [DpCompress.Core.Inference.EngineFactory]::Create($o5, 'Fast', 2, 'Pwmlff')
+        try {
+            $worstE = 0.0; $worstF = 0.0
+            foreach ($c in $script:Configs) {
+                $a = $pw.Evaluate($c, $null, $null, $script:None)
+                $o = $script:OriginalEngine.Evaluate($c, $null, $null, $script:None)
+                $worstE = [math]::Max($worstE, [math]::Abs($a.Energy - $o.Energy) / $c.AtomCount)
+                $worstF = [math]::Max($worstF, (Get-MaxAbsDiff $a.Forces $o.Forces))
+            }
+            # Measured 4.0e-15 eV/atom and 4.5e-12 eV/A.
+            $worstE | Should -BeLessOrEqual 1e-13
+            $worstF | Should -BeLessOrEqual 1e-10
+        } finally { $pw.Dispose() }
+    }
+    It 'serves the type-embedding flavour too (one table per neighbour element): PWMLFF''s runtime = DpCompress, bit for bit' {
+        $te = Import-DpModel (Get-TestDataPath 'agau_te/dp_te_model.ckpt')
+        $cmp = $te | Invoke-DpCompression -Dx 0.01 -Order 3
+        $cmp.Compression.Grid.IsPwmlffExact | Should -BeTrue
+        $pw = [DpCompress.Core.Inference.EngineFactory]::Create($cmp, 'Fast', 2, 'Pwmlff')
+        $ours = [DpCompress.Core.Inference.EngineFactory]::Create($cmp, 'Fast', 2, 'DpCompress')
+        $orig = [DpCompress.Core.Inference.EngineFactory]::Create($te, 'Fast', 2)
+        try {
+            $worstE = 0.0
+            foreach ($c in $script:Configs | Where-Object Name -In 'Ag10Au14', 'Ag45Au3') {
+                $a = $pw.Evaluate($c, $null, $null, $script:None)
+                $a.Energy | Should -Be $ours.Evaluate($c, $null, $null, $script:None).Energy
+                $worstE = [math]::Max($worstE, [math]::Abs($a.Energy - $orig.Evaluate($c, $null, $null, $script:None).Energy) / $c.AtomCount)
+            }
+            $worstE | Should -BeLessOrEqual 5e-10   # all 160: 2.1e-10 (examples/PwmlffRuntime.ps1)
+        } finally { $pw.Dispose(); $ours.Dispose(); $orig.Dispose() }
+    }
     It 'is what the typed-dx layout is not: PWMLFF''s runtime is ~1e-6 eV/atom off with dx 0.01' {
         $pw = [DpCompress.Core.Inference.EngineFactory]::Create($script:Typed, 'Fast', 2, 'Pwmlff')
         try {

@@ -28,10 +28,11 @@ public static class ModelNeighbors
 
     /// <summary>
     /// DeePMD-kit's neighbour list (<c>build_neighbor_list</c> + <c>nlist_distinguish_types</c>): all
-    /// neighbours within the cutoff (periodic images, the centre's own images included), sorted by
-    /// distance |dR| ascending, stable (ties keep the (atom index, image) order of the search), then the
-    /// nearest sel[t] of type t fill block t; farther ones are dropped. Blocks hold K ≥ max sel slots;
-    /// slots from sel[t] on stay padding (the engines use only the first sel[t]).
+    /// neighbours within the cutoff (periodic images, the centre's own images included); where type t has
+    /// more than sel[t], they are sorted by distance |dR| ascending, stable (ties keep the (atom index, image)
+    /// order of the search), and the nearest sel[t] fill block t, farther ones dropped. A block that fits
+    /// keeps the search order: A_i sums over the slots, so the order changes round-off only. Blocks hold
+    /// K ≥ max sel slots; slots from sel[t] on stay padding (the engines use only the first sel[t]).
     /// </summary>
     /// <remarks>Ties at the truncation edge (equal distances, e.g. a perfect lattice shell cut by sel) are
     /// broken by atom index here and by extended-atom index in DeePMD-kit; both choices are arbitrary.</remarks>
@@ -73,14 +74,24 @@ public static class ModelNeighbors
             {
                 int found = all.Counts[i * nt + t];
                 int src = (i * nt + t) * k;
-                for (int q = 0; q < found; q++)
+                for (int q = 0; q < found; q++) order[q] = q;
+                if (found > sel[t])
                 {
-                    double x = all.Delta[(src + q) * 3], y = all.Delta[(src + q) * 3 + 1], z = all.Delta[(src + q) * 3 + 2];
-                    dist[q] = x * x + y * y + z * z;
-                    order[q] = q;
+                    // Nearest first, stable: sort by r² (primitive keys), then restore index order inside runs of equal r².
+                    for (int q = 0; q < found; q++)
+                    {
+                        double x = all.Delta[(src + q) * 3], y = all.Delta[(src + q) * 3 + 1], z = all.Delta[(src + q) * 3 + 2];
+                        dist[q] = x * x + y * y + z * z;
+                    }
+                    Array.Sort(dist, order, 0, found);
+                    for (int a = 0; a < found;)
+                    {
+                        int b = a + 1;
+                        while (b < found && dist[b] == dist[a]) b++;
+                        if (b - a > 1) Array.Sort(order, a, b - a);
+                        a = b;
+                    }
                 }
-                // Stable sort by distance (index as tie-breaker).
-                Array.Sort(order, 0, found, Comparer<int>.Create((a, b) => dist[a] != dist[b] ? dist[a].CompareTo(dist[b]) : a.CompareTo(b)));
                 int keep = Math.Min(found, sel[t]);
                 int dst = (i * nt + t) * maxNeighbors;
                 for (int q = 0; q < keep; q++)

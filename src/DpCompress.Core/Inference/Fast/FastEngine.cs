@@ -33,6 +33,10 @@ public enum PaddingEvaluation
 /// dE/dR_a = c·Σ_μ dA_{aμ} G_μ, dE/ds = c·Σ_a R_a·Σ_μ dA_{aμ} G′_μ; then R = (R̃ − davg)/dstd
 /// and R̃(dR) give dE/d(dR); F_j −= dE/d(dR), F_i += dE/d(dR), W_ab −= dR_a·dE/d(dR)_b.
 /// Padding slots (dR ≡ 0) contribute to A_i but carry no force.
+/// <para>Conventions (<see cref="DpModel.Conventions"/>): the blocks visited (present types for PWMLFF, all
+/// types for DeePMD-kit), the padding count K_t − count (K_t = K or sel[t]), c = 1/divisor (1/(K·Tp) or
+/// 1/Σsel), the switch at r = Rmin and the per-type energy bias added to E_i come from the model; the
+/// neighbour list is built by <see cref="ModelNeighbors"/> for DeePMD-kit models.</para>
 /// <para>Phases (<see cref="PhaseTimings"/>): Environment = R and S′ of real slots; Embedding =
 /// G and G′ by forward mode through the nets (original) or the fused table lookup with the
 /// accumulation of A_i and D_i (compressed); Descriptor = A_i, D_i (original only); Fitting =
