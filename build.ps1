@@ -9,7 +9,8 @@ Tasks:
          "Tests: N passed, N failed" and exits non-zero on any failure
   Demo   Build, then compress the Ag-Au model shipped in tests/data and verify it
   Bench  Build, then the benchmarks (compression speed, inference speed)
-  Fuzz   Build, then a long seeded mutation fuzz of the readers (-Cases, default 5000; -Seed);
+  Fuzz   Build, then a long seeded mutation fuzz of the readers (-Cases, default 5000; -Seed;
+         -IncludeDeepMd adds the DeePMD-kit .dp/.yaml models);
          prints "Fuzz: N passed, N failed" and exits non-zero on any failure
   Clean  remove out/ and the restored packages
 
@@ -26,7 +27,9 @@ param(
     [string] $Filter = 'all',
     # Fuzz: number of cases and random seed.
     [int] $Cases = 5000,
-    [int] $Seed = 14
+    [int] $Seed = 14,
+    # Fuzz: also mutate the DeePMD-kit .dp/.yaml models.
+    [switch] $IncludeDeepMd
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -87,7 +90,7 @@ function Invoke-Bench {
 
 function Invoke-Fuzz {
     Invoke-Build
-    dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'tests/Fuzz/Invoke-Fuzz.ps1') -ModuleDir $ModuleDir -Cases $Cases -Seed $Seed
+    dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'tests/Fuzz/Invoke-Fuzz.ps1') -ModuleDir $ModuleDir -Cases $Cases -Seed $Seed -IncludeDeepMd:$IncludeDeepMd
     exit $LASTEXITCODE
 }
 
