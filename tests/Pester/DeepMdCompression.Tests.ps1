@@ -235,3 +235,36 @@ Describe 'PWMLFF Ag-Au weights written into DeePMD-kit''s format (realistic weig
         $d.Force | Should -BeLessOrEqual 1e-10
     }
 }
+
+Describe 'float32 DeePMD-kit models' {
+    It 'reads float32 arrays, evaluates them in float64 and writes them back as float32' {
+        $tree = [DpCompress.Core.Serialization.DeepMd.DeepMdDocument]::Read((Get-TestDataPath 'deepmd/se_e2_a_agau.dp'))
+        function ConvertTo-Single($Node) {
+            if ($Node -is [DpCompress.Core.Serialization.PyDict]) {
+                foreach ($k in @($Node.Keys)) {
+                    $v = $Node[$k]
+                    if ($v -is [DpCompress.Core.Serialization.NdArray]) {
+                        $f = [float[]]$v.ToDoubleArray(); $bytes = [byte[]]::new(4 * $f.Length); [Buffer]::BlockCopy($f, 0, $bytes, 0, $bytes.Length)
+                        $Node[$k] = [DpCompress.Core.Serialization.NdArray]::new('<f4', $v.Shape, $bytes)
+                    }
+                    elseif ($k -eq 'precision') { $Node[$k] = 'float32' }
+                    else { ConvertTo-Single $v }
+                }
+            }
+            elseif ($Node -is [Collections.Generic.List[object]]) { foreach ($x in $Node) { ConvertTo-Single $x } }
+        }
+        ConvertTo-Single $tree
+        $m32 = [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::FromTree($tree, $null)
+        $m32.Precision | Should -Be 'Float32'
+        $out = Join-Path $TestDrive 'f32.dp'
+        $m32 | Export-DpModel -LiteralPath $out
+        $back = [DpCompress.Core.Serialization.DeepMd.DeepMdDocument]::Read($out)
+        $w = $back['model']['descriptor']['embeddings']['networks'][0]['layers'][1]['@variables']['w']
+        $w.DType | Should -Be '<f4'
+        $w.ToDoubleArray() | Should -Be $tree['model']['descriptor']['embeddings']['networks'][0]['layers'][1]['@variables']['w'].ToDoubleArray()
+        $e64 = [DpCompress.Core.Inference.Fast.FastEngine]::new($script:Model, 1); $e32 = [DpCompress.Core.Inference.Fast.FastEngine]::new((Import-DpModel -LiteralPath $out), 1)
+        try { $d = Compare-Engines $e64 $e32 ($script:Configs | Select-Object -First 5) } finally { $e64.Dispose(); $e32.Dispose() }
+        $d.Energy | Should -BeLessOrEqual 1e-5
+        $d.Energy | Should -BeGreaterThan 0 -Because 'float32 weights round the model'
+    }
+}
