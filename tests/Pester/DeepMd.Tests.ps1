@@ -292,7 +292,7 @@ Describe 'DeePMD-kit inputs that are malformed or not supported' {
         @{ Case = 'fparam'; Id = 'DeepMdModelNotSupported'; Edit = { param($t) $t['model']['fitting']['numb_fparam'] = [long]2 } }
         @{ Case = 'dipole fitting'; Id = 'DeepMdFittingNotSupported'; Edit = { param($t) $t['model']['fitting']['type'] = 'dipole' } }
         @{ Case = 'gelu activation'; Id = 'DeepMdActivationNotSupported'; Edit = { param($t) $t['model']['descriptor']['embeddings']['networks'][0]['layers'][1]['activation_function'] = 'gelu' } }
-        @{ Case = 'exclude_types'; Id = 'DeepMdDescriptorNotSupported'; Edit = { param($t) $t['model']['descriptor']['exclude_types'] = [Collections.Generic.List[object]]@(, [Collections.Generic.List[object]]@([long]0, [long]1)) } }
+        @{ Case = 'exclude_types beyond the types'; Id = 'DeepMdInvalidValue'; Edit = { param($t) $t['model']['descriptor']['exclude_types'] = [Collections.Generic.List[object]]@(, [Collections.Generic.List[object]]@([long]0, [long]5)) } }
         @{ Case = 'missing rcut'; Id = 'DeepMdMissingKey'; Edit = { param($t) $null = $t['model']['descriptor'].Remove('rcut') } }
         @{ Case = 'missing fitting'; Id = 'DeepMdMissingKey'; Edit = { param($t) $null = $t['model'].Remove('fitting') } }
         @{ Case = 'sel not matching davg'; Id = 'DeepMdShapeMismatch'; Edit = { param($t) $t['model']['descriptor']['sel'] = [Collections.Generic.List[object]]@([long]60, [long]90) } }
@@ -385,5 +385,60 @@ Describe 'type_one_side models' {
             Get-MaxAbsDiff $p.Forces $ref2.Forces | Should -BeLessOrEqual 1e-9
         }
         $p2.Energy | Should -Not -Be $ref2.Energy -Because 'the one-sided model differs from the fixture model'
+    }
+}
+
+Describe 'exclude_types (DeePMD-kit''s PairExcludeMask)' {
+    BeforeAll {
+        $tree = [DpCompress.Core.Serialization.DeepMd.DeepMdDocument]::Read($script:DpPath)
+        $tree['model']['descriptor']['exclude_types'] = [Collections.Generic.List[object]]@(, [Collections.Generic.List[object]]@([long]1, [long]0))
+        $script:Excl = [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::FromTree($tree, $null)
+        $script:ExclRef = [DpCompress.Core.Inference.ReferenceEngine]::new($script:Excl)
+        $script:ExclFast = [DpCompress.Core.Inference.Fast.FastEngine]::new($script:Excl, 2)
+    }
+    AfterAll { $script:ExclRef.Dispose(); $script:ExclFast.Dispose() }
+    It 'excludes the pair in both orders' {
+        $script:Excl.Conventions.IsExcluded(0, 1) | Should -BeTrue
+        $script:Excl.Conventions.IsExcluded(1, 0) | Should -BeTrue
+        $script:Excl.Conventions.IsExcluded(1, 1) | Should -BeFalse
+    }
+    It 'leaves one-element configurations unchanged and changes mixed ones' {
+        $au = New-RefConfiguration ($script:Refs | Where-Object system -eq 'Au32')
+        [math]::Abs((Invoke-Engine $script:ExclRef $au).Energy - (Invoke-Engine $script:Engine $au).Energy) | Should -BeLessOrEqual 1e-12
+        $mix = New-RefConfiguration $script:Refs[1]
+        [math]::Abs((Invoke-Engine $script:ExclRef $mix).Energy - (Invoke-Engine $script:Engine $mix).Energy) | Should -BeGreaterThan 1e-4
+    }
+    It 'gives the same predictions in both engines, with forces equal to -dE/dr' {
+        foreach ($img in $script:Refs) {
+            $c = New-RefConfiguration $img
+            $p = Invoke-Engine $script:ExclRef $c; $q = Invoke-Engine $script:ExclFast $c
+            [math]::Abs($p.Energy - $q.Energy) | Should -BeLessOrEqual 1e-11
+            Get-MaxAbsDiff $p.Forces $q.Forces | Should -BeLessOrEqual 1e-12
+            Get-MaxAbsDiff $p.Virial $q.Virial | Should -BeLessOrEqual 1e-11
+        }
+        $c = New-RefConfiguration $script:Refs[0]
+        $p0 = Invoke-Engine $script:ExclFast $c
+        $h = 1e-5; $worst = 0.0
+        foreach ($atom in 0, 17) {
+            foreach ($d in 0..2) {
+                $plus = [double[]]$c.Positions.Clone(); $plus[3 * $atom + $d] += $h
+                $minus = [double[]]$c.Positions.Clone(); $minus[3 * $atom + $d] -= $h
+                $fd = -((Invoke-Engine $script:ExclFast (New-Configuration $c $plus)).Energy - (Invoke-Engine $script:ExclFast (New-Configuration $c $minus)).Energy) / (2 * $h)
+                $worst = [math]::Max($worst, [math]::Abs($fd - $p0.Forces[3 * $atom + $d]))
+            }
+        }
+        $worst | Should -BeLessOrEqual 1e-8
+    }
+    It 'compresses, and the compressed model predicts what the original predicts' {
+        $c = $script:Excl | Invoke-DpCompression -MinNeighborDistance 2.1721185693495006
+        $fast = [DpCompress.Core.Inference.Fast.FastEngine]::new($c, 2)
+        try {
+            foreach ($img in $script:Refs) {
+                $cfg = New-RefConfiguration $img
+                $p = Invoke-Engine $script:ExclFast $cfg; $q = Invoke-Engine $fast $cfg
+                [math]::Abs($p.Energy - $q.Energy) / $cfg.AtomCount | Should -BeLessOrEqual 1e-13
+                Get-MaxAbsDiff $p.Forces $q.Forces | Should -BeLessOrEqual 1e-11
+            }
+        } finally { $fast.Dispose() }
     }
 }

@@ -103,6 +103,21 @@ Describe 'PwmlffRuntimeLookup' {
         $script:PwmlffFile.Compression.Grid.RuntimeSijMax | Should -Be 6.036658193787814
         $script:PwmlffFile.Compression.Grid.InnerEnd | Should -Not -Be 6.036658193787814
     }
+    It 'TableEvaluator -Runtime Pwmlff counts the values that take the outer branch and reads inner row k there' {
+        $table = $script:PwmlffFile.Compression
+        $pw = [DpCompress.Core.Compression.TableEvaluator]::new($table, 'Pwmlff')
+        $exact = [DpCompress.Core.Compression.TableEvaluator]::new($table)
+        $v = [double[]]::new(25); $d = [double[]]::new(25); $w = [double[]]::new(25); $e = [double[]]::new(25)
+        $s = $table.Grid.RuntimeSijMax + 0.005
+        $null = $pw.Evaluate(1, $s, $v, $d)
+        $pw.PwmlffOuterBranchCount | Should -Be 1
+        # PWMLFF reads row 0 of net 1 at f = s - fl32(sij_max): what the exact lookup gives at s_min + f (also row 0).
+        $null = $exact.Evaluate(1, $table.Grid.SMin + ($s - [double][float]$table.Grid.RuntimeSijMax), $w, $e)
+        for ($q = 0; $q -lt 25; $q++) { [math]::Abs($v[$q] - $w[$q]) | Should -BeLessThan 1e-9 }
+        $null = $pw.Evaluate(1, 3.0, $v, $d)
+        $pw.PwmlffOuterBranchCount | Should -Be 1
+        $pw.Runtime | Should -Be 'Pwmlff'
+    }
     It 'refuses a row PWMLFF would read outside the net (PwmlffLookupOutsideTable)' {
         $lookup = [DpCompress.Core.Compression.PwmlffRuntimeLookup]::new((New-Grid 0.0 (1 / 64) 100 3))
         $row = 0; $f = 0.0

@@ -133,6 +133,15 @@ public sealed class ReferenceEngine : IDpEngine
         for (int q = 0; q < slots; q++) realMask[q] = neighbors.Neighbor[q] >= 0;
         var dR = torch.tensor(neighbors.Delta, new long[] { n, nt, k, 3 }, ScalarType.Float64).requires_grad_(true);
         var R = Environment(dR, torch.tensor(realMask, new long[] { n, nt, k }), types);
+        if (model.Conventions.HasExclusions)
+        {
+            // Excluded pairs: the real neighbour keeps its slot but its row is zero (no A_i term, no force).
+            var keep = new double[slots];
+            for (int q = 0; q < slots; q++)
+                keep[q] = realMask[q] && model.Conventions.IsExcluded(types[q / (nt * k)], q / k % nt) ? 0.0 : 1.0;
+            R = R.mul(torch.tensor(keep, new long[] { n, nt, k, 1 }, ScalarType.Float64));
+            for (int q = 0; q < slots; q++) if (keep[q] == 0) realMask[q] = false;
+        }
         if (timings is not null) timings.Environment += sw.Elapsed.TotalSeconds;
         cancellationToken.ThrowIfCancellationRequested();
 

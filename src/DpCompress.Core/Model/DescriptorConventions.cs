@@ -33,9 +33,11 @@ public sealed class DescriptorConventions
 {
     private readonly int[]? _slots;
     private readonly double[]? _bias;
+    private readonly bool[]? _excluded;
 
-    private DescriptorConventions(string name, NeighborSelection selection, int[]? slots, bool allBlocks, bool switchIncludesRmin, double[]? bias)
+    private DescriptorConventions(string name, NeighborSelection selection, int[]? slots, bool allBlocks, bool switchIncludesRmin, double[]? bias, bool[]? excluded = null)
     {
+        _excluded = excluded;
         Name = name;
         Selection = selection;
         _slots = slots;
@@ -50,14 +52,33 @@ public sealed class DescriptorConventions
     /// <summary>DeePMD-kit's se_e2_a conventions.</summary>
     /// <param name="sel">[T] slots per neighbour type (sel).</param>
     /// <param name="atomEnergyBias">[T] energy added to every atomic energy of type t (bias_atom_e + out_bias), eV.</param>
-    public static DescriptorConventions DeepMd(int[] sel, double[] atomEnergyBias)
+    /// <param name="excludedPairs">Type pairs (either order) whose real neighbours enter A_i with a zero row (DeePMD-kit's
+    /// exclude_types); their padding slots still count. Null or empty: none.</param>
+    public static DescriptorConventions DeepMd(int[] sel, double[] atomEnergyBias, IEnumerable<(int, int)>? excludedPairs = null)
     {
         ArgumentNullException.ThrowIfNull(sel);
         ArgumentNullException.ThrowIfNull(atomEnergyBias);
         if (sel.Length == 0 || sel.Any(s => s < 1)) throw new ArgumentException("sel needs a positive count per type.", nameof(sel));
         if (atomEnergyBias.Length != sel.Length) throw new ArgumentException("One energy bias per type is needed.", nameof(atomEnergyBias));
-        return new("DeePMD-kit", NeighborSelection.NearestTruncated, (int[])sel.Clone(), true, true, (double[])atomEnergyBias.Clone());
+        bool[]? excluded = null;
+        foreach (var (a, b) in excludedPairs ?? Array.Empty<(int, int)>())
+        {
+            if ((uint)a >= (uint)sel.Length || (uint)b >= (uint)sel.Length) throw new ArgumentException($"Excluded pair ({a}, {b}) names a type beyond {sel.Length - 1}.", nameof(excludedPairs));
+            excluded ??= new bool[sel.Length * sel.Length];
+            excluded[a * sel.Length + b] = excluded[b * sel.Length + a] = true;
+        }
+        return new("DeePMD-kit", NeighborSelection.NearestTruncated, (int[])sel.Clone(), true, true, (double[])atomEnergyBias.Clone(), excluded);
     }
+
+    /// <summary>True when some type pair is excluded (<see cref="IsExcluded"/>).</summary>
+    public bool HasExclusions => _excluded is not null;
+
+    /// <summary>
+    /// True when neighbours of type <paramref name="neighborType"/> around a centre of type <paramref name="centreType"/> are
+    /// excluded: they keep their slot (so padding = K_t − count still) but their row of R is zero, so they add
+    /// nothing to A_i and feel no force (DeePMD-kit's PairExcludeMask).
+    /// </summary>
+    public bool IsExcluded(int centreType, int neighborType) => _excluded is not null && _excluded[centreType * _slots!.Length + neighborType];
 
     /// <summary>A short name for messages ("PWMLFF", "DeePMD-kit").</summary>
     public string Name { get; }

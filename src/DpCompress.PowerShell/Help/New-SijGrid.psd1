@@ -18,7 +18,7 @@ Use it to inspect the table size before compressing, or to compress several time
         TrainingData = 'Configurations to scan for the largest S(r), instead of the checkpoint''s sij_max: Configuration objects from Import-DpConfiguration, or paths of PWdata folders, MOVEMENT or extended XYZ files (wildcard characters are expanded). The verbose stream reports the closest pair of atoms found.'
     }
     Outputs     = @{
-        'DpCompress.Core.Compression.SijGrid' = 'The grid: SMin, SMax, Dx, InnerIntervals, OuterPoints, Rows and the source of sij_max.'
+        'DpCompress.Core.Compression.SijGrid' = 'The grid: SMin, SMax, Dx, InnerIntervals, OuterPoints, Rows, InnerEnd and the source of sij_max; Layout (Pwmlff or Exact), RequestedDx (the dx asked for), CoverDistance (Pwmlff layout), RuntimeSijMax (the sij_max written to the file) and IsPwmlffExact (true when PWMLFF''s runtime evaluates a table on this grid exactly).'
     }
     Examples    = @(
         @{

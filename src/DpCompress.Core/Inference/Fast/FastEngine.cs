@@ -292,6 +292,7 @@ public sealed class FastEngine : IDpEngine
         private readonly FastEngine _e;
         private readonly Configuration _config;
         private readonly NeighborList _nl;
+        private readonly int[]? _excludedCount;   // [N, T] real neighbours of excluded pairs (their slots are not padding)
         private readonly CancellationToken _ct;
         private readonly int _n, _t, _k, _m, _m2, _tp;
         private readonly double _c;
@@ -337,6 +338,22 @@ public sealed class FastEngine : IDpEngine
             if (nl.AtomTypes.Length != _n || nl.Counts.Length != _n * _t || nl.Neighbor.Length < _n * _t * _k || nl.Delta.Length < _n * _t * _k * 3)
                 throw new DpCompressException("NeighborListMismatch", ErrorKind.InvalidArgument, "The neighbour list arrays have inconsistent lengths.");
             _types = nl.AtomTypes;
+            if (e._conv.HasExclusions)
+            {
+                // Excluded pairs: their real neighbours keep their slots (padding = K_t − count) but add nothing,
+                // so the real-slot passes see a count of 0 and the padding term adds the excluded count back.
+                var counts = (int[])nl.Counts.Clone();
+                _excludedCount = new int[_n * _t];
+                for (int i = 0; i < _n; i++)
+                    for (int t = 0; t < _t; t++)
+                        if ((uint)_types[i] < (uint)_t && e._conv.IsExcluded(_types[i], t))
+                        {
+                            _excludedCount[i * _t + t] = counts[i * _t + t];
+                            counts[i * _t + t] = 0;
+                        }
+                nl = new NeighborList(nl.AtomCount, nl.TypeCount, nl.MaxNeighbors, nl.AtomTypes, counts, nl.Neighbor, nl.Delta);
+                _nl = nl;
+            }
             for (int i = 0; i < _n; i++)
             {
                 int ti = _types[i];
@@ -723,7 +740,7 @@ public sealed class FastEngine : IDpEngine
                             if ((zone & TableZone.OutOfTable) != 0) outside++;
                         }
                     }
-                    int empty = _e._conv.SlotCount(t, _k) - cnt;
+                    int empty = _e._conv.SlotCount(t, _k) - cnt - (_excludedCount is null ? 0 : _excludedCount[i * _t + t]);
                     if (empty > 0)
                     {
                         if (_e.Padding == PaddingEvaluation.ClosedForm)
@@ -802,7 +819,7 @@ public sealed class FastEngine : IDpEngine
                         for (int c = 0; c < 4; c++)
                             DenseKernels.Axpy(_r[idx * 4 + c], g.Slice(0, m), a.Slice(c * mp, m));
                     }
-                    int empty = _e._conv.SlotCount(t, _k) - cnt;
+                    int empty = _e._conv.SlotCount(t, _k) - cnt - (_excludedCount is null ? 0 : _excludedCount[i * _t + t]);
                     if (empty > 0 && _e.Padding == PaddingEvaluation.ClosedForm)
                         for (int c = 0; c < 4; c++)
                             DenseKernels.Axpy(empty * _e._rPad[ti * 4 + c], gpad, a.Slice(c * mp, m));

@@ -12,7 +12,8 @@ namespace DpCompress.Core.Serialization.DeepMd;
 /// </summary>
 /// <remarks>
 /// <para>Accepted: model type "standard" with an se_e2_a descriptor ("se_e2_a" or its alias "se_a") and an
-/// "ener" fitting, no fparam/aparam, no spin, no atom/pair exclusion, tanh hidden layers, env_protection 0,
+/// "ener" fitting, no fparam/aparam, no spin, no model-level atom/pair exclusion (the descriptor's exclude_types
+/// is kept in the conventions), tanh hidden layers, env_protection 0,
 /// no exponential switch. Everything else is refused with an id that names what was found.</para>
 /// <para>Mapping onto the PWMLFF-shaped model: Rmin = rcut_smth, Rmax = rcut, K = max(sel), M2 = axis_neuron;
 /// embedding net k = t_i·T + t_j takes DeePMD-kit's networks[t_j·T + t_i] (type_one_side: networks[t_j]);
@@ -78,8 +79,17 @@ public static class DeepMdModelReader
             throw c.Invalid("model.descriptor.sel", $"{nt} counts between 1 and {MaxSel}", Show(sel));
         int m2 = c.Int(d, "axis_neuron", "model.descriptor");
         bool oneSide = c.Bool(d, "type_one_side", "model.descriptor", false);
-        if (d.TryGetValue("exclude_types", out var dex) && dex is List<object?> { Count: > 0 })
-            throw c.NotSupported("DeepMdDescriptorNotSupported", $"descriptor exclude_types {Show(dex)}", "se_e2_a without excluded type pairs");
+        var excluded = new List<(int, int)>();
+        if (d.TryGetValue("exclude_types", out var dex) && dex is not null)
+        {
+            if (dex is not List<object?> pairs) throw c.Invalid("model.descriptor.exclude_types", "a list of type pairs", DeepMdDocument.Describe(dex));
+            foreach (var pair in pairs)
+            {
+                if (pair is not List<object?> { Count: 2 } ab || ab[0] is not long a || ab[1] is not long b || a < 0 || b < 0 || a >= nt || b >= nt)
+                    throw c.Invalid("model.descriptor.exclude_types", $"pairs of type indices 0..{nt - 1}", Show(dex));
+                excluded.Add(((int)a, (int)b));
+            }
+        }
         double protection = d.TryGetValue("env_protection", out var ep) && ep is not null ? c.AsNum(ep, "model.descriptor.env_protection") : 0.0;
         if (protection != 0)
             throw c.NotSupported("DeepMdDescriptorNotSupported", $"env_protection {protection}", "env_protection 0");
@@ -169,7 +179,7 @@ public static class DeepMdModelReader
         return new DpModel(z, rcutSmth, rcut, sel.Max(), m2, precision, embedding, fitting, avg, std, bias, null, root, table, path)
         {
             Flavour = ModelFlavour.DeepMdSeE2A,
-            Conventions = DescriptorConventions.DeepMd(sel, bias),
+            Conventions = DescriptorConventions.DeepMd(sel, bias, excluded),
         };
     }
 
