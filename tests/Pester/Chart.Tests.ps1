@@ -165,3 +165,15 @@ Describe 'Export-DpChart' {
         }
     }
 }
+
+Describe 'ErrorVsDx legend' {
+    It 'names each order with its fitted convergence order p' {
+        $pts = [DpCompress.PowerShell.Charts.ErrorPoint[]]@(
+            foreach ($dx in 0.1, 0.05, 0.025) { [DpCompress.PowerShell.Charts.ErrorPoint]::new($dx, 3, 0.4 * [math]::Pow($dx, 3)) })
+        [DpCompress.PowerShell.Charts.ChartRenderer]::SeriesLabel(3, $pts) | Should -Be 'order 3, p = 3.00'
+    }
+    It 'falls back to the order alone when one point allows no fit' {
+        $pts = [DpCompress.PowerShell.Charts.ErrorPoint[]]@([DpCompress.PowerShell.Charts.ErrorPoint]::new(0.1, 5, 1e-6))
+        [DpCompress.PowerShell.Charts.ChartRenderer]::SeriesLabel(5, $pts) | Should -Be 'order 5'
+    }
+}

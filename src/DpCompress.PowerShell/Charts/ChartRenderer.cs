@@ -35,6 +35,24 @@ public static class ChartRenderer
     }
 
     /// <summary>
+    /// The legend of one ErrorVsDx series: "order 3, p = 3.00" with the convergence order fitted by
+    /// <see cref="DpCompress.Core.Verification.ConvergenceFit"/> (err ≈ C·dx^p, round-off floor left
+    /// out), or "order 3" when fewer than two points allow no fit (or two points share a dx).
+    /// </summary>
+    public static string SeriesLabel(int order, IEnumerable<ErrorPoint> points)
+    {
+        try
+        {
+            var fit = DpCompress.Core.Verification.ConvergenceFit.Fit(points.Select(p => new DpCompress.Core.Verification.SweepPoint(p.Dx, p.Error)));
+            return fit.Order is { } p ? string.Create(Inv, $"order {order}, p = {p:F2}") : $"order {order}";
+        }
+        catch (DpCompress.Core.DpCompressException)
+        {
+            return $"order {order}";
+        }
+    }
+
+    /// <summary>
     /// Log–log chart of <paramref name="points"/>' error against dx, one series (markers and
     /// lines, sorted by dx) per order. Points with a non-positive error or dx cannot be drawn
     /// on log axes and are left out (the caller warns about them).
@@ -49,7 +67,7 @@ public static class ChartRenderer
         {
             var sorted = group.OrderBy(p => p.Dx).ToArray();
             var scatter = plot.Add.Scatter(sorted.Select(p => Math.Log10(p.Dx)).ToArray(), sorted.Select(p => Math.Log10(p.Error)).ToArray());
-            scatter.LegendText = $"order {group.Key}";
+            scatter.LegendText = SeriesLabel(group.Key, sorted);
             scatter.LineWidth = 2;
             scatter.MarkerSize = 9;
             scatter.MarkerShape = shapes[series % shapes.Length];

@@ -3,7 +3,7 @@
     Description = @'
 Export-DpChart collects every object from the pipeline and writes one PNG chart (ScottPlot):
 
-- ErrorVsDx: log-log chart of an error property (-ErrorProperty, default MaxForceError) against the grid step Dx, one series (markers and lines) per polynomial Order. Needs the properties Dx, Order and the error property, as the reports of Test-CompressedModel -Detailed carry them. Axis units follow the property name: eV/Å for force errors, eV/atom for energy and virial errors (DpCompress reports both per atom).
+- ErrorVsDx: log-log chart of an error property (-ErrorProperty, default MaxForceError) against the grid step Dx, one series (markers and lines) per polynomial Order, whose legend gives the convergence order p fitted as Measure-DpConvergence does (for example "order 3, p = 3.00"). Needs the properties Dx, Order and the error property, as the reports of Test-CompressedModel -Detailed carry them. Axis units follow the property name: eV/Å for force errors, eV/atom for energy and virial errors (DpCompress reports both per atom).
 - PhaseBreakdown: stacked bars of the time per inference phase (NeighborSearchMs, EnvironmentMs, EmbeddingMs, DescriptorMs, FittingMs, BackwardMs), one bar per object labelled by its Label property, with the total and the share of embedding + backward printed above each bar. When the totals differ by more than 30 times (the reference and the fast engine, say), each bar shows the shares of its own pass in % instead, so that short bars stay readable. Measure-DpInference emits such objects.
 - Speedup: bars of TotalMs (or the property named by -TimeProperty, such as ModelMs) per Label, annotated with the time and the speedup over the first object (the baseline). When the times differ by more than 30 times, the time axis is logarithmic so that the fast bars stay visible.
 
@@ -38,7 +38,7 @@ $results = foreach ($dx in 0.001, 0.01, 0.1) {
 }
 $results | Export-DpChart -Path error-vs-dx.png -PassThru
 '@
-            Remarks = 'Draws a log-log chart with one line per order (legend "order 3", "order 5") and returns the PNG file. The kind (ErrorVsDx) is inferred from the Dx and Order properties.'
+            Remarks = 'Draws a log-log chart with one line per order (legend "order 3, p = …", "order 5, p = …" with the fitted convergence orders) and returns the PNG file. The kind (ErrorVsDx) is inferred from the Dx and Order properties.'
         }
         @{
             Title   = 'Accuracy of real compressions'
