@@ -118,8 +118,15 @@ $side | Show -Property Table, @{ n = 'Model (ms)'; e = { '{0:F2}' -f $_.ModelMs 
 # Threads: 1 and all cores for the compressed models at 500 and 4,000 atoms.
 $threadRows = foreach ($cell in $cell500, $cell4k) {
     foreach ($name in 'o3 dx 0.01', 'o5 dx 0.01') {
-        $r = foreach ($th in 1, [Environment]::ProcessorCount) { Measure-DpInference -Model $layouts[$name] -Data $cell -Engine Fast -Repeat 3 -Warmup 1 -ThrottleLimit $th }
-        [pscustomobject]@{ Atoms = $cell.AtomCount; Table = $name; '1 thread (ms)' = [math]::Round($r[0].ModelMs, 2); "$([Environment]::ProcessorCount) threads (ms)" = [math]::Round($r[1].ModelMs, 2); Speedup = [math]::Round($r[0].ModelMs / $r[1].ModelMs, 2) }
+        # Fastest of 8 model passes (neighbour list built once), 1 and n threads interleaved so both see the same load.
+        $nlT = [DpCompress.Core.Neighbors.NeighborSearch]::Build($cell, $model.AtomTypes, $model.Rmax, $model.MaxNeighbors)
+        $eng = @([DpCompress.Core.Inference.Fast.FastEngine]::new($layouts[$name], 1), [DpCompress.Core.Inference.Fast.FastEngine]::new($layouts[$name], [Environment]::ProcessorCount))
+        foreach ($e in $eng) { 1..2 | ForEach-Object { $null = $e.Evaluate($cell, $nlT) } }
+        $best = @([double]::MaxValue, [double]::MaxValue)
+        for ($rep = 0; $rep -lt 8; $rep++) {
+            for ($q = 0; $q -lt 2; $q++) { $sw = [Diagnostics.Stopwatch]::StartNew(); $null = $eng[$q].Evaluate($cell, $nlT); $best[$q] = [math]::Min($best[$q], $sw.Elapsed.TotalMilliseconds) }
+        }
+        [pscustomobject]@{ Atoms = $cell.AtomCount; Table = $name; '1 thread (ms)' = [math]::Round($best[0], 2); "$([Environment]::ProcessorCount) threads (ms)" = [math]::Round($best[1], 2); Speedup = [math]::Round($best[0] / $best[1], 2) }
     }
 }
 $threadRows | Show

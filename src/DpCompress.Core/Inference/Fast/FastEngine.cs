@@ -67,6 +67,7 @@ public sealed class FastEngine : IDpEngine
     private const int AtomChunk = 8;
     private const int TypeChunk = 64;         // atoms per descriptor/backward item with several threads
     private const int TypeChunkSerial = 256;
+    private const int PartsPerThread = 2;    // AtomChunks: contiguous runs of chunks per thread
     private const int ChunkAtoms = 16;        // atoms per chunk with TablePassOrder.AtomChunks: their rows (≈ 16·50 slots · 1 kB) fit in L2
     private const int PrefetchSlots = 24;     // table rows prefetched up front per (item, net) before the per-atom prefetch takes over  // one thread: larger items, each net's table rows fetched fewer times
 
@@ -853,10 +854,19 @@ public sealed class FastEngine : IDpEngine
         {
             var chunks = TypeItems(ChunkAtoms);
             var ticks = timings is null ? null : new long[4];
-            _e.Run(chunks.Count, (w, ws) =>
+            // Contiguous runs of chunks, PartsPerThread per thread: chunks are in type order, so a run touches
+            // fewer centre types' tables (less L2/L3 traffic shared by the cores) than chunks dealt out one by
+            // one. 2 threads / 1 thread, 4,000 atoms, order 5 (side by side): 1.61x one by one, 1.88x in runs.
+            int parts = Math.Min(chunks.Count, _e.MaxDegreeOfParallelism * PartsPerThread);
+            _e.Run(parts, (part, ws) =>
             {
-                var item = chunks[w];
-                long t0 = Stopwatch.GetTimestamp();
+                int first = (int)((long)part * chunks.Count / parts), stop = (int)((long)(part + 1) * chunks.Count / parts);
+                for (int w = first; w < stop; w++) Chunk(chunks[w], ws);
+            }, _ct);
+
+            void Chunk((int Type, int Start, int Count) item, Workspace ws)
+            {
+                long t0 = ticks is null ? 0 : Stopwatch.GetTimestamp();
                 DescriptorItem(item, ws);
                 long t1 = ticks is null ? 0 : Stopwatch.GetTimestamp();
                 FittingForward(item, ws);
@@ -868,7 +878,7 @@ public sealed class FastEngine : IDpEngine
                 long t4 = Stopwatch.GetTimestamp();
                 Interlocked.Add(ref ticks[0], t1 - t0); Interlocked.Add(ref ticks[1], t2 - t1);
                 Interlocked.Add(ref ticks[2], t3 - t2); Interlocked.Add(ref ticks[3], t4 - t3);
-            }, _ct);
+            }
             if (timings is null || ticks is null) return;
             double wall = Lap(ref stamp), sum = Math.Max(1, ticks[0] + ticks[1] + ticks[2] + ticks[3]);
             timings.Embedding += wall * ticks[0] / sum;
