@@ -75,12 +75,8 @@ $scaling = foreach ($n in 1, 2, 4) {
 $scaling | Show
 $scaling | Export-Csv (Join-Path $OutDir 'scaling.csv') -NoTypeInformation
 
-Write-Host "== 4. Threads: fast compressed engine on the 4,000-atom cell" -ForegroundColor Cyan
+# Threads: section 6 times 1 and all cores side by side (500 and 4,000 atoms, orders 3 and 5).
 $cell4k = [DpCompress.Core.Structures.ConfigurationTransforms]::Supercell($cell500, 2, 2, 2)
-$threads = foreach ($th in 1, [Environment]::ProcessorCount) {
-    Measure-DpInference -Model $cmp3 -Data $cell4k -Engine Fast -Repeat 3 -ThrottleLimit $th | Select-Object @{ n = 'Threads'; e = { $th } }, @{ n = 'ModelMs'; e = { [math]::Round($_.ModelMs, 1) } }
-}
-$threads | Show
 
 Write-Host "== 5. Peak memory (working set growth, managed + native), each model in its own process" -ForegroundColor Cyan
 $memory = @{}
