@@ -436,6 +436,26 @@ Describe 'Validation of meaning' {
         $e.Message | Should -Match 'sij_max'
     }
 
+    It 'a checkpoint sij_max below the training data''s range gives the SijMaxBelowData warning, and the grid covers the data' {
+        $doc = Read-Document $DpModelPath
+        $m0 = Import-DpModel -LiteralPath $DpModelPath
+        $doc['sij_max'] = [DpCompress.Core.Serialization.TorchTensor]::FromDoubles([double[]]($m0.SijMax / 2), [long[]]@())
+        $p = Join-Path $TestDrive 'sijmaxhalf.ckpt'
+        [DpCompress.Core.Serialization.CheckpointWriter]::WriteDocument($doc, $p) | Out-Null
+        $m = Import-DpModel -LiteralPath $p
+        $data = Import-DpConfiguration (Join-Path (Get-TestDataPath 'agau') 'PWdata/Ag10Au14')
+        $warn = $null
+        $g = New-SijGrid -Model $m -TrainingData $data -Layout Exact -WarningVariable warn -WarningAction SilentlyContinue
+        @($warn).Count | Should -Be 1
+        "$($warn[0])" | Should -Match '^SijMaxBelowData'
+        $g.Source | Should -Be 'TrainingData'
+        $g.SMax | Should -BeGreaterThan (New-SijGrid -Model $m -Layout Exact).SMax
+        # The unmodified checkpoint covers its own data: no warning.
+        $warn = $null
+        $null = New-SijGrid -Model $m0 -TrainingData $data -Layout Exact -WarningVariable warn -WarningAction SilentlyContinue
+        @($warn).Count | Should -Be 0
+    }
+
     It 'a model whose sij_max is 0 imports, but compressing it from that sij_max is InvalidSijMax' {
         $doc = Read-Document $DpModelPath
         $doc['sij_max'] = [DpCompress.Core.Serialization.TorchTensor]::FromDoubles([double[]](0.0), [long[]]@())

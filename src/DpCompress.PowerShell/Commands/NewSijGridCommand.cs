@@ -73,6 +73,11 @@ public sealed class NewSijGridCommand : DpCmdlet
         var scan = RunWithProgress("Scanning training data for the largest S(r)", (report, ct) =>
             TrainingDataScan.Scan(Model, configurations, new Progress<int>(n => report(n, configurations.Count, $"{n}/{configurations.Count} configurations")), ct));
         WriteVerbose($"Closest pair: {scan.MinDistance:F6} Å in {scan.ClosestConfiguration}; raw S max {scan.RawSijMax:G10} over {scan.Configurations} configurations.");
+        // The checkpoint's own sij_max is what a compression without -TrainingData uses: say when the data go beyond it.
+        if (Model.SijMax is double own && own < scan.RawSijMax)
+            WriteWarning($"SijMaxBelowData: the checkpoint's sij_max {own:G6} is below the largest S(r) in the training data, {scan.RawSijMax:G6} " +
+                $"(closest pair {scan.MinDistance:F3} Å in {scan.ClosestConfiguration}). A table on the checkpoint's grid would put those pairs beyond " +
+                "its training range; this grid covers the data.");
         return RuntimeLayout.BuildGrid(Model, layout, Dx, 3, SijMaxSource.TrainingData, scan.RawSijMax, cover);
     }
 }
