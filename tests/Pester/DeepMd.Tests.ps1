@@ -22,10 +22,18 @@ BeforeAll {
         [DpCompress.Core.Structures.Configuration]::new([double[]]$Image.box, [double[]]($Image.coord | ForEach-Object { $_ }), [int[]]$Image.atomic_numbers)
     }
     function Invoke-Engine($Engine, $Configuration) { $Engine.Evaluate($Configuration, $null, $null, $script:None) }
-    function Get-MaxAbsDiff($A, $B) {
-        $m = 0.0
-        for ($i = 0; $i -lt $A.Count; $i++) { $m = [math]::Max($m, [math]::Abs($A[$i] - $B[$i])) }
-        $m
+    # Largest |F + dE/dr| over the given atoms' components, dE/dr by central differences (step h, Å).
+    function Get-FdForceError($Engine, $Configuration, [int[]] $Atoms, $Forces, [double] $H = 1e-5) {
+        $worst = 0.0
+        foreach ($atom in $Atoms) {
+            foreach ($d in 0..2) {
+                $plus = [double[]]$Configuration.Positions.Clone(); $plus[3 * $atom + $d] += $H
+                $minus = [double[]]$Configuration.Positions.Clone(); $minus[3 * $atom + $d] -= $H
+                $fd = -((Invoke-Engine $Engine (New-Configuration $Configuration $plus)).Energy - (Invoke-Engine $Engine (New-Configuration $Configuration $minus)).Energy) / (2 * $H)
+                $worst = [math]::Max($worst, [math]::Abs($fd - $Forces[3 * $atom + $d]))
+            }
+        }
+        $worst
     }
     function New-Configuration($From, [double[]] $Positions, [double[]] $Cell = $From.Cell) {
         [DpCompress.Core.Structures.Configuration]::new($Cell, $Positions, $From.AtomicNumbers)
@@ -151,15 +159,7 @@ Describe 'ReferenceEngine on a DeePMD-kit model' {
             $script:p0 = Invoke-Engine $script:Engine $c
         }
         It 'gives forces equal to -dE/dr by central differences (h = 1e-5 A)' {
-            $h = 1e-5; $worst = 0.0
-            foreach ($atom in 0, 9, 17) {
-                foreach ($d in 0..2) {
-                    $plus = [double[]]$c.Positions.Clone(); $plus[3 * $atom + $d] += $h
-                    $minus = [double[]]$c.Positions.Clone(); $minus[3 * $atom + $d] -= $h
-                    $fd = -((Invoke-Engine $script:Engine (New-Configuration $c $plus)).Energy - (Invoke-Engine $script:Engine (New-Configuration $c $minus)).Energy) / (2 * $h)
-                    $worst = [math]::Max($worst, [math]::Abs($fd - $p0.Forces[3 * $atom + $d]))
-                }
-            }
+            $worst = Get-FdForceError $script:Engine $c @(0, 9, 17) $p0.Forces
             $worst | Should -BeLessOrEqual 1e-8
         }
         It 'is invariant under translation and rotation' {
@@ -216,15 +216,7 @@ Describe 'ReferenceEngine on a DeePMD-kit model' {
         }
         It 'gives forces equal to -dE/dr by central differences with truncated blocks' {
             $p0 = Invoke-Engine $script:SmallEngine $c
-            $h = 1e-5; $worst = 0.0
-            foreach ($atom in 0, 11) {
-                foreach ($d in 0..2) {
-                    $plus = [double[]]$c.Positions.Clone(); $plus[3 * $atom + $d] += $h
-                    $minus = [double[]]$c.Positions.Clone(); $minus[3 * $atom + $d] -= $h
-                    $fd = -((Invoke-Engine $script:SmallEngine (New-Configuration $c $plus)).Energy - (Invoke-Engine $script:SmallEngine (New-Configuration $c $minus)).Energy) / (2 * $h)
-                    $worst = [math]::Max($worst, [math]::Abs($fd - $p0.Forces[3 * $atom + $d]))
-                }
-            }
+            $worst = Get-FdForceError $script:SmallEngine $c @(0, 11) $p0.Forces
             $worst | Should -BeLessOrEqual 1e-8
             [math]::Abs($p0.Energy - (Invoke-Engine $script:Engine $c).Energy) | Should -BeGreaterThan 1e-3 -Because 'dropping neighbours changes the descriptor'
         }
@@ -418,15 +410,7 @@ Describe 'exclude_types (DeePMD-kit''s PairExcludeMask)' {
         }
         $c = New-RefConfiguration $script:Refs[0]
         $p0 = Invoke-Engine $script:ExclFast $c
-        $h = 1e-5; $worst = 0.0
-        foreach ($atom in 0, 17) {
-            foreach ($d in 0..2) {
-                $plus = [double[]]$c.Positions.Clone(); $plus[3 * $atom + $d] += $h
-                $minus = [double[]]$c.Positions.Clone(); $minus[3 * $atom + $d] -= $h
-                $fd = -((Invoke-Engine $script:ExclFast (New-Configuration $c $plus)).Energy - (Invoke-Engine $script:ExclFast (New-Configuration $c $minus)).Energy) / (2 * $h)
-                $worst = [math]::Max($worst, [math]::Abs($fd - $p0.Forces[3 * $atom + $d]))
-            }
-        }
+        $worst = Get-FdForceError $script:ExclFast $c @(0, 17) $p0.Forces
         $worst | Should -BeLessOrEqual 1e-8
     }
     It 'compresses, and the compressed model predicts what the original predicts' {

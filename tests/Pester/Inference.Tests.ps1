@@ -26,11 +26,6 @@ BeforeAll {
     function Invoke-Engine($Engine, $Configuration, $Timings = $null) {
         $Engine.Evaluate($Configuration, $null, $Timings, $script:None)
     }
-    function Get-MaxAbsDiff($A, $B) {
-        $m = 0.0
-        for ($i = 0; $i -lt $A.Count; $i++) { $m = [math]::Max($m, [math]::Abs($A[$i] - $B[$i])) }
-        $m
-    }
     function New-Configuration($From, [double[]] $Positions, [double[]] $Cell = $From.Cell) {
         [DpCompress.Core.Structures.Configuration]::new($Cell, $Positions, $From.AtomicNumbers)
     }

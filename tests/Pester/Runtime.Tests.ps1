@@ -24,11 +24,6 @@ BeforeAll {
     function Get-Config([string] $System, [int] $Index) {
         $script:Configs | Where-Object { $_.Name -eq $System -and $_.Index -eq $Index } | Select-Object -First 1
     }
-    function Get-MaxAbsDiff($A, $B) {
-        $m = 0.0
-        for ($i = 0; $i -lt $A.Count; $i++) { $m = [math]::Max($m, [math]::Abs($A[$i] - $B[$i])) }
-        $m
-    }
 }
 
 AfterAll {

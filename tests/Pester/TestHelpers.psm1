@@ -9,4 +9,11 @@ function Get-TestDataPath([string] $Relative) {
     Join-Path (Resolve-Path (Join-Path $PSScriptRoot '../data')).ProviderPath $Relative
 }
 
-Export-ModuleMember -Function Import-DpCompressUnderTest, Get-TestDataPath
+# Largest |A[i] − B[i]| over the elements of two arrays (compared as doubles; B as long as A).
+function Get-MaxAbsDiff($A, $B) {
+    $m = 0.0
+    for ($i = 0; $i -lt $A.Count; $i++) { $m = [math]::Max($m, [math]::Abs([double]$A[$i] - [double]$B[$i])) }
+    $m
+}
+
+Export-ModuleMember -Function Import-DpCompressUnderTest, Get-TestDataPath, Get-MaxAbsDiff

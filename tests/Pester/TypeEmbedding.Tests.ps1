@@ -30,11 +30,6 @@ BeforeAll {
         if (-not $c) { throw "No configuration $System[$Index]." }
         $c
     }
-    function Get-MaxAbsDiff($A, $B) {
-        $m = 0.0
-        for ($i = 0; $i -lt $A.Count; $i++) { $m = [math]::Max($m, [math]::Abs([double]$A[$i] - [double]$B[$i])) }
-        $m
-    }
     function New-Configuration($From, [double[]] $Positions, [double[]] $Cell = $From.Cell) {
         [DpCompress.Core.Structures.Configuration]::new($Cell, $Positions, $From.AtomicNumbers)
     }

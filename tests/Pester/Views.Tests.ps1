@@ -72,11 +72,6 @@ BeforeAll {
         for ($i = 0; $i -lt $F.Length; $i += 3) { $m = [math]::Max($m, [math]::Sqrt($F[$i] * $F[$i] + $F[$i + 1] * $F[$i + 1] + $F[$i + 2] * $F[$i + 2])) }
         $m
     }
-    function Get-MaxAbsDiff([double[]] $A, [double[]] $B) {
-        $m = 0.0
-        for ($i = 0; $i -lt $A.Length; $i++) { $m = [math]::Max($m, [math]::Abs($A[$i] - $B[$i])) }
-        $m
-    }
 }
 
 Describe 'Views show the values of the objects' {

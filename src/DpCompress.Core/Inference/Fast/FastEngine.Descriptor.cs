@@ -1,13 +1,4 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
-using DpCompress.Core.Compression;
-using DpCompress.Core.Model;
-using DpCompress.Core.Neighbors;
-using DpCompress.Core.Structures;
 
 namespace DpCompress.Core.Inference.Fast;
 
