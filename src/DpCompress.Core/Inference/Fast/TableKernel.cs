@@ -108,9 +108,6 @@ internal sealed partial class TableKernel
 
     public int NetCount { get; }
 
-    /// <summary>Bytes of one net's table as the kernels read it (SoA rows when they apply).</summary>
-    public long BytesPerNet => (long)_rows * (_soa.Length > 0 ? _soaRow : _width * _stride) * sizeof(double);
-
     /// <summary>True when the located-slot pair kernels (<see cref="AccumulatePair"/>, <see cref="ContractPair"/>) apply (order 3 with AVX).</summary>
     public bool PairKernels => _fusedOrder3;
 
