@@ -12,8 +12,11 @@ public sealed partial class FastEngine
         /// of atoms of one centre type, visited pair-major (neighbour type outer, atoms inner) so that
         /// one net's table rows (≈ 0.2 MB) stay in L2 while its slots stream through.
         /// </summary>
+        /// <param name="item">Atoms of one centre type.</param>
+        /// <param name="ws">Scratch buffers.</param>
+        /// <param name="ahead">Chunked passes with block kernels: the item's slots are already located, and the next chunk's rows are fetched while it runs.</param>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void DescriptorItem((int Type, int Start, int Count) item, Workspace ws)
+        private void DescriptorItem((int Type, int Start, int Count) item, Workspace ws, LookAhead? ahead = null)
         {
             int m = _m;
             int ti = item.Type, end = item.Start + item.Count;
@@ -22,7 +25,7 @@ public sealed partial class FastEngine
             var g = ws.G.AsSpan();
             if (table is { BlockKernels: true })
             {
-                DescriptorItemBlocks(item, table, ws);
+                DescriptorItemBlocks(item, table, ws, ahead);
                 return;
             }
             for (int p = item.Start; p < end; p++) _a.AsSpan(_order[p] * 4 * m, 4 * m).Clear();
@@ -130,9 +133,11 @@ public sealed partial class FastEngine
         /// <see cref="DescriptorItem"/> with the register-blocked table kernel: per (neighbour type, atom)
         /// block, the slots inside the table in slot order (<see cref="TableKernel.AccumulateBlock"/>), then
         /// those beyond it, then the padding term, into a padded [4, mp] accumulator; then A_i = c·A and D_i.
+        /// With <paramref name="ahead"/> the slots were located one chunk earlier (<see cref="LookAhead"/>), and
+        /// each block fetches the rows of <see cref="AheadRowsPerSlot"/> next-chunk slots per slot of its own.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void DescriptorItemBlocks((int Type, int Start, int Count) item, TableKernel table, Workspace ws)
+        private void DescriptorItemBlocks((int Type, int Start, int Count) item, TableKernel table, Workspace ws, LookAhead? ahead)
         {
             int m = _m, mp = table.PaddedWidth;
             int ti = item.Type, end = item.Start + item.Count;
@@ -147,9 +152,15 @@ public sealed partial class FastEngine
                 int lo = _blockStart[_order[item.Start] * _t + t];
                 int last = _order[end - 1];
                 int hi = _blockStart[last * _t + t] + _nl.Counts[last * _t + t];
-                long outsideBefore = outside;
-                table.LocateRun(net, _r.AsSpan(lo * 4, (hi - lo) * 4), _off.AsSpan(lo, hi - lo), _xl.AsSpan(lo, hi - lo), _ex.AsSpan(lo, hi - lo), ref beyond, ref outside);
-                bool beyondTable = outside != outsideBefore;   // some slot of this net has extra ≠ 0
+                bool beyondTable;   // some slot of this net has extra ≠ 0
+                if (ahead is not null)
+                    beyondTable = ahead.Beyond[t];
+                else
+                {
+                    long outsideBefore = outside;
+                    table.LocateRun(net, _r.AsSpan(lo * 4, (hi - lo) * 4), _off.AsSpan(lo, hi - lo), _xl.AsSpan(lo, hi - lo), _ex.AsSpan(lo, hi - lo), ref beyond, ref outside);
+                    beyondTable = outside != outsideBefore;
+                }
                 for (int idx = lo; idx < Math.Min(hi, lo + PrefetchSlots); idx++) table.Prefetch(_off[idx]);
                 for (int p = item.Start; p < end; p++)
                 {
@@ -162,6 +173,7 @@ public sealed partial class FastEngine
                         int nb = _order[p + 1] * _t + t;
                         for (int idx = _blockStart[nb], stop = idx + _nl.Counts[nb]; idx < stop; idx++) table.Prefetch(_off[idx]);
                     }
+                    if (ahead is not null) FetchAhead(table, ahead, AheadRowsPerSlot * cnt);
                     table.AccumulateBlock(_off.AsSpan(idx0, cnt), _xl.AsSpan(idx0, cnt), _ex.AsSpan(idx0, cnt), _r.AsSpan(idx0 * 4, cnt * 4), a);
                     for (int idx = idx0; beyondTable && idx < idx0 + cnt; idx++)
                     {
