@@ -482,6 +482,28 @@ public static class Reference {
         }
         return gx;
     }
+    // dE/dA_i from dE/dD_i (D = Aᵀ A[:, :M2]): for every κ, lane sums s_l = FMA chain over ν = 4b + l (full
+    // blocks of four), (s_0 + s_1) + (s_2 + s_3), then + A[a,ν]·dD[κ,ν] for the last M2 mod 4 ν; for κ < M2
+    // plus the FMA chain over μ of A[a,μ]·dD[μ,κ]. Columns m..stride−1 zero.
+    public static double[] DescriptorBackward(double[] a, double[] dd, int m, int m2, int stride) {
+        var da = new double[4 * stride];
+        int m2v = m2 & ~3;
+        for (int c = 0; c < 4; c++) {
+            for (int k = 0; k < m; k++) {
+                var s = new double[4];
+                for (int nu = 0; nu < m2v; nu++) s[nu % 4] = Math.FusedMultiplyAdd(a[c * m + nu], dd[k * m2 + nu], s[nu % 4]);
+                double v = (s[0] + s[1]) + (s[2] + s[3]);
+                for (int nu = m2v; nu < m2; nu++) v += a[c * m + nu] * dd[k * m2 + nu];
+                if (k < m2) {
+                    double u = 0;
+                    for (int mu = 0; mu < m; mu++) u = Math.FusedMultiplyAdd(a[c * m + mu], dd[mu * m2 + k], u);
+                    v += u;
+                }
+                da[c * stride + k] = v;
+            }
+        }
+        return da;
+    }
     // The index of the first element whose bits differ, or −1.
     public static int FirstDifference(double[] a, double[] b, int offset, int count) {
         for (int i = offset; i < offset + count; i++)
@@ -509,7 +531,7 @@ public static class Reference {
             $hooks = [DpCompress.Core.Inference.Fast.FastEngine].Assembly.GetType('DpCompress.Core.Inference.Fast.KernelTestHooks', $true)
             $flags = [Reflection.BindingFlags]'NonPublic, Static'
             $script:Hook = @{}
-            foreach ($name in 'MatMul', 'Tanh', 'ExpPolynomial', 'Embedding', 'FittingForward', 'FittingBackward') { $script:Hook[$name] = $hooks.GetMethod($name, $flags) }
+            foreach ($name in 'MatMul', 'Tanh', 'ExpPolynomial', 'Embedding', 'FittingForward', 'FittingBackward', 'DescriptorBackward') { $script:Hook[$name] = $hooks.GetMethod($name, $flags) }
             $script:Rng = [Random]::new(20240611)
             function New-RandomArray([int] $Length, [double] $Scale = 1.0) {
                 $a = [double[]]::new($Length)
@@ -644,6 +666,22 @@ foreach ($case in $cases) {
                 $null = $script:Hook.Embedding.Invoke($null, @($net, $s, $g, $gp))
                 Assert-SameBits $eg $g "G (n=$n)"
                 Assert-SameBits $egp $gp "G' (n=$n)"
+            }
+        }
+
+        It 'DescriptorBackward: dE/dA from dE/dD for m = <M>, M2 = <M2>, compact and padded rows' -ForEach @(
+            @{ M = 25; M2 = 12 }, @{ M = 25; M2 = 16 }, @{ M = 8; M2 = 8 }, @{ M = 13; M2 = 6 }, @{ M = 7; M2 = 3 }, @{ M = 32; M2 = 32 }
+        ) {
+            $mp = ($M + 3) -band -bnot 3
+            foreach ($stride in $M, $mp) {
+                $a = New-RandomArray (4 * $M)
+                $dd = New-RandomArray ($M * $M2)
+                $da = [double[]]::new(4 * $stride)
+                for ($q = 0; $q -lt $da.Length; $q++) { $da[$q] = [double]::NaN }   # every element must be written
+                $null = $script:Hook.DescriptorBackward.Invoke($null, @($a, $dd, $M, $M2, $da, $stride))
+                $expected = [FastKernelTests.Reference]::DescriptorBackward($a, $dd, $M, $M2, $stride)
+                if ($stride -eq $M) { Assert-SameBits $expected $da "dA (compact)" }
+                else { Assert-SameBits $expected $da "dA (padded to $stride)" }
             }
         }
 

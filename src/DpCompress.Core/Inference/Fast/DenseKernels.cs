@@ -830,92 +830,19 @@ internal static class DenseKernels
         for (int r = 0; r < n; r++) Axpy(1.0, bias, z.Slice(r * o, o));
     }
 
-    /// <summary>D[μ, ν] = Σ_a A[a, μ]·A[a, ν] for ν &lt; M2 (D = Aᵀ A[:, :M2]).</summary>
-    /// <param name="a">[4, m] A_i.</param>
-    /// <param name="m">m.</param>
-    /// <param name="m2">M2.</param>
-    /// <param name="d">[m, M2] receives D_i.</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Descriptor(ReadOnlySpan<double> a, int m, int m2, Span<double> d)
+    /// <summary>(Σ lanes of v0, Σ v1, Σ v2, Σ v3) as one vector, each as (v[0] + v[1]) + (v[2] + v[3]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<double> Sum4(Vector256<double> v0, Vector256<double> v1, Vector256<double> v2, Vector256<double> v3)
     {
-        if (a.Length < 4 * m || d.Length < m * m2 || m2 > m) throw new ArgumentException("Descriptor operand too short.");
-        ref double ar = ref MemoryMarshal.GetReference(a);
-        ref double dr = ref MemoryMarshal.GetReference(d);
-        for (int mu = 0; mu < m; mu++)
+        if (Avx.IsSupported)
         {
-            var b0 = Vector256.Create(Unsafe.Add(ref ar, mu));
-            var b1 = Vector256.Create(Unsafe.Add(ref ar, m + mu));
-            var b2 = Vector256.Create(Unsafe.Add(ref ar, 2 * m + mu));
-            var b3 = Vector256.Create(Unsafe.Add(ref ar, 3 * m + mu));
-            int nu = 0;
-            for (; nu + 4 <= m2; nu += 4)
-            {
-                var v = b0 * Vector256.LoadUnsafe(ref ar, (nuint)nu);
-                v = Vector256.FusedMultiplyAdd(b1, Vector256.LoadUnsafe(ref ar, (nuint)(m + nu)), v);
-                v = Vector256.FusedMultiplyAdd(b2, Vector256.LoadUnsafe(ref ar, (nuint)(2 * m + nu)), v);
-                v = Vector256.FusedMultiplyAdd(b3, Vector256.LoadUnsafe(ref ar, (nuint)(3 * m + nu)), v);
-                v.StoreUnsafe(ref dr, (nuint)(mu * m2 + nu));
-            }
-            for (; nu < m2; nu++)
-                d[mu * m2 + nu] = a[mu] * a[nu] + a[m + mu] * a[m + nu] + a[2 * m + mu] * a[2 * m + nu] + a[3 * m + mu] * a[3 * m + nu];
+            var s01 = Avx.HorizontalAdd(v0, v1);   // v0[0]+v0[1], v1[0]+v1[1], v0[2]+v0[3], v1[2]+v1[3]
+            var s23 = Avx.HorizontalAdd(v2, v3);
+            return Avx.Permute2x128(s01, s23, 0x20) + Avx.Permute2x128(s01, s23, 0x31);
         }
-    }
-
-    /// <summary>
-    /// Backward of D = Aᵀ A[:, :M2]: dA = A·S with S = P + Pᵀ, P [m, m] = dD padded with zero
-    /// columns ν ≥ M2 (equivalently dA[a,κ] = Σ_ν dD[κ,ν] A[a,ν] + [κ&lt;M2] Σ_μ dD[μ,κ] A[a,μ]).
-    /// </summary>
-    /// <param name="a">[4, m] A_i.</param>
-    /// <param name="dd">[m, M2] dE/dD_i.</param>
-    /// <param name="m">m.</param>
-    /// <param name="m2">M2.</param>
-    /// <param name="da">[4, daStride] receives dE/dA_i in columns 0..m−1 of each row; with daStride ≥ mp,
-    /// columns m..mp−1 receive zeros.</param>
-    /// <param name="sym">Scratch ≥ m·mp, mp = m rounded up to a multiple of 4.</param>
-    /// <param name="daStride">Row stride of <paramref name="da"/>: m (compact) or at least mp (padded).</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void DescriptorBackward(ReadOnlySpan<double> a, ReadOnlySpan<double> dd, int m, int m2, Span<double> da, Span<double> sym, int daStride = 0)
-    {
-        int mp = (m + 3) & ~3;
-        int ds = daStride <= 0 ? m : daStride;
-        if (a.Length < 4 * m || dd.Length < m * m2 || sym.Length < m * mp || (ds != m && ds < mp) || da.Length < 3 * ds + (ds == m ? m : mp))
-            throw new ArgumentException("DescriptorBackward operand too short.");
-        var s = sym.Slice(0, m * mp);
-        s.Clear();
-        for (int mu = 0; mu < m; mu++)
-            for (int nu = 0; nu < m2; nu++)
-            {
-                double v = dd[mu * m2 + nu];
-                s[mu * mp + nu] += v;
-                s[nu * mp + mu] += v;
-            }
-        ref double sr = ref MemoryMarshal.GetReference(s);
-        Span<double> tail = stackalloc double[16];
-        for (int k = 0; k < mp; k += 4)
-        {
-            Vector256<double> c0 = default, c1 = default, c2 = default, c3 = default;
-            for (int mu = 0; mu < m; mu++)
-            {
-                var sv = Vector256.LoadUnsafe(ref sr, (nuint)(mu * mp + k));
-                c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[mu]), sv, c0);
-                c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[m + mu]), sv, c1);
-                c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2 * m + mu]), sv, c2);
-                c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[3 * m + mu]), sv, c3);
-            }
-            if (k + 4 <= m || ds != m)
-            {
-                // Padded rows take the whole vector: its lanes ≥ m are zero (S has no columns ≥ m).
-                c0.CopyTo(da.Slice(k, 4)); c1.CopyTo(da.Slice(ds + k, 4)); c2.CopyTo(da.Slice(2 * ds + k, 4)); c3.CopyTo(da.Slice(3 * ds + k, 4));
-            }
-            else
-            {
-                c0.CopyTo(tail); c1.CopyTo(tail.Slice(4)); c2.CopyTo(tail.Slice(8)); c3.CopyTo(tail.Slice(12));
-                for (int q = k; q < m; q++)
-                {
-                    da[q] = tail[q - k]; da[m + q] = tail[4 + q - k]; da[2 * m + q] = tail[8 + q - k]; da[3 * m + q] = tail[12 + q - k];
-                }
-            }
-        }
+        // The same additions in the same order.
+        return Vector256.Create(v0[0] + v0[1], v1[0] + v1[1], v2[0] + v2[1], v3[0] + v3[1])
+            + Vector256.Create(v0[2] + v0[3], v1[2] + v1[3], v2[2] + v2[3], v3[2] + v3[3]);
     }
 
     /// <summary>Transposes a row-major [rows, cols] matrix into [cols, rows].</summary>
@@ -949,6 +876,10 @@ internal static class KernelTestHooks
     }
 
     internal static void Tanh(double[] x, double[] y) => DenseKernels.Tanh(x, y);
+
+    /// <summary><see cref="DescriptorKernels.DescriptorBackward"/> into <paramref name="da"/> [4, daStride].</summary>
+    internal static void DescriptorBackward(double[] a, double[] dd, int m, int m2, double[] da, int daStride) =>
+        DescriptorKernels.DescriptorBackward(a, dd, m, m2, da, daStride);
 
     /// <summary>The inlined exp polynomial over x (length a multiple of 8, every |x| ≤ 708); null without AVX-512 and FMA.</summary>
     internal static double[]? ExpPolynomial(double[] x)

@@ -28,7 +28,7 @@ public sealed partial class FastEngine
             {
                 int i = _order[p];
                 // dA[a,κ] = Σ_{ν<M2} dD[κ,ν]·A[a,ν] + [κ<M2] Σ_μ dD[μ,κ]·A[a,μ]
-                DenseKernels.DescriptorBackward(_a.AsSpan(i * 4 * m, 4 * m), _dd.AsSpan(p * m * m2, m * m2), m, m2, daAll.AsSpan((p - item.Start) * 4 * ds, 4 * ds), ws.Sym, ds);
+                DescriptorKernels.DescriptorBackward(_a.AsSpan(i * 4 * m, 4 * m), _dd.AsSpan(p * m * m2, m * m2), m, m2, daAll.AsSpan((p - item.Start) * 4 * ds, 4 * ds), ds);
                 _fc.AsSpan(3 * i, 3).Clear();
                 _wa.AsSpan(9 * i, 9).Clear();
             }

@@ -123,7 +123,7 @@ public sealed partial class FastEngine
             {
                 var a = _a.AsSpan(_order[p] * 4 * m, 4 * m);
                 for (int q = 0; q < 4 * m; q++) a[q] *= _c;
-                DenseKernels.Descriptor(a, m, _m2, _d.AsSpan(p * m * _m2, m * _m2));
+                DescriptorKernels.Descriptor(a, m, _m2, _d.AsSpan(p * m * _m2, m * _m2));
             }
             if (beyond != 0) Interlocked.Add(ref _beyond, beyond);
             if (outside != 0) Interlocked.Add(ref _outside, outside);
@@ -200,7 +200,7 @@ public sealed partial class FastEngine
                 var a = _a.AsSpan(_order[p] * 4 * m, 4 * m);
                 for (int c = 0; c < 4; c++)
                     for (int q = 0; q < m; q++) a[c * m + q] = src[c * mp + q] * _c;
-                DenseKernels.Descriptor(a, m, _m2, _d.AsSpan(p * m * _m2, m * _m2));
+                DescriptorKernels.Descriptor(a, m, _m2, _d.AsSpan(p * m * _m2, m * _m2));
             }
             if (beyond != 0) Interlocked.Add(ref _beyond, beyond);
             if (outside != 0) Interlocked.Add(ref _outside, outside);

@@ -247,7 +247,6 @@ public sealed partial class FastEngine : IDpEngine
             G = new double[e._m];
             Gp = new double[e._m];
             DA = new double[TypeChunkSerial * 4 * e._m];
-            Sym = new double[e._m * ((e._m + 3) & ~3)];
             if (e._table is { BlockKernels: true } t)
             {
                 APad = new double[TypeChunkSerial * 4 * t.PaddedWidth];
@@ -260,8 +259,6 @@ public sealed partial class FastEngine : IDpEngine
 
         /// <summary>Block kernels: [2·K] (u, v) of one block's slots.</summary>
         public Vector256<double>[] UV { get; } = [];
-
-        public double[] Sym { get; }
 
         public double[] BufA { get; }
         public double[] BufB { get; }

@@ -419,8 +419,8 @@ internal sealed partial class TableKernel
                 sv0 = Vector256.FusedMultiplyAdd(q0, d, sv0); sv1 = Vector256.FusedMultiplyAdd(q1, d, sv1);
                 sv2 = Vector256.FusedMultiplyAdd(q2, d, sv2); sv3 = Vector256.FusedMultiplyAdd(q3, d, sv3);
             }
-            Unsafe.Add(ref uv, 2 * s) = Sum4(su0, su1, su2, su3);
-            Unsafe.Add(ref uv, 2 * s + 1) = Sum4(sv0, sv1, sv2, sv3);
+            Unsafe.Add(ref uv, 2 * s) = DenseKernels.Sum4(su0, su1, su2, su3);
+            Unsafe.Add(ref uv, 2 * s + 1) = DenseKernels.Sum4(sv0, sv1, sv2, sv3);
         }
     }
 }

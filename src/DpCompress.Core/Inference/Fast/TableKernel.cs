@@ -97,15 +97,6 @@ internal sealed partial class TableKernel
         return Vector256.GreaterThanOrEqual(lane, Vector256.Create((double)(4 - count)));
     }
 
-    /// <summary>(Σ lanes of v0, Σ v1, Σ v2, Σ v3) as one vector.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<double> Sum4(Vector256<double> v0, Vector256<double> v1, Vector256<double> v2, Vector256<double> v3)
-    {
-        var s01 = Avx.HorizontalAdd(v0, v1);   // v0[0]+v0[1], v1[0]+v1[1], v0[2]+v0[3], v1[2]+v1[3]
-        var s23 = Avx.HorizontalAdd(v2, v3);
-        return Avx.Permute2x128(s01, s23, 0x20) + Avx.Permute2x128(s01, s23, 0x31);
-    }
-
     public int NetCount { get; }
 
     /// <summary>True when the located-slot pair kernels (<see cref="AccumulatePair"/>, <see cref="ContractPair"/>) apply (order 3 with AVX).</summary>
@@ -294,8 +285,8 @@ internal sealed partial class TableKernel
             y3 = Vector256.FusedMultiplyAdd(k3, gB, y3); z3 = Vector256.FusedMultiplyAdd(k3, dB, z3);
             q = m;
         }
-        uA = Sum4(u0, u1, u2, u3); vA = Sum4(w0, w1, w2, w3);
-        uB = Sum4(y0, y1, y2, y3); vB = Sum4(z0, z1, z2, z3);
+        uA = DenseKernels.Sum4(u0, u1, u2, u3); vA = DenseKernels.Sum4(w0, w1, w2, w3);
+        uB = DenseKernels.Sum4(y0, y1, y2, y3); vB = DenseKernels.Sum4(z0, z1, z2, z3);
         if (q < m)
         {
             Span<double> t = stackalloc double[16];
@@ -508,8 +499,8 @@ internal sealed partial class TableKernel
             u2 = Vector256.FusedMultiplyAdd(a2, gv, u2); w2 = Vector256.FusedMultiplyAdd(a2, dv, w2);
             u3 = Vector256.FusedMultiplyAdd(a3, gv, u3); w3 = Vector256.FusedMultiplyAdd(a3, dv, w3);
         }
-        var su = Sum4(u0, u1, u2, u3);
-        var sw = Sum4(w0, w1, w2, w3);
+        var su = DenseKernels.Sum4(u0, u1, u2, u3);
+        var sw = DenseKernels.Sum4(w0, w1, w2, w3);
         double su0 = su[0], su1 = su[1], su2 = su[2], su3 = su[3];
         double sw0 = sw[0], sw1 = sw[1], sw2 = sw[2], sw3 = sw[3];
         for (; q < m; q++)
