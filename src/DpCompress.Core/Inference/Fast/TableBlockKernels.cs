@@ -368,19 +368,20 @@ internal sealed partial class TableKernel
             ref double c = ref Unsafe.Add(ref soa, Unsafe.Add(ref off, s));
             double xs = Unsafe.Add(ref x, s), es = Unsafe.Add(ref extra, s);
             var xv = Vector512.Create(xs); var x3 = Vector512.Create(3 * xs); var ev = Vector512.Create(es);
+            // g += g′·extra only beyond the table (extra ≠ 0, or NaN for a NaN s): inside it is g + g′·0 = g.
             // Partial sums over the lanes: u_a in pu_a, v_a in pv_a.
             Vector512<double> pu0, pu1, pu2, pu3, pv0, pv1, pv2, pv3;
             Vector256<double> su0 = default, su1 = default, su2 = default, su3 = default, sv0 = default, sv1 = default, sv2 = default, sv3 = default;
             if (TS.Z > 0)
             {
                 ValueSlope<TP>(ref c, 0, mp, xv, x3, out var g, out var d);
-                g = Vector512.FusedMultiplyAdd(d, ev, g);
+                if (es != 0) g = Vector512.FusedMultiplyAdd(d, ev, g);
                 pu0 = k00 * g; pu1 = k10 * g; pu2 = k20 * g; pu3 = k30 * g;
                 pv0 = k00 * d; pv1 = k10 * d; pv2 = k20 * d; pv3 = k30 * d;
                 if (TS.Z > 1)
                 {
                     ValueSlope<TP>(ref c, 8, mp, xv, x3, out g, out d);
-                    g = Vector512.FusedMultiplyAdd(d, ev, g);
+                    if (es != 0) g = Vector512.FusedMultiplyAdd(d, ev, g);
                     pu0 = Vector512.FusedMultiplyAdd(k01, g, pu0); pu1 = Vector512.FusedMultiplyAdd(k11, g, pu1);
                     pu2 = Vector512.FusedMultiplyAdd(k21, g, pu2); pu3 = Vector512.FusedMultiplyAdd(k31, g, pu3);
                     pv0 = Vector512.FusedMultiplyAdd(k01, d, pv0); pv1 = Vector512.FusedMultiplyAdd(k11, d, pv1);
@@ -389,7 +390,7 @@ internal sealed partial class TableKernel
                 if (TS.Z > 2)
                 {
                     ValueSlope<TP>(ref c, 16, mp, xv, x3, out g, out d);
-                    g = Vector512.FusedMultiplyAdd(d, ev, g);
+                    if (es != 0) g = Vector512.FusedMultiplyAdd(d, ev, g);
                     pu0 = Vector512.FusedMultiplyAdd(k02, g, pu0); pu1 = Vector512.FusedMultiplyAdd(k12, g, pu1);
                     pu2 = Vector512.FusedMultiplyAdd(k22, g, pu2); pu3 = Vector512.FusedMultiplyAdd(k32, g, pu3);
                     pv0 = Vector512.FusedMultiplyAdd(k02, d, pv0); pv1 = Vector512.FusedMultiplyAdd(k12, d, pv1);
@@ -398,7 +399,7 @@ internal sealed partial class TableKernel
                 if (TS.Z > 3)
                 {
                     ValueSlope<TP>(ref c, 24, mp, xv, x3, out g, out d);
-                    g = Vector512.FusedMultiplyAdd(d, ev, g);
+                    if (es != 0) g = Vector512.FusedMultiplyAdd(d, ev, g);
                     pu0 = Vector512.FusedMultiplyAdd(k03, g, pu0); pu1 = Vector512.FusedMultiplyAdd(k13, g, pu1);
                     pu2 = Vector512.FusedMultiplyAdd(k23, g, pu2); pu3 = Vector512.FusedMultiplyAdd(k33, g, pu3);
                     pv0 = Vector512.FusedMultiplyAdd(k03, d, pv0); pv1 = Vector512.FusedMultiplyAdd(k13, d, pv1);
@@ -413,7 +414,7 @@ internal sealed partial class TableKernel
             {
                 var xh = xv.GetLower();
                 ValueSlope<TP>(ref c, y, mp, xh, x3.GetLower(), out var g, out var d);
-                g = Vector256.FusedMultiplyAdd(d, ev.GetLower(), g);
+                if (es != 0) g = Vector256.FusedMultiplyAdd(d, ev.GetLower(), g);
                 su0 = Vector256.FusedMultiplyAdd(q0, g, su0); su1 = Vector256.FusedMultiplyAdd(q1, g, su1);
                 su2 = Vector256.FusedMultiplyAdd(q2, g, su2); su3 = Vector256.FusedMultiplyAdd(q3, g, su3);
                 sv0 = Vector256.FusedMultiplyAdd(q0, d, sv0); sv1 = Vector256.FusedMultiplyAdd(q1, d, sv1);
