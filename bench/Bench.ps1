@@ -105,26 +105,64 @@ foreach ($case in @(@{ O = 3; Dx = 0.01 }, @{ O = 5; Dx = 0.01 }, @{ O = 3; Dx =
     $name = if ($case.L) { 'o{0} dx 2^-7 (default layout)' -f $case.O } else { 'o{0} dx {1:G}' -f $case.O, $case.Dx }
     $layouts[$name] = if ($case.O -eq 3 -and $case.Dx -eq 0.01 -and -not $case.L) { $cmp3 } else { $model | Invoke-DpCompression -Dx $case.Dx -Order $case.O -Layout $layout }
 }
-$side = Measure-DpInference -Model (@($model) + @($layouts.Values)) -Data $cell500 -Engine Fast -Repeat $Repeat -Warmup 2 -ThrottleLimit 1
-$byModel = @{}; $q = 0; foreach ($name in @('original') + @($layouts.Keys)) { $byModel[$name] = $side[$q]; $side[$q] | Add-Member -NotePropertyName Table -NotePropertyValue $name; $q++ }
-$side | Show -Property Table, @{ n = 'Model (ms)'; e = { '{0:F2}' -f $_.ModelMs } }, @{ n = 'Fastest (ms)'; e = { '{0:F2}' -f $_.MinMs } },
-    @{ n = 'Table passes (ms)'; e = { if ($_.Compressed) { '{0:F2}' -f ($_.EmbeddingMs + $_.EmbeddingBackwardMs) } else { '-' } } },
-    @{ n = 'vs fast original (x)'; e = { '{0:F2}' -f ($side[0].ModelMs / $_.ModelMs) } }
-
-# Threads: 1 and all cores for the compressed models at 500 and 4,000 atoms.
-$threadRows = foreach ($cell in $cell500, $cell4k) {
-    foreach ($name in 'o3 dx 0.01', 'o5 dx 0.01') {
-        # Fastest of 8 model passes (neighbour list built once), 1 and n threads interleaved so both see the same load.
-        $nlT = [DpCompress.Core.Neighbors.NeighborSearch]::Build($cell, $model.AtomTypes, $model.Rmax, $model.MaxNeighbors)
-        $eng = @([DpCompress.Core.Inference.Fast.FastEngine]::new($layouts[$name], 1), [DpCompress.Core.Inference.Fast.FastEngine]::new($layouts[$name], [Environment]::ProcessorCount))
-        foreach ($e in $eng) { 1..2 | ForEach-Object { $null = $e.Evaluate($cell, $nlT) } }
-        $best = @([double]::MaxValue, [double]::MaxValue)
-        for ($rep = 0; $rep -lt 8; $rep++) {
-            for ($q = 0; $q -lt 2; $q++) { $sw = [Diagnostics.Stopwatch]::StartNew(); $null = $eng[$q].Evaluate($cell, $nlT); $best[$q] = [math]::Min($best[$q], $sw.Elapsed.TotalMilliseconds) }
-        }
-        [pscustomobject]@{ Atoms = $cell.AtomCount; Table = $name; '1 thread (ms)' = [math]::Round($best[0], 2); "$([Environment]::ProcessorCount) threads (ms)" = [math]::Round($best[1], 2); Speedup = [math]::Round($best[0] / $best[1], 2) }
+# Interleaved passes: every round times each model once (neighbour list rebuilt first, as a user's pass does,
+# then the model alone with its phase times), so slow spells of this shared machine hit all models alike;
+# a model's time is the median over the rounds. (Timing one model after another, 5 repeats each, moved
+# these ratios by up to 20 % between runs; interleaved medians of 30 rounds agree within about 3 %.)
+$rounds = 6 * $Repeat
+$sideModels = [ordered]@{ original = $model }; foreach ($name in $layouts.Keys) { $sideModels[$name] = $layouts[$name] }
+$sideEngines = @{}; foreach ($name in $sideModels.Keys) { $sideEngines[$name] = [DpCompress.Core.Inference.Fast.FastEngine]::new($sideModels[$name], 1) }
+$nlWarm = [DpCompress.Core.Neighbors.NeighborSearch]::Build($cell500, $model.AtomTypes, $model.Rmax, $model.MaxNeighbors)
+foreach ($name in $sideModels.Keys) { 1..10 | ForEach-Object { $null = $sideEngines[$name].Evaluate($cell500, $nlWarm) } }
+$modelTimes = @{}; $tableTimes = @{}
+foreach ($name in $sideModels.Keys) { $modelTimes[$name] = [Collections.Generic.List[double]]::new(); $tableTimes[$name] = [Collections.Generic.List[double]]::new() }
+for ($round = 0; $round -lt $rounds; $round++) {
+    foreach ($name in $sideModels.Keys) {
+        $nlPass = [DpCompress.Core.Neighbors.NeighborSearch]::Build($cell500, $model.AtomTypes, $model.Rmax, $model.MaxNeighbors)
+        $phases = [DpCompress.Core.Inference.PhaseTimings]::new()
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $null = $sideEngines[$name].Evaluate($cell500, $nlPass, $phases)
+        $modelTimes[$name].Add($sw.Elapsed.TotalMilliseconds)
+        $tableTimes[$name].Add(1000 * ($phases.Embedding + $phases.EmbeddingBackward))
     }
 }
+function Get-Median([Collections.Generic.List[double]] $List) { $a = $List.ToArray(); [Array]::Sort($a); if ($a.Length % 2) { $a[($a.Length - 1) / 2] } else { ($a[$a.Length / 2 - 1] + $a[$a.Length / 2]) / 2 } }
+$byModel = @{}
+$side = foreach ($name in $sideModels.Keys) {
+    $byModel[$name] = [pscustomobject]@{
+        Table = $name; Compressed = $name -ne 'original'; ModelMs = Get-Median $modelTimes[$name]
+        MinMs = ($modelTimes[$name] | Measure-Object -Minimum).Minimum; TableMs = Get-Median $tableTimes[$name]
+    }
+    $byModel[$name]
+}
+Write-Host "Model time: median of $rounds interleaved rounds (one pass of every model per round)."
+$side | Show -Property Table, @{ n = 'Model (ms)'; e = { '{0:F2}' -f $_.ModelMs } }, @{ n = 'Fastest (ms)'; e = { '{0:F2}' -f $_.MinMs } },
+    @{ n = 'Table passes (ms)'; e = { if ($_.Compressed) { '{0:F2}' -f $_.TableMs } else { '-' } } },
+    @{ n = 'vs fast original (x)'; e = { '{0:F2}' -f ($side[0].ModelMs / $_.ModelMs) } }
+$side | Export-Csv (Join-Path $OutDir 'layouts500.csv') -NoTypeInformation
+
+# Threads: 1 and all cores for the compressed models at 500 and 4,000 atoms.
+$threadRounds = 4 * $Repeat
+$threadRows = foreach ($cell in $cell500, $cell4k) {
+    foreach ($name in 'o3 dx 0.01', 'o5 dx 0.01') {
+        # 1 and n threads interleaved, neighbour list built once. The target uses the fastest pass of each:
+        # a slow spell of the host stalls a two-thread pass whenever either core is hit, so medians measure
+        # the host's noise twice over; the median speedup is printed next to it.
+        $nlT = [DpCompress.Core.Neighbors.NeighborSearch]::Build($cell, $model.AtomTypes, $model.Rmax, $model.MaxNeighbors)
+        $eng = @([DpCompress.Core.Inference.Fast.FastEngine]::new($layouts[$name], 1), [DpCompress.Core.Inference.Fast.FastEngine]::new($layouts[$name], [Environment]::ProcessorCount))
+        foreach ($e in $eng) { 1..3 | ForEach-Object { $null = $e.Evaluate($cell, $nlT) } }
+        $times = @([Collections.Generic.List[double]]::new(), [Collections.Generic.List[double]]::new())
+        for ($rep = 0; $rep -lt $threadRounds; $rep++) {
+            for ($q = 0; $q -lt 2; $q++) { $sw = [Diagnostics.Stopwatch]::StartNew(); $null = $eng[$q].Evaluate($cell, $nlT); $times[$q].Add($sw.Elapsed.TotalMilliseconds) }
+        }
+        $best = @(($times[0] | Measure-Object -Minimum).Minimum, ($times[1] | Measure-Object -Minimum).Minimum)
+        [pscustomobject]@{
+            Atoms = $cell.AtomCount; Table = $name; '1 thread (ms)' = [math]::Round($best[0], 2); "$([Environment]::ProcessorCount) threads (ms)" = [math]::Round($best[1], 2)
+            Speedup = [math]::Round($best[0] / $best[1], 2); 'Median speedup' = [math]::Round((Get-Median $times[0]) / (Get-Median $times[1]), 2)
+        }
+    }
+}
+Write-Host "Threads: fastest of $threadRounds interleaved passes of each (median speedup alongside)."
 $threadRows | Show
 
 # Per call: Invoke-DpModel once per frame (a script stepping a structure) vs one call for a batch.
@@ -141,7 +179,7 @@ $o3 = $byModel['o3 dx 0.01']; $o5 = $byModel['o5 dx 0.01']; $orig = $byModel['or
 function Target([string] $What, [double] $Value, [string] $Goal, [bool] $Holds) {
     [pscustomobject]@{ Target = $What; Measured = [math]::Round($Value, 2); Goal = $Goal; Holds = if ($Holds) { 'yes' } else { 'NO' } }
 }
-$tp = { param($t) $t.EmbeddingMs + $t.EmbeddingBackwardMs }
+$tp = { param($t) $t.TableMs }
 $targets = @(
     Target 'Order 5 / order 3 model time, dx 0.01 (x)' ($o5.ModelMs / $o3.ModelMs) '<= 1.2' ($o5.ModelMs / $o3.ModelMs -le 1.2)
     Target 'Order 5 table passes, dx 0.01 (ms)' (& $tp $o5) '<= 3.5' ((& $tp $o5) -le 3.5)
@@ -156,6 +194,18 @@ $targets = @(
 )
 $targets | Show
 $targets | Export-Csv (Join-Path $OutDir 'targets.csv') -NoTypeInformation
+# What the 0.35 target asks of the table passes, given the rest of the compressed model (environment,
+# fitting and its backward, descriptor, reductions) as measured here, against their FMA floor (20·m FMAs per
+# real slot at 8 FMAs per cycle and 3.7 GHz; see the summary).
+$nlB = [DpCompress.Core.Neighbors.NeighborSearch]::Build($cell500, $model.AtomTypes, $model.Rmax, $model.MaxNeighbors)
+$slotsB = 0; foreach ($q in $nlB.Counts) { $slotsB += $q }
+$rest3 = $o3.ModelMs - $o3.TableMs
+$bound = [ordered]@{
+    'Order 3 dx 0.01: model time outside the table passes (ms)' = [math]::Round($rest3, 2)
+    'Table passes that 0.35 x the fast original leaves (ms)' = [math]::Round(0.35 * $orig.ModelMs - $rest3, 2)
+    'FMA floor of the table passes (ms)' = [math]::Round(20 * $model.EmbeddingWidth * $slotsB / 8 / 3.7e9 * 1e3, 2)
+}
+$bound.GetEnumerator() | Show -Property @{ n = 'Bound of the 0.35 target'; e = { $_.Key } }, @{ n = 'Value'; e = { $_.Value } }
 
 Write-Host "== 7. Type-embedding DP vs plain DP (Ag-Au, 384-atom Ag24Au24 2x2x2 cell), compressed dx 0.01, fast engine, ONE thread" -ForegroundColor Cyan
 # Issue 10: the type-embedding model (one table per neighbour element) must be at least as fast per atom as

@@ -61,6 +61,7 @@ public sealed partial class FastEngine
         /// local x, extra into the per-slot arrays), counts slots beyond the training range and the
         /// table, and flags per neighbour type whether a slot lies beyond the table.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void LocateItem((int Type, int Start, int Count) item, TableKernel table, bool[] beyondTable)
         {
             long beyond = 0, outside = 0;
@@ -84,6 +85,7 @@ public sealed partial class FastEngine
         }
 
         /// <summary>Locates <paramref name="next"/> (null: none) and points the prefetch cursor at its slots.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void AimAhead((int Type, int Start, int Count)? next, TableKernel table, LookAhead ahead)
         {
             ahead.Ranges = 0;

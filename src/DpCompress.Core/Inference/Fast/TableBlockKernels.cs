@@ -60,6 +60,7 @@ internal sealed partial class TableKernel
     /// <param name="extra">[cnt] distance beyond the table (slots with extra ≠ 0 are skipped).</param>
     /// <param name="r">[cnt, 4] R of the slots.</param>
     /// <param name="a">[4, mp] padded accumulator.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AccumulateBlock(ReadOnlySpan<int> off, ReadOnlySpan<double> x, ReadOnlySpan<double> extra, ReadOnlySpan<double> r, Span<double> a)
     {
         int cnt = off.Length;
@@ -147,6 +148,7 @@ internal sealed partial class TableKernel
     }
 
     /// <summary>The kernels read rows without bounds checks: every offset must start a whole row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckRows(ReadOnlySpan<int> off, string kernel)
     {
         uint last = (uint)(_soa.Length - _soaRow);
@@ -311,6 +313,7 @@ internal sealed partial class TableKernel
     /// <param name="extra">[cnt] distance beyond the table (0 inside).</param>
     /// <param name="da">[4, mp] padded dE/dA (padding lanes zero).</param>
     /// <param name="uv">[2·cnt] receives (u_0..u_3), (v_0..v_3) of every slot.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ContractBlock(ReadOnlySpan<int> off, ReadOnlySpan<double> x, ReadOnlySpan<double> extra, ReadOnlySpan<double> da, Span<Vector256<double>> uv)
     {
         int cnt = off.Length;
