@@ -150,6 +150,29 @@ Describe 'FastEngine' {
     }
 
     Context 'compressed model' {
+        It 'keeps the table rows in zeroed native memory aligned to 2 MiB (huge pages advised on Linux) and frees it once' {
+            $type = [DpCompress.Core.Inference.Fast.FastEngine].Assembly.GetType('DpCompress.Core.Inference.Fast.HugePageBuffer', $true)
+            $flags = [Reflection.BindingFlags]'NonPublic, Public, Instance'
+            $buffer = [Activator]::CreateInstance($type, $flags, $null, [object[]]@([long]300001), $null)
+            $address = [long]$type.GetProperty('Address', $flags).GetValue($buffer)
+            $address % 2MB | Should -Be 0
+            $type.GetProperty('Length').GetValue($buffer) | Should -Be 300001
+            if ($IsLinux) { $type.GetProperty('HugePages').GetValue($buffer) | Should -BeTrue }
+            # Zeroed: read the last and the first element through the span (the padding lanes of a table rely on it).
+            $marshal = [Runtime.InteropServices.Marshal]
+            $marshal::ReadInt64([IntPtr]$address) | Should -Be 0
+            $marshal::ReadInt64([IntPtr]($address + 8 * 300000)) | Should -Be 0
+            $buffer.Dispose()
+            [long]$type.GetProperty('Address', $flags).GetValue($buffer) | Should -Be 0
+            { $buffer.Dispose() } | Should -Not -Throw
+            # The engine's table sits in such a buffer (its structure-of-arrays rows exist with AVX).
+            if (-not [System.Runtime.Intrinsics.X86.Avx]::IsSupported) { return }
+            $engine = [DpCompress.Core.Inference.Fast.FastEngine]::new($script:AgAuO3, 1)
+            $table = [DpCompress.Core.Inference.Fast.FastEngine].GetField('_table', [Reflection.BindingFlags]'NonPublic, Instance').GetValue($engine)
+            $soa = $table.GetType().GetField('_soa', [Reflection.BindingFlags]'NonPublic, Instance').GetValue($table)
+            $soa.GetType().Name | Should -Be 'HugePageBuffer'
+            [long]$type.GetProperty('Address', $flags).GetValue($soa) % 2MB | Should -Be 0
+        }
         It 'order 3 / order 5 tables (dx 0.01) reproduce the original model' {
             $fo = New-Fast $script:AgAuModel; $f3 = New-Fast $script:AgAuO3; $f5 = New-Fast $script:AgAuO5
             foreach ($sys in 'Ag10Au14', 'Au32') {

@@ -18,7 +18,7 @@ namespace DpCompress.Core.Inference.Fast;
 /// two more FMAs per vector for G and a 9-FMA Horner recurrence for (G, G′) in the backward, against
 /// 3 and 5 for order 3: the block structure is the same, the rows 1.5 times as long.
 /// </remarks>
-internal sealed partial class TableKernel
+internal sealed unsafe partial class TableKernel
 {
     /// <summary>Shape of a padded row: <see cref="Z"/> Vector512 lanes blocks plus an optional Vector256 tail.</summary>
     internal interface IBlockShape
@@ -76,6 +76,7 @@ internal sealed partial class TableKernel
             DispatchAccumulate<Quintic5>(ref o, ref xr, ref er, ref rr, cnt, ref ar);
         else
             DispatchAccumulate<Cubic>(ref o, ref xr, ref er, ref rr, cnt, ref ar);
+        GC.KeepAlive(_soa);   // the kernel read through _soaPtr
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -151,7 +152,7 @@ internal sealed partial class TableKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckRows(ReadOnlySpan<int> off, string kernel)
     {
-        uint last = (uint)(_soa.Length - _soaRow);
+        uint last = (uint)(_soaLength - _soaRow);
         foreach (int o in off)
             if ((uint)o > last) throw new ArgumentException($"{kernel}: row offset {o} out of range.");
     }
@@ -247,7 +248,7 @@ internal sealed partial class TableKernel
     {
         int mp = _mp;
         int y = 8 * TS.Z;   // offset of the 4-lane tail
-        ref double soa = ref MemoryMarshal.GetArrayDataReference(_soa);
+        ref double soa = ref *_soaPtr;
         Vector512<double> a00 = default, a01 = default, a02 = default, a03 = default;
         Vector512<double> a10 = default, a11 = default, a12 = default, a13 = default;
         Vector512<double> a20 = default, a21 = default, a22 = default, a23 = default;
@@ -333,6 +334,7 @@ internal sealed partial class TableKernel
             DispatchContract<Quintic5>(ref o, ref xr, ref er, ref dr, cnt, ref ur);
         else
             DispatchContract<Cubic>(ref o, ref xr, ref er, ref dr, cnt, ref ur);
+        GC.KeepAlive(_soa);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -356,7 +358,7 @@ internal sealed partial class TableKernel
     {
         int mp = _mp;
         int y = 8 * TS.Z;
-        ref double soa = ref MemoryMarshal.GetArrayDataReference(_soa);
+        ref double soa = ref *_soaPtr;
         Vector512<double> k00 = default, k01 = default, k02 = default, k03 = default;
         Vector512<double> k10 = default, k11 = default, k12 = default, k13 = default;
         Vector512<double> k20 = default, k21 = default, k22 = default, k23 = default;

@@ -27,7 +27,7 @@ internal enum TableZone
 /// </summary>
 /// <remarks>
 /// The fused kernels (<see cref="Accumulate"/>, <see cref="Contract"/>) never materialise G:
-/// for order 3 with AVX they read a structure-of-arrays copy of the table ([nets, rows, 4, m],
+/// for order 3 with AVX they read a structure-of-arrays copy of the table (in a <see cref="HugePageBuffer"/>; [nets, rows, 4, m],
 /// the a, b, c, d of all outputs of a row contiguous; no padding, rows stay 32·m bytes), so four outputs'
 /// coefficients load as four vectors and evaluate four outputs per instruction (DeePMD-kit's
 /// tabulate_fusion idea).
@@ -35,7 +35,7 @@ internal enum TableZone
 /// and local x from <see cref="PwmlffRuntimeLookup"/> (PWMLFF's runtime, SPEC §8; no linear continuation, extra = 0)
 /// and the vectorised run locator falls back to it; every kernel then evaluates what PWMLFF evaluates.
 /// </remarks>
-internal sealed partial class TableKernel
+internal sealed unsafe partial class TableKernel
 {
     private readonly double[] _coef;
     private readonly double[] _nodes;
@@ -44,7 +44,9 @@ internal sealed partial class TableKernel
     private readonly bool _fusedOrder3;
     private readonly int _mp;               // stride of one coefficient array in a SoA row: m, or m rounded up to 4 for the block kernels (zero padding)
     private readonly int _soaRow;           // one SoA row: (order + 1)·mp
-    private readonly double[] _soa = [];     // [nets, rows, order + 1 (highest power first), mp]
+    private readonly HugePageBuffer? _soa;   // [nets, rows, order + 1 (highest power first), mp]: native, 2 MiB aligned, huge pages where the system gives them
+    private readonly double* _soaPtr;        // its first element (null without SoA rows); kernels end with GC.KeepAlive(_soa)
+    private readonly int _soaLength;
     private readonly PwmlffRuntimeLookup? _pwmlff;
 
     public TableKernel(CompressionTable table, TableRuntime runtime = TableRuntime.DpCompress)
@@ -77,14 +79,17 @@ internal sealed partial class TableKernel
             long size = (long)NetCount * _rows * _soaRow;
             if (size > Array.MaxLength)
                 throw new DpCompressException("TableTooLarge", ErrorKind.InvalidData, $"The table's {size} coefficients exceed what one array holds.");
-            _soa = new double[size];
+            _soa = new HugePageBuffer(size);   // zeroed: the padding lanes stay 0
+            _soaPtr = _soa.Pointer;
+            _soaLength = _soa.Length;
+            var soa = _soa.AsSpan();
             for (int net = 0; net < NetCount; net++)
                 for (int row = 0; row < _rows; row++)
                 {
                     int src = RowOffset(net, row), dst = SoaOffset(net, row);
                     for (int q = 0; q < _width; q++)
                         for (int c = 0; c < _stride; c++)
-                            _soa[dst + c * _mp + q] = _coef[src + q * _stride + c];
+                            soa[dst + c * _mp + q] = _coef[src + q * _stride + c];
                 }
         }
     }
@@ -122,8 +127,8 @@ internal sealed partial class TableKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public unsafe void Prefetch(int offset, int lines = 0)
     {
-        if (!Sse.IsSupported || (uint)offset > (uint)(_soa.Length - _soaRow)) return;
-        byte* p = (byte*)Unsafe.AsPointer(ref _soa[offset]);
+        if (!Sse.IsSupported || _soaPtr == null || (uint)offset > (uint)(_soaLength - _soaRow)) return;
+        byte* p = (byte*)(_soaPtr + offset);
         int bytes = lines > 0 ? 64 * lines : _soaRow * sizeof(double);
         for (int l = 0; l < bytes; l += 64) Sse.Prefetch0(p + l);
     }
@@ -133,8 +138,8 @@ internal sealed partial class TableKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public unsafe void PrefetchL2(int offset)
     {
-        if (!Sse.IsSupported || (uint)offset > (uint)(_soa.Length - _soaRow)) return;
-        byte* p = (byte*)Unsafe.AsPointer(ref _soa[offset]);
+        if (!Sse.IsSupported || _soaPtr == null || (uint)offset > (uint)(_soaLength - _soaRow)) return;
+        byte* p = (byte*)(_soaPtr + offset);
         int bytes = _soaRow * sizeof(double);
         for (int l = 0; l < bytes; l += 64) Sse.Prefetch1(p + l);
     }
@@ -155,11 +160,11 @@ internal sealed partial class TableKernel
     public void AccumulatePair(int offA, double xA, ReadOnlySpan<double> rA, int offB, double xB, ReadOnlySpan<double> rB, Span<double> a)
     {
         int m = _width, mp = _mp;
-        if (a.Length < 4 * m || rA.Length < 4 || rB.Length < 4 || (uint)offA > (uint)(_soa.Length - 4 * mp) || (offB >= 0 && offB > _soa.Length - 4 * mp))
+        if (a.Length < 4 * m || rA.Length < 4 || rB.Length < 4 || (uint)offA > (uint)(_soaLength - 4 * mp) || (offB >= 0 && offB > _soaLength - 4 * mp))
             throw new ArgumentException("AccumulatePair operand out of range.");
         bool two = offB >= 0;
-        ref double ca0 = ref _soa[offA];
-        ref double cb0 = ref _soa[two ? offB : offA];
+        ref double ca0 = ref _soaPtr[offA];
+        ref double cb0 = ref _soaPtr[two ? offB : offA];
         ref double ar = ref MemoryMarshal.GetReference(a);
         var xa = Vector256.Create(xA); var xb = Vector256.Create(xB);
         double bScale = two ? 1.0 : 0.0;
@@ -192,6 +197,7 @@ internal sealed partial class TableKernel
                 a[q] += rB[0] * gb; a[m + q] += rB[1] * gb; a[2 * m + q] += rB[2] * gb; a[3 * m + q] += rB[3] * gb;
             }
         }
+        GC.KeepAlive(_soa);
     }
 
     /// <summary>
@@ -214,10 +220,10 @@ internal sealed partial class TableKernel
         out Vector256<double> uA, out Vector256<double> vA, out Vector256<double> uB, out Vector256<double> vB)
     {
         int m = _width, mp = _mp;
-        if (da.Length < 4 * m || (uint)offA > (uint)(_soa.Length - 4 * mp) || (uint)offB > (uint)(_soa.Length - 4 * mp))
+        if (da.Length < 4 * m || (uint)offA > (uint)(_soaLength - 4 * mp) || (uint)offB > (uint)(_soaLength - 4 * mp))
             throw new ArgumentException("ContractPair operand out of range.");
-        ref double ca0 = ref _soa[offA];
-        ref double cb0 = ref _soa[offB];
+        ref double ca0 = ref _soaPtr[offA];
+        ref double cb0 = ref _soaPtr[offB];
         ref double dr = ref MemoryMarshal.GetReference(da);
         var xa = Vector256.Create(xA); var xa3 = Vector256.Create(3 * xA); var ea = Vector256.Create(eA);
         var xb = Vector256.Create(xB); var xb3 = Vector256.Create(3 * xB); var eb = Vector256.Create(eB);
@@ -315,6 +321,7 @@ internal sealed partial class TableKernel
             uA += Vector256.Create(t[0], t[1], t[2], t[3]); vA += Vector256.Create(t[4], t[5], t[6], t[7]);
             uB += Vector256.Create(t[8], t[9], t[10], t[11]); vB += Vector256.Create(t[12], t[13], t[14], t[15]);
         }
+        GC.KeepAlive(_soa);
     }
 
 
@@ -417,7 +424,7 @@ internal sealed partial class TableKernel
             return z;
         }
         var zone = Locate(s, out int row, out double x, out double extra);
-        ref double cr = ref _soa[SoaOffset(net, row)];
+        ref double cr = ref _soaPtr[SoaOffset(net, row)];
         ref double ar = ref MemoryMarshal.GetReference(a);
         int mp = _mp;
         var xv = Vector256.Create(x);
@@ -445,6 +452,7 @@ internal sealed partial class TableKernel
             if (extra != 0) gv += ((3 * ca * x + 2 * cb) * x + cc) * extra;
             a[q] += r[0] * gv; a[m + q] += r[1] * gv; a[2 * m + q] += r[2] * gv; a[3 * m + q] += r[3] * gv;
         }
+        GC.KeepAlive(_soa);
         return zone;
     }
 
@@ -472,7 +480,7 @@ internal sealed partial class TableKernel
             return;
         }
         Locate(s, out int row, out double x, out double extra);
-        ref double cr = ref _soa[SoaOffset(net, row)];
+        ref double cr = ref _soaPtr[SoaOffset(net, row)];
         ref double dr = ref MemoryMarshal.GetReference(da);
         int mp = _mp;
         var xv = Vector256.Create(x);
@@ -514,5 +522,6 @@ internal sealed partial class TableKernel
         }
         uv[0] = su0; uv[1] = su1; uv[2] = su2; uv[3] = su3;
         uv[4] = sw0; uv[5] = sw1; uv[6] = sw2; uv[7] = sw3;
+        GC.KeepAlive(_soa);
     }
 }
