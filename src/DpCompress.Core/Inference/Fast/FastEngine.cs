@@ -53,8 +53,9 @@ public enum PaddingEvaluation
 /// (atom, neighbour type) block keeps A_i or dE/dA_i in registers for all its slots
 /// (<see cref="TableKernel.AccumulateBlock"/>, <see cref="TableKernel.ContractBlock"/>).</para>
 /// <para>Pass order (<see cref="TablePassOrder"/>): a compressed model runs table forward, fitting forward and
-/// backward and table backward per chunk of 16 atoms of one type, so the rows a chunk reads stay in L2
-/// from its forward to its backward; an original model runs each pass over all atoms in turn.</para>
+/// backward and table backward per chunk of 8 atoms of one type, so the rows a chunk reads stay in L2
+/// from its forward to its backward, while the next chunk's rows are fetched ahead (<see cref="LookAhead"/>);
+/// an original model runs each pass over all atoms in turn.</para>
 /// <para>Determinism: each atom's sums (A_i over neighbour types in order and slots in order, its
 /// centre force and virial) run in the same order whatever item or thread computes it, each result
 /// is written by exactly one item, and the cross-atom sums (energy, virial in atom order, forces on
@@ -68,7 +69,7 @@ public sealed partial class FastEngine : IDpEngine
     private const int TypeChunk = 64;         // atoms per descriptor/backward item with several threads
     private const int TypeChunkSerial = 256;
     private const int PartsPerThread = 2;    // AtomChunks: contiguous runs of chunks per thread
-    private const int ChunkAtoms = 16;        // atoms per chunk with TablePassOrder.AtomChunks: their rows (≈ 16·50 slots · 1 kB) fit in L2
+    private const int ChunkAtoms = 8;         // atoms per chunk with TablePassOrder.AtomChunks: its rows and those of the next chunk, fetched ahead (≈ 2·8·50 slots · 1 kB), fit in L2
     private const int PrefetchSlots = 24;     // table rows prefetched up front per (item, net) before the per-atom prefetch takes over  // one thread: larger items, each net's table rows fetched fewer times
 
     private readonly int _t, _k, _m, _m2;
