@@ -246,8 +246,9 @@ internal sealed unsafe partial class TableKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Accumulate<TS, TP>(ref int off, ref double x, ref double extra, ref double r, int cnt, ref double a) where TS : struct, IBlockShape where TP : struct, IPolyOrder
     {
-        int mp = _mp;
-        int y = 8 * TS.Z;   // offset of the 4-lane tail
+        int mp = _mp, cs = _cs;   // row stride of A; stride of a coefficient array
+        int y = _ty;                // first output of the 4-lane tail
+        var keep = _tailKeep;
         ref double soa = ref *_soaPtr;
         Vector512<double> a00 = default, a01 = default, a02 = default, a03 = default;
         Vector512<double> a10 = default, a11 = default, a12 = default, a13 = default;
@@ -273,40 +274,42 @@ internal sealed unsafe partial class TableKernel
             var r2 = Vector512.Create(Unsafe.Add(ref rs, 2)); var r3 = Vector512.Create(Unsafe.Add(ref rs, 3));
             if (TS.Z > 0)
             {
-                var g = Horner<TP>(ref c, 0, mp, xv);
+                var g = Horner<TP>(ref c, 0, cs, xv);
                 a00 = Vector512.FusedMultiplyAdd(r0, g, a00); a10 = Vector512.FusedMultiplyAdd(r1, g, a10);
                 a20 = Vector512.FusedMultiplyAdd(r2, g, a20); a30 = Vector512.FusedMultiplyAdd(r3, g, a30);
             }
             if (TS.Z > 1)
             {
-                var g = Horner<TP>(ref c, 8, mp, xv);
+                var g = Horner<TP>(ref c, 8, cs, xv);
                 a01 = Vector512.FusedMultiplyAdd(r0, g, a01); a11 = Vector512.FusedMultiplyAdd(r1, g, a11);
                 a21 = Vector512.FusedMultiplyAdd(r2, g, a21); a31 = Vector512.FusedMultiplyAdd(r3, g, a31);
             }
             if (TS.Z > 2)
             {
-                var g = Horner<TP>(ref c, 16, mp, xv);
+                var g = Horner<TP>(ref c, 16, cs, xv);
                 a02 = Vector512.FusedMultiplyAdd(r0, g, a02); a12 = Vector512.FusedMultiplyAdd(r1, g, a12);
                 a22 = Vector512.FusedMultiplyAdd(r2, g, a22); a32 = Vector512.FusedMultiplyAdd(r3, g, a32);
             }
             if (TS.Z > 3)
             {
-                var g = Horner<TP>(ref c, 24, mp, xv);
+                var g = Horner<TP>(ref c, 24, cs, xv);
                 a03 = Vector512.FusedMultiplyAdd(r0, g, a03); a13 = Vector512.FusedMultiplyAdd(r1, g, a13);
                 a23 = Vector512.FusedMultiplyAdd(r2, g, a23); a33 = Vector512.FusedMultiplyAdd(r3, g, a33);
             }
             if (TS.Y)
             {
-                var g = Horner<TP>(ref c, y, mp, xv.GetLower());
+                var g = Horner<TP>(ref c, y, cs, xv.GetLower()) & keep;
                 t0 = Vector256.FusedMultiplyAdd(r0.GetLower(), g, t0); t1 = Vector256.FusedMultiplyAdd(r1.GetLower(), g, t1);
                 t2 = Vector256.FusedMultiplyAdd(r2.GetLower(), g, t2); t3 = Vector256.FusedMultiplyAdd(r3.GetLower(), g, t3);
             }
         }
+        // The tail first: lanes it shares with the last 8-lane vector (masked off above, so still their
+        // loaded values) are then overwritten with that vector's sums.
+        if (TS.Y) { t0.StoreUnsafe(ref a, (nuint)y); t1.StoreUnsafe(ref a1r, (nuint)y); t2.StoreUnsafe(ref a2r, (nuint)y); t3.StoreUnsafe(ref a3r, (nuint)y); }
         if (TS.Z > 0) { a00.StoreUnsafe(ref a); a10.StoreUnsafe(ref a1r); a20.StoreUnsafe(ref a2r); a30.StoreUnsafe(ref a3r); }
         if (TS.Z > 1) { a01.StoreUnsafe(ref a, 8); a11.StoreUnsafe(ref a1r, 8); a21.StoreUnsafe(ref a2r, 8); a31.StoreUnsafe(ref a3r, 8); }
         if (TS.Z > 2) { a02.StoreUnsafe(ref a, 16); a12.StoreUnsafe(ref a1r, 16); a22.StoreUnsafe(ref a2r, 16); a32.StoreUnsafe(ref a3r, 16); }
         if (TS.Z > 3) { a03.StoreUnsafe(ref a, 24); a13.StoreUnsafe(ref a1r, 24); a23.StoreUnsafe(ref a2r, 24); a33.StoreUnsafe(ref a3r, 24); }
-        if (TS.Y) { t0.StoreUnsafe(ref a, (nuint)y); t1.StoreUnsafe(ref a1r, (nuint)y); t2.StoreUnsafe(ref a2r, (nuint)y); t3.StoreUnsafe(ref a3r, (nuint)y); }
     }
 
     /// <summary>
@@ -356,8 +359,9 @@ internal sealed unsafe partial class TableKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Contract<TS, TP>(ref int off, ref double x, ref double extra, ref double da, int cnt, ref Vector256<double> uv) where TS : struct, IBlockShape where TP : struct, IPolyOrder
     {
-        int mp = _mp;
-        int y = 8 * TS.Z;
+        int mp = _mp, cs = _cs;   // row stride of dE/dA; stride of a coefficient array
+        int y = _ty;                // first output of the 4-lane tail
+        var keep = _tailKeep;
         ref double soa = ref *_soaPtr;
         Vector512<double> k00 = default, k01 = default, k02 = default, k03 = default;
         Vector512<double> k10 = default, k11 = default, k12 = default, k13 = default;
@@ -383,13 +387,13 @@ internal sealed unsafe partial class TableKernel
             Vector256<double> su0 = default, su1 = default, su2 = default, su3 = default, sv0 = default, sv1 = default, sv2 = default, sv3 = default;
             if (TS.Z > 0)
             {
-                ValueSlope<TP>(ref c, 0, mp, xv, out var g, out var d);
+                ValueSlope<TP>(ref c, 0, cs, xv, out var g, out var d);
                 if (es != 0) g = Vector512.FusedMultiplyAdd(d, ev, g);
                 pu0 = k00 * g; pu1 = k10 * g; pu2 = k20 * g; pu3 = k30 * g;
                 pv0 = k00 * d; pv1 = k10 * d; pv2 = k20 * d; pv3 = k30 * d;
                 if (TS.Z > 1)
                 {
-                    ValueSlope<TP>(ref c, 8, mp, xv, out g, out d);
+                    ValueSlope<TP>(ref c, 8, cs, xv, out g, out d);
                     if (es != 0) g = Vector512.FusedMultiplyAdd(d, ev, g);
                     pu0 = Vector512.FusedMultiplyAdd(k01, g, pu0); pu1 = Vector512.FusedMultiplyAdd(k11, g, pu1);
                     pu2 = Vector512.FusedMultiplyAdd(k21, g, pu2); pu3 = Vector512.FusedMultiplyAdd(k31, g, pu3);
@@ -398,7 +402,7 @@ internal sealed unsafe partial class TableKernel
                 }
                 if (TS.Z > 2)
                 {
-                    ValueSlope<TP>(ref c, 16, mp, xv, out g, out d);
+                    ValueSlope<TP>(ref c, 16, cs, xv, out g, out d);
                     if (es != 0) g = Vector512.FusedMultiplyAdd(d, ev, g);
                     pu0 = Vector512.FusedMultiplyAdd(k02, g, pu0); pu1 = Vector512.FusedMultiplyAdd(k12, g, pu1);
                     pu2 = Vector512.FusedMultiplyAdd(k22, g, pu2); pu3 = Vector512.FusedMultiplyAdd(k32, g, pu3);
@@ -407,7 +411,7 @@ internal sealed unsafe partial class TableKernel
                 }
                 if (TS.Z > 3)
                 {
-                    ValueSlope<TP>(ref c, 24, mp, xv, out g, out d);
+                    ValueSlope<TP>(ref c, 24, cs, xv, out g, out d);
                     if (es != 0) g = Vector512.FusedMultiplyAdd(d, ev, g);
                     pu0 = Vector512.FusedMultiplyAdd(k03, g, pu0); pu1 = Vector512.FusedMultiplyAdd(k13, g, pu1);
                     pu2 = Vector512.FusedMultiplyAdd(k23, g, pu2); pu3 = Vector512.FusedMultiplyAdd(k33, g, pu3);
@@ -422,7 +426,8 @@ internal sealed unsafe partial class TableKernel
             if (TS.Y)
             {
                 var xh = xv.GetLower();
-                ValueSlope<TP>(ref c, y, mp, xh, out var g, out var d);
+                ValueSlope<TP>(ref c, y, cs, xh, out var g, out var d);
+                g &= keep; d &= keep;   // outputs the 8-lane vectors already took: 0 (dE/dA there is finite)
                 if (es != 0) g = Vector256.FusedMultiplyAdd(d, ev.GetLower(), g);
                 su0 = Vector256.FusedMultiplyAdd(q0, g, su0); su1 = Vector256.FusedMultiplyAdd(q1, g, su1);
                 su2 = Vector256.FusedMultiplyAdd(q2, g, su2); su3 = Vector256.FusedMultiplyAdd(q3, g, su3);

@@ -42,7 +42,10 @@ internal sealed unsafe partial class TableKernel
     private readonly int _rows, _width, _order, _stride, _inner;
     private readonly double _sMin, _dx, _xL, _outerStep, _outerEnd, _sMax, _endLocal;
     private readonly bool _fusedOrder3;
-    private readonly int _mp;               // stride of one coefficient array in a SoA row: m, or m rounded up to 4 for the block kernels (zero padding)
+    private readonly int _mp;               // row stride of the A_i / dE/dA_i buffers: m, or m rounded up to 4 for the block kernels (zero padding)
+    private readonly int _cs;               // stride of one coefficient array in a SoA row: m, or mp where the block kernels' last vector needs zero lanes (see TableBlockKernels)
+    private readonly int _ty;               // block kernels: first output of the 4-lane tail vector (m − 4 with _cs = m, else 8·Z)
+    private readonly Vector256<double> _tailKeep = Vector256<double>.AllBitsSet;   // lanes of the tail vector not already covered by the 8-lane vectors
     private readonly int _soaRow;           // one SoA row: (order + 1)·mp
     private readonly HugePageBuffer? _soa;   // [nets, rows, order + 1 (highest power first), mp]: native, 2 MiB aligned, huge pages where the system gives them
     private readonly double* _soaPtr;        // its first element (null without SoA rows); kernels end with GC.KeepAlive(_soa)
@@ -72,7 +75,20 @@ internal sealed unsafe partial class TableKernel
         _fusedOrder3 = _order == 3 && Avx.IsSupported;
         BlockKernels = (_order == 3 || _order == 5) && Avx.IsSupported && Vector512.IsHardwareAccelerated && _width <= 32;
         _mp = BlockKernels ? (_width + 3) & ~3 : _width;
-        _soaRow = _stride * _mp;
+        _cs = _mp;
+        _ty = _mp & ~7;
+        if (BlockKernels && _mp % 8 == 4 && _mp >= 12)
+        {
+            // A 4-lane tail after Z = mp/8 full vectors (m mod 8 = 1..4): unpadded coefficient arrays, the
+            // tail loading outputs m−4..m−1 and keeping those ≥ 8·Z. A row of an order-3 (order-5) table
+            // with m = 25 is then 13 (19) cache lines instead of 14 (21).
+            _cs = _width;
+            _ty = _width - 4;
+            int first = 8 * (_mp / 8) - _ty;   // lanes below this one belong to the last 8-lane vector
+            _tailKeep = Vector256.GreaterThanOrEqual(Vector256.Create(0.0, 1.0, 2.0, 3.0), Vector256.Create((double)first));
+        }
+        // Rows start on cache lines: a whole number of 64-byte lines per row (the buffer is 2 MiB aligned).
+        _soaRow = BlockKernels ? (_stride * _cs + 7) & ~7 : _stride * _cs;
         if (_fusedOrder3 || BlockKernels)
         {
             // Structure-of-arrays rows: coefficient p of four (eight) outputs loads as one vector.
@@ -89,7 +105,7 @@ internal sealed unsafe partial class TableKernel
                     int src = RowOffset(net, row), dst = SoaOffset(net, row);
                     for (int q = 0; q < _width; q++)
                         for (int c = 0; c < _stride; c++)
-                            soa[dst + c * _mp + q] = _coef[src + q * _stride + c];
+                            soa[dst + c * _cs + q] = _coef[src + q * _stride + c];
                 }
         }
     }
@@ -159,7 +175,7 @@ internal sealed unsafe partial class TableKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AccumulatePair(int offA, double xA, ReadOnlySpan<double> rA, int offB, double xB, ReadOnlySpan<double> rB, Span<double> a)
     {
-        int m = _width, mp = _mp;
+        int m = _width, mp = _cs;   // mp: coefficient stride
         if (a.Length < 4 * m || rA.Length < 4 || rB.Length < 4 || (uint)offA > (uint)(_soaLength - 4 * mp) || (offB >= 0 && offB > _soaLength - 4 * mp))
             throw new ArgumentException("AccumulatePair operand out of range.");
         bool two = offB >= 0;
@@ -219,7 +235,7 @@ internal sealed unsafe partial class TableKernel
     public void ContractPair(int offA, double xA, double eA, int offB, double xB, double eB, ReadOnlySpan<double> da,
         out Vector256<double> uA, out Vector256<double> vA, out Vector256<double> uB, out Vector256<double> vB)
     {
-        int m = _width, mp = _mp;
+        int m = _width, mp = _cs;   // mp: coefficient stride
         if (da.Length < 4 * m || (uint)offA > (uint)(_soaLength - 4 * mp) || (uint)offB > (uint)(_soaLength - 4 * mp))
             throw new ArgumentException("ContractPair operand out of range.");
         ref double ca0 = ref _soaPtr[offA];
@@ -426,7 +442,7 @@ internal sealed unsafe partial class TableKernel
         var zone = Locate(s, out int row, out double x, out double extra);
         ref double cr = ref _soaPtr[SoaOffset(net, row)];
         ref double ar = ref MemoryMarshal.GetReference(a);
-        int mp = _mp;
+        int mp = _cs;   // coefficient stride
         var xv = Vector256.Create(x);
         var r0 = Vector256.Create(r[0]); var r1 = Vector256.Create(r[1]); var r2 = Vector256.Create(r[2]); var r3 = Vector256.Create(r[3]);
         int q = 0;
@@ -482,7 +498,7 @@ internal sealed unsafe partial class TableKernel
         Locate(s, out int row, out double x, out double extra);
         ref double cr = ref _soaPtr[SoaOffset(net, row)];
         ref double dr = ref MemoryMarshal.GetReference(da);
-        int mp = _mp;
+        int mp = _cs;   // coefficient stride
         var xv = Vector256.Create(x);
         var x3 = Vector256.Create(3 * x);
         var ev = Vector256.Create(extra);
