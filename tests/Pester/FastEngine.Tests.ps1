@@ -374,6 +374,16 @@ $out = foreach ($case in @(@('alloy5/dp5_model.ckpt', 'alloy5/PWdata/fcc_5x5x5_5
     }
 
     Context 'errors' {
+        It 'frees its table on Dispose and then refuses to evaluate (ObjectDisposedException); Dispose twice is harmless' {
+            $engine = [DpCompress.Core.Inference.Fast.FastEngine]::new($script:AgAuO3, 1)
+            $c = Read-Config 'agau' 'Ag10Au14' 0
+            $null = $engine.Evaluate($c)
+            $engine.Dispose()
+            $caught = $null
+            try { $null = $engine.Evaluate($c) } catch { $caught = $_.Exception.GetBaseException() }
+            $caught | Should -BeOfType ([ObjectDisposedException])
+            { $engine.Dispose() } | Should -Not -Throw
+        }
         It 'refuses a neighbour list built for another configuration (NeighborListMismatch)' {
             $c = Read-Config 'agau' 'Ag10Au14' 0
             $other = Read-Config 'agau' 'Ag45Au3' 0

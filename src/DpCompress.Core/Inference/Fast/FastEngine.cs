@@ -170,12 +170,19 @@ public sealed partial class FastEngine : IDpEngine
     private int NetIndex(int centreType, int neighborType) =>
         _table is not null && _table.NetCount == _t ? neighborType : centreType * _t + neighborType;
 
-    public void Dispose() { }
+    private int _disposed;
+
+    /// <summary>Returns the table's native memory now rather than at finalization; the engine cannot evaluate afterwards (ObjectDisposedException). Do not dispose an engine another thread is evaluating with.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0) _table?.Dispose();
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Prediction Evaluate(Configuration configuration, NeighborList? neighbors = null, PhaseTimings? timings = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         long stamp = Stopwatch.GetTimestamp();
         var buffers = _buffers.TryTake(out var b) ? b : new Buffers();
         try

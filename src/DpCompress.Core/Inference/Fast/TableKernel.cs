@@ -35,7 +35,7 @@ internal enum TableZone
 /// and local x from <see cref="PwmlffRuntimeLookup"/> (PWMLFF's runtime, SPEC §8; no linear continuation, extra = 0)
 /// and the vectorised run locator falls back to it; every kernel then evaluates what PWMLFF evaluates.
 /// </remarks>
-internal sealed unsafe partial class TableKernel
+internal sealed unsafe partial class TableKernel : IDisposable
 {
     private readonly double[] _coef;
     private readonly double[] _nodes;
@@ -342,6 +342,9 @@ internal sealed unsafe partial class TableKernel
 
 
     public int Width => _width;
+
+    /// <summary>Frees the structure-of-arrays rows; the owner (<see cref="FastEngine"/>) evaluates no more afterwards.</summary>
+    public void Dispose() => _soa?.Dispose();
 
     /// <summary>Row, local variable x and the extra distance beyond the table (0 inside).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
