@@ -8,6 +8,8 @@ Each timing of a compressed model carries its speedup over the uncompressed mode
 The default table fits 80 columns: Label (model and engine), Threads, Total ms, Model ms, µs/atom (from the total) and Speedup. Format-Table -View Detail adds the engine, the atoms per pass, the embedding share and the allocation per pass.
 
 The default of one thread gives figures comparable across machines; raise -ThrottleLimit to time the parallel Fast engine.
+
+Models and engines are timed one after another, each after its own warm-up. On a shared or busy machine a slow spell then falls on one model and not the other, and a ratio between them can move by 10 to 20 % from run to run: use more -Repeat, compare several runs, or time the models in interleaved rounds as build.ps1 Bench does (section 6).
 '@
     Parameters  = @{
         Model         = 'One or more models to time, for example an original and its compressed version (piped or as an array).'
