@@ -128,4 +128,50 @@ Describe 'Measure-DpInference' {
     It 'refuses -Repeat 0 at binding' {
         { Measure-DpInference -Model $model -Data $ag10 -Repeat 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,DpCompress.PowerShell.Commands.MeasureDpInferenceCommand'
     }
+    It 'times several engines in interleaved rounds, each after its own warm-up, and a failing engine drops out alone' {
+        if (-not ('BenchTests.LoggingEngine' -as [type])) {
+            Add-Type -ReferencedAssemblies ([DpCompress.Core.Inference.IDpEngine].Assembly.Location), 'System.Collections', 'System.Threading', 'System.Runtime' -TypeDefinition @'
+using System.Collections.Generic;
+using System.Threading;
+using DpCompress.Core;
+using DpCompress.Core.Inference;
+using DpCompress.Core.Neighbors;
+using DpCompress.Core.Structures;
+namespace BenchTests {
+// Logs every pass (one configuration each here) and fails its n-th one.
+public sealed class LoggingEngine : IDpEngine {
+    public static readonly List<string> Log = new();
+    private readonly string _name; private readonly IDpEngine _inner; private readonly int _failAt; private int _calls;
+    public LoggingEngine(string name, IDpEngine inner, int failAt) { _name = name; _inner = inner; _failAt = failAt; }
+    public EngineKind Kind => _inner.Kind;
+    public Prediction Evaluate(Configuration c, NeighborList n = null, PhaseTimings t = null, CancellationToken ct = default) {
+        lock (Log) Log.Add(_name);
+        if (++_calls == _failAt) throw new DpCompressException("TestFailure", ErrorKind.InvalidData, "fails on purpose");
+        return _inner.Evaluate(c, n, t, ct);
+    }
+    public void Dispose() => _inner.Dispose();
+}
+}
+'@
+        }
+        [BenchTests.LoggingEngine]::Log.Clear()
+        $m = $model
+        $nb = [Func[DpCompress.Core.Structures.Configuration, DpCompress.Core.Neighbors.NeighborList]] { param($c) [DpCompress.Core.Neighbors.NeighborSearch]::Build($c, $m.AtomTypes, $m.Rmax, $m.MaxNeighbors) }
+        $subjects = [System.Collections.Generic.List[DpCompress.Core.Inference.BenchmarkSubject]]::new()
+        foreach ($case in @(@('A', $model, 0), @('B', $cmp, 0), @('C', $cmp, 3))) {
+            $engine = [BenchTests.LoggingEngine]::new($case[0], [DpCompress.Core.Inference.Fast.FastEngine]::new($case[1], 1), $case[2])
+            $subjects.Add([DpCompress.Core.Inference.BenchmarkSubject]::new($engine, $case[0], $case[1].IsCompressed, $null, $null, 1, $nb))
+        }
+        $configs = [DpCompress.Core.Structures.Configuration[]]@($ag10[0])
+        $out = [DpCompress.Core.Inference.InferenceBenchmark]::MeasureInterleaved($subjects, $configs, 3, 2, $null, [Threading.CancellationToken]::None)
+        # Warm-ups per engine, then rounds of one pass each; C fails on its third pass (round 1) and drops out.
+        ([BenchTests.LoggingEngine]::Log -join '') | Should -Be 'AABBCCABCABAB'
+        $out[0].Timing.Label | Should -Be 'A'
+        $out[0].Timing.Repeat | Should -Be 3
+        $out[0].Timing.ModelMs | Should -BeGreaterThan 0
+        $out[1].Timing.Compressed | Should -BeTrue
+        $out[2].Timing | Should -BeNullOrEmpty
+        $out[2].Error.ErrorId | Should -Be 'TestFailure'
+        foreach ($s in $subjects) { $s.Engine.Dispose() }
+    }
 }

@@ -45,10 +45,11 @@ public sealed class InferenceTiming
     /// <summary>Peak managed heap growth during the timed passes, MB.</summary>
     public double PeakManagedMB { get; init; }
     /// <summary>
-    /// Peak growth of the process working set (managed and native memory, e.g. libtorch tensors)
-    /// over its value before the first (warm-up) pass, MB; sampled every 2 ms. Memory a previous
+    /// Largest growth of the process working set (managed and native memory, e.g. libtorch tensors)
+    /// during one pass of this engine, warm-up passes included, over its value when the pass began,
+    /// MB; sampled every 2 ms. The first pass allocates the engine's buffers; memory an earlier
     /// measurement in the same process left mapped is not seen again, so compare models in
-    /// separate processes or in the order smallest first.
+    /// separate processes.
     /// </summary>
     public double PeakWorkingSetMB { get; init; }
     /// <summary>Managed bytes allocated per pass, MB (GC.GetTotalAllocatedBytes).</summary>
@@ -59,7 +60,26 @@ public sealed class InferenceTiming
     public string? SpeedupOver { get; set; }
 }
 
-/// <summary>Times an engine on configurations (see <see cref="InferenceTiming"/>).</summary>
+/// <summary>One engine to time and what its <see cref="InferenceTiming"/> reports about it.</summary>
+/// <param name="Engine">The engine (not disposed by the benchmark).</param>
+/// <param name="Label">Short description, e.g. "original / Fast".</param>
+/// <param name="Compressed">Whether the model is compressed.</param>
+/// <param name="Order">Table order of a compressed model.</param>
+/// <param name="Dx">Table step of a compressed model.</param>
+/// <param name="Threads">Threads the engine uses.</param>
+/// <param name="Neighbors">Builds a configuration's neighbour list (timed as the NeighborSearch phase).</param>
+public sealed record BenchmarkSubject(IDpEngine Engine, string Label, bool Compressed, int? Order, double? Dx, int Threads,
+    Func<Configuration, NeighborList> Neighbors);
+
+/// <summary>A subject's timing, or the error that stopped it (the other subjects go on).</summary>
+public sealed record BenchmarkOutcome(BenchmarkSubject Subject, InferenceTiming? Timing, DpCompressException? Error);
+
+/// <summary>Times engines on configurations (see <see cref="InferenceTiming"/>).</summary>
+/// <remarks>
+/// Several engines are timed in interleaved rounds: each round runs one timed pass of every engine in turn,
+/// so a slow spell of a shared machine falls on all of them alike and their ratio holds. Timed one after
+/// another, two models' ratio moved by 10–20 % between runs on a shared 2-core machine.
+/// </remarks>
 public static class InferenceBenchmark
 {
     /// <summary>
@@ -71,27 +91,66 @@ public static class InferenceBenchmark
         string label, bool compressed, int? order, double? dx, int threads, Func<Configuration, NeighborList> neighbors,
         IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
+        var outcome = MeasureInterleaved([new BenchmarkSubject(engine, label, compressed, order, dx, threads, neighbors)],
+            configurations, repeat, warmup, progress, cancellationToken)[0];
+        if (outcome.Error is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(outcome.Error).Throw();
+        return outcome.Timing!;
+    }
+
+    /// <summary>
+    /// Times every subject: <paramref name="warmup"/> untimed passes of each in turn, then
+    /// <paramref name="repeat"/> rounds of one timed pass of each subject in turn (progress reports the
+    /// round). A subject whose pass throws a <see cref="DpCompressException"/> drops out with it.
+    /// </summary>
+    public static IReadOnlyList<BenchmarkOutcome> MeasureInterleaved(IReadOnlyList<BenchmarkSubject> subjects, IReadOnlyList<Configuration> configurations,
+        int repeat, int warmup, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(subjects);
         if (repeat < 1) throw new DpCompressException("InvalidRepeat", ErrorKind.InvalidArgument, "Repeat must be at least 1.");
         if (warmup < 0) throw new DpCompressException("InvalidWarmup", ErrorKind.InvalidArgument, "Warmup must not be negative.");
         if (configurations.Count == 0) throw new DpCompressException("NoConfigurations", ErrorKind.InvalidArgument, "No configurations to time.");
         int atoms = configurations.Sum(c => c.AtomCount);
+        var state = subjects.Select(_ => new SubjectState(repeat)).ToArray();
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        long workingSet0 = Environment.WorkingSet;
-        long workingSetPeak = workingSet0;
+        long passPeak = Environment.WorkingSet;   // highest working set since the current pass began
         using var stopSampling = new CancellationTokenSource();
         var sampler = Task.Run(() =>
         {
             while (!stopSampling.IsCancellationRequested)
             {
                 long ws = Environment.WorkingSet;
-                if (ws > Interlocked.Read(ref workingSetPeak)) Interlocked.Exchange(ref workingSetPeak, ws);
+                if (ws > Interlocked.Read(ref passPeak)) Interlocked.Exchange(ref passPeak, ws);
                 Thread.Sleep(2);
             }
         });
         try
         {
-            return Run();
+            for (int q = 0; q < subjects.Count; q++)
+                for (int w = 0; w < warmup && state[q].Error is null; w++) Pass(q, null);
+
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            long baseline = GC.GetTotalMemory(false);
+            for (int r = 0; r < repeat; r++)
+            {
+                for (int q = 0; q < subjects.Count; q++)
+                {
+                    var st = state[q];
+                    if (st.Error is not null) continue;
+                    long allocated0 = GC.GetTotalAllocatedBytes(true);
+                    double neighborBefore = st.Phases.NeighborSearch;
+                    var sw = Stopwatch.StartNew();
+                    if (!Pass(q, st.Phases)) continue;
+                    st.Times[r] = sw.Elapsed.TotalMilliseconds;
+                    st.ModelTimes[r] = st.Times[r] - (st.Phases.NeighborSearch - neighborBefore) * 1000;
+                    st.Allocated += GC.GetTotalAllocatedBytes(true) - allocated0;
+                    st.PeakManaged = Math.Max(st.PeakManaged, st.PeakManagedInPass - baseline);
+                }
+                progress?.Report(r + 1);
+            }
+            return subjects.Select((s, q) => state[q].Error is { } e ? new BenchmarkOutcome(s, null, e) : new BenchmarkOutcome(s, Timing(s, state[q]), null)).ToArray();
         }
         finally
         {
@@ -99,62 +158,68 @@ public static class InferenceBenchmark
             sampler.Wait();
         }
 
-        InferenceTiming Run()
+        // One pass of subject q over every configuration; false when it failed (recorded).
+        bool Pass(int q, PhaseTimings? into)
         {
-            for (int w = 0; w < warmup; w++) Pass(null);
-
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            GC.Collect();
-            long baseline = GC.GetTotalMemory(false);
-            long peak = baseline;
-            long allocated0 = GC.GetTotalAllocatedBytes(true);
-            var phases = new PhaseTimings();
-            var times = new double[repeat];
-            var modelTimes = new double[repeat];
-            for (int r = 0; r < repeat; r++)
+            var subject = subjects[q];
+            var st = state[q];
+            long ws0 = Environment.WorkingSet;
+            Interlocked.Exchange(ref passPeak, ws0);
+            st.PeakManagedInPass = 0;
+            try
             {
-                double neighborBefore = phases.NeighborSearch;
-                var sw = Stopwatch.StartNew();
-                Pass(phases, () => peak = Math.Max(peak, GC.GetTotalMemory(false)));
-                times[r] = sw.Elapsed.TotalMilliseconds;
-                modelTimes[r] = times[r] - (phases.NeighborSearch - neighborBefore) * 1000;
-                progress?.Report(r + 1);
+                foreach (var c in configurations)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var t = into is null ? null : new PhaseTimings();
+                    long t0 = Stopwatch.GetTimestamp();
+                    var nl = subject.Neighbors(c);
+                    if (t is not null) t.NeighborSearch = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                    subject.Engine.Evaluate(c, nl, t, cancellationToken);
+                    if (into is not null) st.PeakManagedInPass = Math.Max(st.PeakManagedInPass, GC.GetTotalMemory(false));
+                    if (t is not null) into!.Add(t);
+                }
             }
-            long allocated = GC.GetTotalAllocatedBytes(true) - allocated0;
-            double median = times.Median();          // MathNet: mean of the two middle values for an even count
-            double modelMedian = modelTimes.Median();
+            catch (DpCompressException e)
+            {
+                st.Error = e;
+                return false;
+            }
+            finally
+            {
+                long growth = Math.Max(Interlocked.Read(ref passPeak), Environment.WorkingSet) - ws0;
+                st.PeakWorkingSetGrowth = Math.Max(st.PeakWorkingSetGrowth, growth);
+            }
+            return true;
+        }
+
+        InferenceTiming Timing(BenchmarkSubject s, SubjectState st)
+        {
             double f = 1000.0 / repeat;
+            var phases = st.Phases;
             double total = phases.Total - phases.NeighborSearch; // the model's own phases
             return new InferenceTiming
             {
-                Label = label, Engine = engine.Kind, Compressed = compressed, Order = order, Dx = dx, Threads = threads,
+                Label = s.Label, Engine = s.Engine.Kind, Compressed = s.Compressed, Order = s.Order, Dx = s.Dx, Threads = s.Threads,
                 Configurations = configurations.Count, Atoms = atoms, Repeat = repeat, Warmup = warmup,
-                TotalMs = median, ModelMs = modelMedian, MinMs = times.Min(),
+                TotalMs = st.Times.Median(), ModelMs = st.ModelTimes.Median(), MinMs = st.Times.Min(),   // MathNet median: mean of the two middle values for an even count
                 NeighborSearchMs = phases.NeighborSearch * f, EnvironmentMs = phases.Environment * f, EmbeddingMs = phases.Embedding * f,
                 DescriptorMs = phases.Descriptor * f, FittingMs = phases.Fitting * f, BackwardMs = phases.Backward * f,
                 EmbeddingBackwardMs = phases.EmbeddingBackward * f,
                 EmbeddingShare = total > 0 ? (phases.Embedding + phases.EmbeddingBackward) / total : 0,
-                PeakManagedMB = (peak - baseline) / (1024.0 * 1024.0),
-                AllocatedMB = allocated / (1024.0 * 1024.0) / repeat,
-                PeakWorkingSetMB = Math.Max(0, workingSetPeak - workingSet0) / (1024.0 * 1024.0),
+                PeakManagedMB = Math.Max(0, st.PeakManaged) / (1024.0 * 1024.0),
+                AllocatedMB = st.Allocated / (1024.0 * 1024.0) / repeat,
+                PeakWorkingSetMB = Math.Max(0, st.PeakWorkingSetGrowth) / (1024.0 * 1024.0),
             };
-
         }
+    }
 
-        void Pass(PhaseTimings? into, Action? sample = null)
-        {
-            foreach (var c in configurations)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var t = into is null ? null : new PhaseTimings();
-                long t0 = Stopwatch.GetTimestamp();
-                var nl = neighbors(c);
-                if (t is not null) t.NeighborSearch = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-                engine.Evaluate(c, nl, t, cancellationToken);
-                sample?.Invoke();
-                if (t is not null) into!.Add(t);
-            }
-        }
+    private sealed class SubjectState(int repeat)
+    {
+        public readonly double[] Times = new double[repeat];
+        public readonly double[] ModelTimes = new double[repeat];
+        public readonly PhaseTimings Phases = new();
+        public long Allocated, PeakManaged, PeakManagedInPass, PeakWorkingSetGrowth;
+        public DpCompressException? Error;
     }
 }

@@ -3,13 +3,15 @@ using DpCompress.Core;
 using DpCompress.Core.Inference;
 using DpCompress.Core.Model;
 using DpCompress.Core.Neighbors;
+using DpCompress.Core.Structures;
 
 namespace DpCompress.PowerShell.Commands;
 
 /// <summary>
 /// Times models on configurations (forward + forces + virial): median time of a pass over all
 /// configurations, per-phase split, µs per atom, memory, and the speedup over the first model
-/// (or over the uncompressed one when an original and a compressed model are given).
+/// (or over the uncompressed one when an original and a compressed model are given). All models and
+/// engines run in the same interleaved rounds (<see cref="InferenceBenchmark.MeasureInterleaved"/>).
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Measure, "DpInference")]
 [OutputType(typeof(InferenceTiming))]
@@ -57,33 +59,56 @@ public sealed class MeasureDpInferenceCommand : DpCmdlet
             ThrowDpError(new DpCompressException("NoConfigurations", ErrorKind.InvalidArgument, "-Data gave no configurations to time."));
             return;
         }
+        // Every model and engine is timed in the same rounds (one pass of each per round), so a slow spell of
+        // a shared machine falls on all of them and their Speedup holds (InferenceBenchmark.MeasureInterleaved).
         var timings = new List<InferenceTiming>();
-        int runs = _models.Count * Engine.Length, run = 0;
-        foreach (var engineKind in Engine)
+        var subjects = new List<BenchmarkSubject>();
+        var sources = new List<string?>();
+        try
         {
-            foreach (var model in _models)
+            foreach (var engineKind in Engine)
             {
-                run++;
-                string label = (model.IsCompressed ? $"compressed o{model.Order} dx {model.Dx}" : "original") + $" / {engineKind}";
-                try
+                foreach (var model in _models)
                 {
-                    var timing = RunWithProgress($"Timing {label} ({run}/{runs})", (report, ct) =>
+                    string label = (model.IsCompressed ? $"compressed o{model.Order} dx {model.Dx}" : "original") + $" / {engineKind}";
+                    try
                     {
-                        using var engine = EngineFactory.Create(model, engineKind, ThrottleLimit);
-                        using var threads = engineKind == EngineKind.Reference ? new TorchThreadScope(ThrottleLimit) : null;
+                        var engine = EngineFactory.Create(model, engineKind, ThrottleLimit);
                         // As in an MD loop, each search rebuilds the list in the same arrays.
                         var lists = new NeighborListBuffer();
-                        return InferenceBenchmark.Measure(engine, configurations, Repeat, Warmup, label, model.IsCompressed, model.Order, model.Dx, ThrottleLimit,
-                            c => model.Conventions.IsPwmlff ? lists.Build(c, model.AtomTypes, model.Rmax, model.MaxNeighbors) : ModelNeighbors.Build(c, model),
-                            new Progress<int>(r => report(r, Repeat, $"pass {r}/{Repeat}")), ct);
-                    });
-                    timings.Add(timing);
-                }
-                catch (DpCompressException e)
-                {
-                    WriteDpError(e, model.SourcePath);
+                        Func<Configuration, NeighborList> neighbors = model.Conventions.IsPwmlff
+                            ? c => lists.Build(c, model.AtomTypes, model.Rmax, model.MaxNeighbors)
+                            : c => ModelNeighbors.Build(c, model);
+                        subjects.Add(new BenchmarkSubject(engine, label, model.IsCompressed, model.Order, model.Dx, ThrottleLimit, neighbors));
+                        sources.Add(model.SourcePath);
+                    }
+                    catch (DpCompressException e)
+                    {
+                        WriteDpError(e, model.SourcePath);
+                    }
+                    catch (Exception e) when (e is not PipelineStoppedException)
+                    {
+                        WriteDpError(Unexpected(e), model.SourcePath);
+                    }
                 }
             }
+            if (subjects.Count > 0)
+            {
+                using var threads = Engine.Contains(EngineKind.Reference) ? new TorchThreadScope(ThrottleLimit) : null;
+                string what = subjects.Count == 1 ? subjects[0].Label : $"{subjects.Count} model/engine pairs in interleaved rounds";
+                var outcomes = RunWithProgress($"Timing {what}", (report, ct) =>
+                    InferenceBenchmark.MeasureInterleaved(subjects, configurations, Repeat, Warmup,
+                        new Progress<int>(r => report(r, Repeat, $"round {r}/{Repeat}")), ct));
+                for (int q = 0; q < outcomes.Count; q++)
+                {
+                    if (outcomes[q].Error is { } e) WriteDpError(e, sources[q]);
+                    else timings.Add(outcomes[q].Timing!);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var subject in subjects) subject.Engine.Dispose();
         }
         // Speedup (model time, neighbour search excluded) over the uncompressed run of the same
         // engine, else over any uncompressed run, else over the first timing.
