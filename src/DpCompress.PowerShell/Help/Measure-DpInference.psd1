@@ -9,7 +9,7 @@ The default table fits 80 columns: Label (model and engine), Threads, Total ms, 
 
 The default of one thread gives figures comparable across machines; raise -ThrottleLimit to time the parallel Fast engine.
 
-All models and engines are timed in the same rounds: after each one's warm-up passes, every round runs one timed pass of each in turn, so a slow spell of a shared machine falls on all of them alike and the Speedup holds (timed one after another, a ratio moved by 10 to 20 % between runs on a shared 2-core machine). A model whose pass fails is reported as an error and the others go on. PeakWorkingSetMB is the largest growth of the process working set during one pass of that model (its first warm-up pass allocates its buffers).
+All models and engines are timed in the same rounds: after each one's warm-up passes, every round runs, for each in turn, an untimed pass (its caches then hold its own data, as in an MD loop) and a timed one, so a slow spell of a shared machine falls on all of them alike and the Speedup holds (timed one after another, a ratio moved by 10 to 20 % between runs on a shared 2-core machine). With several models a run therefore takes Warmup + 2·Repeat passes of each. A model whose pass fails is reported as an error and the others go on. PeakWorkingSetMB is the largest growth of the process working set during one pass of that model (its first warm-up pass allocates its buffers).
 '@
     Parameters  = @{
         Model         = 'One or more models to time, for example an original and its compressed version (piped or as an array).'
