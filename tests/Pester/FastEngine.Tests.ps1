@@ -42,14 +42,6 @@ BeforeAll {
 
     function New-Fast($Model, [int] $Threads = 1) { [DpCompress.Core.Inference.Fast.FastEngine]::new($Model, $Threads) }
 
-    # The DpCompressException behind an error thrown by a .NET method call.
-    function Get-DpError([scriptblock] $Script) {
-        try { & $Script | Out-Null } catch { $e = $_.Exception
-            while ($e -and $e -isnot [DpCompress.Core.DpCompressException]) { $e = $e.InnerException }
-            return $e
-        }
-        return $null
-    }
 
     # A configuration with atom i moved by h along axis d.
     function Move-Atom($C, [int] $I, [int] $D, [double] $H) {

@@ -8,15 +8,6 @@ BeforeAll {
 
     $script:DpModelPath = Get-TestDataPath 'agau/dp_model.ckpt'
 
-    function Get-DpError([scriptblock] $Action) {
-        try { & $Action | Out-Null } catch {
-            $e = $_.Exception
-            while ($e -and $e -isnot [DpCompress.Core.DpCompressException]) { $e = $e.InnerException }
-            if ($e) { return $e }
-            throw
-        }
-        return $null
-    }
 
     function Read-Archive([string] $Path) { [DpCompress.Core.Serialization.TorchArchive]::Read($Path) }
     function Read-Model([string] $Path) { [DpCompress.Core.Serialization.CheckpointReader]::Read($Path) }

@@ -12,16 +12,6 @@ BeforeAll {
     $script:CompressedPath = Get-TestDataPath 'agau/cmp_o3_dx0.01.ckpt'
     $script:NepPath = Get-TestDataPath 'agau/nep_model.ckpt'
 
-    # The DpCompressException thrown by $Action (unwrapping PowerShell's MethodInvocationException), or $null.
-    function Get-DpError([scriptblock] $Action) {
-        try { & $Action | Out-Null } catch {
-            $e = $_.Exception
-            while ($e -and $e -isnot [DpCompress.Core.DpCompressException]) { $e = $e.InnerException }
-            if ($e) { return $e }
-            throw
-        }
-        return $null
-    }
 
     function Read-Model([string] $Path) { [DpCompress.Core.Serialization.CheckpointReader]::Read($Path) }
     function Read-Document([string] $Path) { [DpCompress.Core.Serialization.CheckpointReader]::ReadDocument($Path) }

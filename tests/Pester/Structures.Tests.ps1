@@ -33,14 +33,6 @@ BeforeAll {
     $script:NpyDir = Get-TestDataPath 'npy'
     $script:AgAu = [int[]](47, 79)
 
-    # The DpCompressException behind an error thrown by a .NET method call.
-    function Get-DpError([scriptblock] $Script) {
-        try { & $Script | Out-Null } catch { $e = $_.Exception
-            while ($e -and $e -isnot [DpCompress.Core.DpCompressException]) { $e = $e.InnerException }
-            return $e
-        }
-        return $null
-    }
 
     function Read-Pw([string] $System) {
         [DpCompress.Core.Structures.PwDataReader]::Read((Join-Path $script:PwRoot $System))

@@ -16,4 +16,16 @@ function Get-MaxAbsDiff($A, $B) {
     $m
 }
 
-Export-ModuleMember -Function Import-DpCompressUnderTest, Get-TestDataPath, Get-MaxAbsDiff
+# The DpCompressException thrown by $Action (unwrapping PowerShell's MethodInvocationException and other
+# wrappers), or $null when it throws nothing; any other exception is rethrown.
+function Get-DpError([scriptblock] $Action) {
+    try { & $Action | Out-Null } catch {
+        $e = $_.Exception
+        while ($e -and $e -isnot [DpCompress.Core.DpCompressException]) { $e = $e.InnerException }
+        if ($e) { return $e }
+        throw
+    }
+    return $null
+}
+
+Export-ModuleMember -Function Import-DpCompressUnderTest, Get-TestDataPath, Get-MaxAbsDiff, Get-DpError
