@@ -66,6 +66,19 @@ BeforeAll {
         $path
     }
     # The dataspace dims of davg (2, 156, 4) as three little-endian uint64, to patch into a huge declared size.
+    # The fixture model with sel [8, 8] (davg/dstd cut to the first 16 slots of each type): truncated blocks.
+    function New-SelTruncatedModel {
+        $tree = [DpCompress.Core.Serialization.DeepMd.DeepMdDocument]::Read($script:DpPath)
+        $d = $tree['model']['descriptor']
+        $d['sel'] = [Collections.Generic.List[object]]@([long]8, [long]8)
+        foreach ($key in 'davg', 'dstd') {
+            $old = $d['@variables'][$key].ToDoubleArray()
+            $new = [double[]]::new(2 * 16 * 4)
+            for ($t = 0; $t -lt 2; $t++) { for ($s = 0; $s -lt 16; $s++) { for ($q = 0; $q -lt 4; $q++) { $new[($t * 16 + $s) * 4 + $q] = $old[($t * 156) * 4 + $q] } } }
+            $d['@variables'][$key] = [DpCompress.Core.Serialization.NdArray]::FromDoubles($new, [long[]](2, 16, 4))
+        }
+        [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::FromTree($tree, $null)
+    }
     function Get-DimsPattern([long[]] $Dims) { [byte[]]@($Dims | ForEach-Object { [BitConverter]::GetBytes([uint64]$_) }) }
 }
 
@@ -188,16 +201,7 @@ Describe 'ReferenceEngine on a DeePMD-kit model' {
 
     Context 'sel truncation (a copy of the model with sel [8, 8])' {
         BeforeAll {
-            $tree = [DpCompress.Core.Serialization.DeepMd.DeepMdDocument]::Read($script:DpPath)
-            $d = $tree['model']['descriptor']
-            $d['sel'] = [Collections.Generic.List[object]]@([long]8, [long]8)
-            foreach ($key in 'davg', 'dstd') {
-                $old = $d['@variables'][$key].ToDoubleArray()
-                $new = [double[]]::new(2 * 16 * 4)
-                for ($t = 0; $t -lt 2; $t++) { for ($s = 0; $s -lt 16; $s++) { for ($q = 0; $q -lt 4; $q++) { $new[($t * 16 + $s) * 4 + $q] = $old[($t * 156) * 4 + $q] } } }
-                $d['@variables'][$key] = [DpCompress.Core.Serialization.NdArray]::FromDoubles($new, [long[]](2, 16, 4))
-            }
-            $script:Small = [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::FromTree($tree, $null)
+            $script:Small = New-SelTruncatedModel
             $script:SmallEngine = [DpCompress.Core.Inference.ReferenceEngine]::new($script:Small)
             $script:c = New-RefConfiguration $script:Refs[1]
         }
@@ -238,16 +242,7 @@ Describe 'FastEngine on a DeePMD-kit model' {
         }
     }
     It 'equals the reference engine with truncated blocks (sel [8, 8]) and on a compressed model' {
-        $tree = [DpCompress.Core.Serialization.DeepMd.DeepMdDocument]::Read($script:DpPath)
-        $d = $tree['model']['descriptor']
-        $d['sel'] = [Collections.Generic.List[object]]@([long]8, [long]8)
-        foreach ($key in 'davg', 'dstd') {
-            $old = $d['@variables'][$key].ToDoubleArray()
-            $new = [double[]]::new(2 * 16 * 4)
-            for ($t = 0; $t -lt 2; $t++) { for ($s = 0; $s -lt 16; $s++) { for ($q = 0; $q -lt 4; $q++) { $new[($t * 16 + $s) * 4 + $q] = $old[($t * 156) * 4 + $q] } } }
-            $d['@variables'][$key] = [DpCompress.Core.Serialization.NdArray]::FromDoubles($new, [long[]](2, 16, 4))
-        }
-        $small = [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::FromTree($tree, $null)
+        $small = New-SelTruncatedModel
         $compressed = Import-DpModel -LiteralPath (Get-TestDataPath 'deepmd/se_e2_a_agau_compressed.dp')
         foreach ($m in $small, $compressed) {
             $ref = [DpCompress.Core.Inference.ReferenceEngine]::new($m); $fast = [DpCompress.Core.Inference.Fast.FastEngine]::new($m, 2)
