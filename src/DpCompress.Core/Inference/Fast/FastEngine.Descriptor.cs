@@ -38,9 +38,7 @@ public sealed partial class FastEngine
                 {
                     // Locate every real slot of the item for this net first (a contiguous compact range;
                     // independent chains) and start fetching the table rows.
-                    int lo = _blockStart[_order[item.Start] * _t + t];
-                    int last = _order[end - 1];
-                    int hi = _blockStart[last * _t + t] + _nl.Counts[last * _t + t];
+                    var (lo, hi) = SlotRange(item, t);
                     for (int idx = lo; idx < hi; idx++)
                     {
                         var zone = table!.Locate(net, _r[idx * 4], out _off[idx], out _xl[idx], out _ex[idx]);
@@ -149,9 +147,7 @@ public sealed partial class FastEngine
             {
                 int net = _e.NetIndex(ti, t);
                 var gpad = _e._gPad.AsSpan((ti * _t + t) * m, m);
-                int lo = _blockStart[_order[item.Start] * _t + t];
-                int last = _order[end - 1];
-                int hi = _blockStart[last * _t + t] + _nl.Counts[last * _t + t];
+                var (lo, hi) = SlotRange(item, t);
                 bool beyondTable;   // some slot of this net has extra ≠ 0
                 if (ahead is not null)
                     beyondTable = ahead.Beyond[t];
