@@ -103,7 +103,7 @@ Describe 'FastEngine' {
     }
 
     Context 'table kernels for every embedding width' {
-        It 'm = <M>, order <Order>: the compressed model agrees with the reference engine (block shape of the padded row, unpadded coefficient arrays with an overlapping tail for m mod 8 = 1..3 above 8, or the portable kernels above 32)' -ForEach @(
+        It 'm = <M>, order <Order>: the compressed model agrees with the reference engine, and chunked passes with phase-by-phase ones bit for bit (block shape of the padded row, unpadded coefficient arrays with an overlapping tail for m mod 8 = 1..3 above 8, or the portable kernels above 32)' -ForEach @(
             @{ M = 4; Order = 3 }, @{ M = 7; Order = 3 }, @{ M = 8; Order = 3 }, @{ M = 9; Order = 3 }, @{ M = 12; Order = 3 }, @{ M = 16; Order = 3 }, @{ M = 19; Order = 3 },
             @{ M = 24; Order = 3 }, @{ M = 25; Order = 3 }, @{ M = 30; Order = 3 }, @{ M = 32; Order = 3 }, @{ M = 36; Order = 3 },
             @{ M = 4; Order = 5 }, @{ M = 12; Order = 5 }, @{ M = 19; Order = 5 }, @{ M = 24; Order = 5 }, @{ M = 25; Order = 5 }, @{ M = 27; Order = 5 }, @{ M = 32; Order = 5 }, @{ M = 36; Order = 5 }
@@ -138,6 +138,13 @@ Describe 'FastEngine' {
                 Get-MaxAbsDiff $f.Virial $r.Virial | Should -BeLessThan 1e-10
             }
             Get-MaxAbsDiff $r.Forces ([double[]]::new($r.Forces.Length)) | Should -BeGreaterThan 1e-6   # the random model has forces to compare
+            # Chunked passes (the forward stores each slot's (G, G′), the backward reads them) and phase by phase
+            # (the backward recomputes them from the rows): the same bits for every block shape (24 atoms: 3 chunks).
+            $chunked = [DpCompress.Core.Inference.Fast.FastEngine]::new($cmp, 1, 'ClosedForm', 'DpCompress', 'AtomChunks').Evaluate($c, $nl)
+            $phased = [DpCompress.Core.Inference.Fast.FastEngine]::new($cmp, 1, 'ClosedForm', 'DpCompress', 'PhaseByPhase').Evaluate($c, $nl)
+            $chunked.Energy | Should -Be $phased.Energy
+            Get-MaxAbsDiff $chunked.Forces $phased.Forces | Should -Be 0
+            Get-MaxAbsDiff $chunked.Virial $phased.Virial | Should -Be 0
         }
     }
 

@@ -143,6 +143,16 @@ public sealed partial class FastEngine
             var g = ws.G.AsSpan();
             var apad = ws.APad.AsSpan(0, item.Count * 4 * mp);
             apad.Clear();
+            // Chunked passes: keep every slot's (G, G′) for the chunk's backward (it then reads no table rows).
+            bool store = ahead is not null;
+            int sw = table.SlopeWidth, pos = 0;
+            ws.SlopesItem = -1;
+            if (store)
+            {
+                int slots = 0;
+                foreach (int t in _present) { var (l, h) = SlotRange(item, t); slots += h - l; }
+                if (ws.Slopes.Length < slots * sw) ws.Slopes = new double[Math.Max(slots * sw, 2 * ws.Slopes.Length)];
+            }
             foreach (int t in _present)
             {
                 int net = _e.NetIndex(ti, t);
@@ -170,7 +180,8 @@ public sealed partial class FastEngine
                         for (int idx = _blockStart[nb], stop = idx + _nl.Counts[nb]; idx < stop; idx++) table.Prefetch(_off[idx]);
                     }
                     if (ahead is not null) FetchAhead(table, ahead, AheadRowsPerSlot * cnt);
-                    table.AccumulateBlock(_off.AsSpan(idx0, cnt), _xl.AsSpan(idx0, cnt), _ex.AsSpan(idx0, cnt), _r.AsSpan(idx0 * 4, cnt * 4), a);
+                    table.AccumulateBlock(_off.AsSpan(idx0, cnt), _xl.AsSpan(idx0, cnt), _ex.AsSpan(idx0, cnt), _r.AsSpan(idx0 * 4, cnt * 4), a, store ? ws.Slopes.AsSpan(pos * sw, cnt * sw) : default);
+                    pos += cnt;
                     for (int idx = idx0; beyondTable && idx < idx0 + cnt; idx++)
                     {
                         if (_ex[idx] == 0) continue;
@@ -190,6 +201,7 @@ public sealed partial class FastEngine
                     }
                 }
             }
+            if (store) ws.SlopesItem = item.Start;
             for (int p = item.Start; p < end; p++)
             {
                 var src = apad.Slice((p - item.Start) * 4 * mp, 4 * mp);

@@ -53,9 +53,9 @@ public enum PaddingEvaluation
 /// (atom, neighbour type) block keeps A_i or dE/dA_i in registers for all its slots
 /// (<see cref="TableKernel.AccumulateBlock"/>, <see cref="TableKernel.ContractBlock"/>).</para>
 /// <para>Pass order (<see cref="TablePassOrder"/>): a compressed model runs table forward, fitting forward and
-/// backward and table backward per chunk of 8 atoms of one type, so the rows a chunk reads stay in L2
-/// from its forward to its backward, while the next chunk's rows are fetched ahead (<see cref="LookAhead"/>);
-/// an original model runs each pass over all atoms in turn.</para>
+/// backward and table backward per chunk of 8 atoms of one type, while the next chunk's rows are fetched
+/// ahead (<see cref="LookAhead"/>); the chunk's forward stores each slot's (G, G′) (<see cref="Workspace.Slopes"/>)
+/// and its backward reads them instead of the table rows; an original model runs each pass over all atoms in turn.</para>
 /// <para>Determinism: each atom's sums (A_i over neighbour types in order and slots in order, its
 /// centre force and virial) run in the same order whatever item or thread computes it, each result
 /// is written by exactly one item, and the cross-atom sums (energy, virial in atom order, forces on
@@ -264,6 +264,16 @@ public sealed partial class FastEngine : IDpEngine
 
         /// <summary>Block kernels: [TypeChunkSerial, 4, mp] padded A_i (forward) or dE/dA_i (backward) of an item's atoms.</summary>
         public double[] APad { get; } = [];
+
+        /// <summary>
+        /// Chunked passes with block kernels: (G, G′) of the current chunk's slots in visit order (neighbour type
+        /// outer, atoms, slots), [slots, <see cref="TableKernel.SlopeWidth"/>], written by the chunk's table forward
+        /// and read by its backward; grown on demand.
+        /// </summary>
+        public double[] Slopes = [];
+
+        /// <summary>First atom (type-sorted position) of the chunk whose (G, G′) <see cref="Slopes"/> holds, or −1.</summary>
+        public int SlopesItem = -1;
 
         /// <summary>Block kernels: [2·K] (u, v) of one block's slots.</summary>
         public Vector256<double>[] UV { get; } = [];
