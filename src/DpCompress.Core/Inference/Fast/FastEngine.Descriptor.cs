@@ -132,7 +132,7 @@ public sealed partial class FastEngine
         /// block, the slots inside the table in slot order (<see cref="TableKernel.AccumulateBlock"/>), then
         /// those beyond it, then the padding term, into a padded [4, mp] accumulator; then A_i = c·A and D_i.
         /// With <paramref name="ahead"/> the slots were located one chunk earlier (<see cref="LookAhead"/>),
-        /// each block fetches the rows of <see cref="AheadRowsPerSlot"/> next-chunk slots per slot of its own,
+        /// the kernel fetches each slot's row <see cref="LeadSlots"/> visit positions ahead (into the next chunk near the end),
         /// and every slot's (G, G′) is stored for the chunk's backward (<see cref="Workspace.Slopes"/>).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -185,8 +185,15 @@ public sealed partial class FastEngine
                         int nb = _order[p + 1] * _t + t;
                         for (int idx = _blockStart[nb], stop = idx + _nl.Counts[nb]; idx < stop; idx++) table.Prefetch(_off[idx]);
                     }
-                    if (ahead is not null) FetchAhead(table, ahead, AheadRowsPerSlot * cnt);
-                    table.AccumulateBlock(_off.AsSpan(idx0, cnt), _xl.AsSpan(idx0, cnt), _ex.AsSpan(idx0, cnt), _r.AsSpan(idx0 * 4, cnt * 4), a, store ? ws.Slopes.AsSpan(pos * sw, cnt * sw) : default);
+                    Span<int> fetch = default;
+                    if (ahead is not null)
+                    {
+                        // The rows of the slots LeadSlots visit positions ahead (pos counts this chunk's slots in visit order).
+                        if (ws.Fetch.Length < cnt) ws.Fetch = new int[Math.Max(cnt, 2 * ws.Fetch.Length)];
+                        fetch = ws.Fetch.AsSpan(0, cnt);
+                        for (int q = 0; q < cnt; q++) fetch[q] = ahead.At(pos + LeadSlots + q);
+                    }
+                    table.AccumulateBlock(_off.AsSpan(idx0, cnt), _xl.AsSpan(idx0, cnt), _ex.AsSpan(idx0, cnt), _r.AsSpan(idx0 * 4, cnt * 4), a, store ? ws.Slopes.AsSpan(pos * sw, cnt * sw) : default, fetch);
                     pos += cnt;
                     for (int idx = idx0; beyondTable && idx < idx0 + cnt; idx++)
                     {

@@ -275,6 +275,9 @@ public sealed partial class FastEngine : IDpEngine
         /// <summary>First atom (type-sorted position) of the chunk whose (G, G′) <see cref="Slopes"/> holds, or −1.</summary>
         public int SlopesItem = -1;
 
+        /// <summary>Chunked passes: the row offsets the forward kernel fetches while it runs one block, one per slot (−1: none).</summary>
+        public int[] Fetch = [];
+
         /// <summary>Block kernels: [2·K] (u, v) of one block's slots.</summary>
         public Vector256<double>[] UV { get; } = [];
 
@@ -692,7 +695,7 @@ public sealed partial class FastEngine : IDpEngine
                 int first = (int)((long)part * chunks.Count / parts), stop = (int)((long)(part + 1) * chunks.Count / parts);
                 // Block kernels: each chunk's slots are located one chunk ahead and its rows fetched while the previous chunk runs.
                 var ahead = table.BlockKernels && first < stop ? new LookAhead(_t) : null;
-                if (ahead is not null) LocateItem(chunks[first], table, ahead.Beyond);
+                if (ahead is not null) StartAhead(chunks[first], table, ahead);
                 for (int w = first; w < stop; w++)
                 {
                     if (ahead is not null) AimAhead(w + 1 < stop ? chunks[w + 1] : null, table, ahead);

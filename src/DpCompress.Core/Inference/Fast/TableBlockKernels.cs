@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace DpCompress.Core.Inference.Fast;
 
@@ -84,42 +85,48 @@ internal sealed unsafe partial class TableKernel
     /// <param name="r">[cnt, 4] R of the slots.</param>
     /// <param name="a">[4, mp] padded accumulator.</param>
     /// <param name="slopes">Empty, or [cnt, <see cref="SlopeWidth"/>]: receives G and G′ of every slot inside the table (others untouched).</param>
+    /// <param name="fetch">Empty, or [cnt] row offsets (−1: none): while slot s is processed, the row at fetch[s] is prefetched into L1.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void AccumulateBlock(ReadOnlySpan<int> off, ReadOnlySpan<double> x, ReadOnlySpan<double> extra, ReadOnlySpan<double> r, Span<double> a, Span<double> slopes = default)
+    public void AccumulateBlock(ReadOnlySpan<int> off, ReadOnlySpan<double> x, ReadOnlySpan<double> extra, ReadOnlySpan<double> r, Span<double> a, Span<double> slopes = default, ReadOnlySpan<int> fetch = default)
     {
         int cnt = off.Length;
-        if (!BlockKernels || x.Length < cnt || extra.Length < cnt || r.Length < 4 * cnt || a.Length < 4 * _mp || (!slopes.IsEmpty && slopes.Length < cnt * SlopeWidth))
+        if (!BlockKernels || x.Length < cnt || extra.Length < cnt || r.Length < 4 * cnt || a.Length < 4 * _mp || (!slopes.IsEmpty && slopes.Length < cnt * SlopeWidth) || (!fetch.IsEmpty && fetch.Length < cnt))
             throw new ArgumentException("AccumulateBlock operand out of range.");
         CheckRows(off, nameof(AccumulateBlock));
+        if (!fetch.IsEmpty) CheckFetch(fetch.Slice(0, cnt));
         ref int o = ref MemoryMarshal.GetReference(off);
         ref double xr = ref MemoryMarshal.GetReference(x);
         ref double er = ref MemoryMarshal.GetReference(extra);
         ref double rr = ref MemoryMarshal.GetReference(r);
         ref double ar = ref MemoryMarshal.GetReference(a);
         ref double gr = ref MemoryMarshal.GetReference(slopes);
-        if (slopes.IsEmpty)
+        fixed (int* fp = fetch)
         {
-            if (_order == 5) DispatchAccumulate<Quintic5, NoSlopes>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr);
-            else DispatchAccumulate<Cubic, NoSlopes>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr);
+            int* f = fetch.IsEmpty ? null : fp;
+            if (slopes.IsEmpty)
+            {
+                if (_order == 5) DispatchAccumulate<Quintic5, NoSlopes>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr, f);
+                else DispatchAccumulate<Cubic, NoSlopes>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr, f);
+            }
+            else if (_order == 5) DispatchAccumulate<Quintic5, StoreSlopes>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr, f);
+            else DispatchAccumulate<Cubic, StoreSlopes>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr, f);
         }
-        else if (_order == 5) DispatchAccumulate<Quintic5, StoreSlopes>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr);
-        else DispatchAccumulate<Cubic, StoreSlopes>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr);
         GC.KeepAlive(_soa);   // the kernel read through _soaPtr
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void DispatchAccumulate<TP, TG>(ref int o, ref double xr, ref double er, ref double rr, int cnt, ref double ar, ref double gr) where TP : struct, IPolyOrder where TG : struct, IStoreSlopes
+    private void DispatchAccumulate<TP, TG>(ref int o, ref double xr, ref double er, ref double rr, int cnt, ref double ar, ref double gr, int* fetch) where TP : struct, IPolyOrder where TG : struct, IStoreSlopes
     {
         switch (_mp)
         {
-            case 4: Accumulate<Z0Y, TP, TG>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr); break;
-            case 8: Accumulate<Z1, TP, TG>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr); break;
-            case 12: Accumulate<Z1Y, TP, TG>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr); break;
-            case 16: Accumulate<Z2, TP, TG>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr); break;
-            case 20: Accumulate<Z2Y, TP, TG>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr); break;
-            case 24: Accumulate<Z3, TP, TG>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr); break;
-            case 28: Accumulate<Z3Y, TP, TG>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr); break;
-            default: Accumulate<Z4, TP, TG>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr); break;
+            case 4: Accumulate<Z0Y, TP, TG>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr, fetch); break;
+            case 8: Accumulate<Z1, TP, TG>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr, fetch); break;
+            case 12: Accumulate<Z1Y, TP, TG>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr, fetch); break;
+            case 16: Accumulate<Z2, TP, TG>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr, fetch); break;
+            case 20: Accumulate<Z2Y, TP, TG>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr, fetch); break;
+            case 24: Accumulate<Z3, TP, TG>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr, fetch); break;
+            case 28: Accumulate<Z3Y, TP, TG>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr, fetch); break;
+            default: Accumulate<Z4, TP, TG>(ref o, ref xr, ref er, ref rr, cnt, ref ar, ref gr, fetch); break;
         }
     }
 
@@ -174,6 +181,14 @@ internal sealed unsafe partial class TableKernel
         var zone = Locate(net, s, out off, out x, out extra);
         if ((zone & TableZone.BeyondTraining) != 0) beyond++;
         if ((zone & TableZone.OutOfTable) != 0) outside++;
+    }
+
+    /// <summary>Rows to fetch are read through <see cref="_soaPtr"/> too: every offset must be −1 or start a whole row.</summary>
+    private void CheckFetch(ReadOnlySpan<int> fetch)
+    {
+        uint last = (uint)(_soaLength - _soaRow);
+        foreach (int o in fetch)
+            if (o != -1 && (uint)o > last) throw new ArgumentException($"fetch row offset {o} out of range.");
     }
 
     /// <summary>The kernels read rows without bounds checks: every offset must start a whole row.</summary>
@@ -283,9 +298,10 @@ internal sealed unsafe partial class TableKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Accumulate<TS, TP, TG>(ref int off, ref double x, ref double extra, ref double r, int cnt, ref double a, ref double slopes) where TS : struct, IBlockShape where TP : struct, IPolyOrder where TG : struct, IStoreSlopes
+    private void Accumulate<TS, TP, TG>(ref int off, ref double x, ref double extra, ref double r, int cnt, ref double a, ref double slopes, int* fetch) where TS : struct, IBlockShape where TP : struct, IPolyOrder where TG : struct, IStoreSlopes
     {
         int hw = SlopeHalf, sw = 2 * hw;   // (G, G′) store: G′ at hw, slot stride sw
+        int rowBytes = _soaRow * sizeof(double);
         int mp = _mp, cs = _cs;   // row stride of A; stride of a coefficient array
         int y = _ty;                // first output of the 4-lane tail
         var keep = _tailKeep;
@@ -305,6 +321,11 @@ internal sealed unsafe partial class TableKernel
         if (TS.Y) { t0 = Vector256.LoadUnsafe(ref a, (nuint)y); t1 = Vector256.LoadUnsafe(ref a1r, (nuint)y); t2 = Vector256.LoadUnsafe(ref a2r, (nuint)y); t3 = Vector256.LoadUnsafe(ref a3r, (nuint)y); }
         for (int s = 0; s < cnt; s++)
         {
+            if (fetch != null && fetch[s] >= 0)
+            {
+                byte* row = (byte*)(_soaPtr + fetch[s]);
+                for (int l = 0; l < rowBytes; l += 64) Sse.Prefetch0(row + l);
+            }
             if (Unsafe.Add(ref extra, s) != 0) continue;
             ref double c = ref Unsafe.Add(ref soa, Unsafe.Add(ref off, s));
             double xs = Unsafe.Add(ref x, s);

@@ -149,17 +149,6 @@ internal sealed unsafe partial class TableKernel : IDisposable
         for (int l = 0; l < bytes; l += 64) Sse.Prefetch0(p + l);
     }
 
-    /// <summary>Prefetches the whole SoA row at <paramref name="offset"/> into L2 (PREFETCHT1; no-op without SSE): a row needed microseconds from now.</summary>
-    /// <param name="offset">SoA row offset from <see cref="Locate(int, double, out int, out double, out double)"/>.</param>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public unsafe void PrefetchL2(int offset)
-    {
-        if (!Sse.IsSupported || _soaPtr == null || (uint)offset > (uint)(_soaLength - _soaRow)) return;
-        byte* p = (byte*)(_soaPtr + offset);
-        int bytes = _soaRow * sizeof(double);
-        for (int l = 0; l < bytes; l += 64) Sse.Prefetch1(p + l);
-    }
-
     /// <summary>
     /// A[a, μ] += R_a·G_μ(s) + R′_a·G_μ(s′) for two located slots inside the table (extra = 0);
     /// the two slots share the loads and stores of A and give two independent dependency chains.
