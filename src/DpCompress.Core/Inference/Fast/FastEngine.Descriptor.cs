@@ -169,9 +169,10 @@ public sealed partial class FastEngine
                     beyondTable = outside != outsideBefore;
                 }
                 // Phase by phase: rows into L1 ahead of use (the first few, then the next atom's). Chunked passes
-                // fetched them into L2 one chunk ahead; fetching them again into L1 only added instructions: with
-                // rows that stay in cache (o3 dx 0.1) the forward took 0.83-0.92 ms with it, 0.70-0.76 without
-                // (three alternating runs, 500-atom alloy5 cell); with the rows in L3 or DRAM no difference showed.
+                // fetch each row LeadSlots slots ahead inside the kernel (LookAhead). Fetching the next atom's rows
+                // on top (with the earlier one-chunk-ahead fetch into L2) only added instructions: with rows that
+                // stay in cache (o3 dx 0.1) the forward took 0.83-0.92 ms with it, 0.70-0.76 without (three
+                // alternating runs, 500-atom alloy5 cell); with the rows in L3 or DRAM no difference showed.
                 bool toL1 = ahead is null;
                 for (int idx = lo; toL1 && idx < Math.Min(hi, lo + PrefetchSlots); idx++) table.Prefetch(_off[idx]);
                 for (int p = item.Start; p < end; p++)
