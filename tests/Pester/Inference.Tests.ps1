@@ -357,6 +357,14 @@ Describe 'Compressed evaluation' {
     }
 }
 
+Describe 'FmaThroughput' {
+    It 'measures a finite, positive float64 FMA rate (the floor Bench prints divides by it)' {
+        $rate = [DpCompress.Core.Inference.FmaThroughput]::Measure([TimeSpan]::FromMilliseconds(30))
+        [double]::IsFinite($rate) | Should -BeTrue
+        $rate | Should -BeGreaterThan 0
+    }
+}
+
 Describe 'PredictionComparer' {
     BeforeAll {
         $script:cfg = [DpCompress.Core.Structures.Configuration]::new([double[]](10, 0, 0, 0, 10, 0, 0, 0, 10), [double[]](0, 0, 0, 1, 1, 1), [int[]](47, 79))
