@@ -98,11 +98,11 @@ public sealed partial class FastEngine
             int end = item.Start + item.Count;
             var dpad = ws.APad.AsSpan(0, item.Count * 4 * mp);   // dE/dA_i, zero-padded, from BackwardItem
             var uv = ws.UV.AsSpan();
-            // Chunked passes: the chunk's forward stored each slot's (G, G′) (Workspace.Slopes), read here in the
-            // same visit order instead of the table rows; the rows are neither re-read nor prefetched.
+            // Chunked passes: the chunk's forward ran on this workspace right before and stored each slot's (G, G′)
+            // (Workspace.Slopes), read here in the same visit order instead of the table rows; the rows are neither
+            // re-read nor prefetched.
             bool prefetch = _e.PassOrder != TablePassOrder.AtomChunks;
-            bool stored = ws.SlopesItem == item.Start;
-            ws.SlopesItem = -1;
+            bool stored = !prefetch;
             int sw = table.SlopeWidth, pos = 0;
             foreach (int t in _present)
             {

@@ -147,7 +147,6 @@ public sealed partial class FastEngine
             // Chunked passes: keep every slot's (G, G′) for the chunk's backward (it then reads no table rows).
             bool store = ahead is not null;
             int sw = table.SlopeWidth, pos = 0;
-            ws.SlopesItem = -1;
             if (store)
             {
                 int slots = 0;
@@ -215,7 +214,6 @@ public sealed partial class FastEngine
                     }
                 }
             }
-            if (store) ws.SlopesItem = item.Start;
             for (int p = item.Start; p < end; p++)
             {
                 var src = apad.Slice((p - item.Start) * 4 * mp, 4 * mp);

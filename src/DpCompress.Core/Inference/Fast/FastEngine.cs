@@ -272,9 +272,6 @@ public sealed partial class FastEngine : IDpEngine
         /// </summary>
         public double[] Slopes = [];
 
-        /// <summary>First atom (type-sorted position) of the chunk whose (G, G′) <see cref="Slopes"/> holds, or −1.</summary>
-        public int SlopesItem = -1;
-
         /// <summary>Chunked passes: the row offsets the forward kernel fetches while it runs one block, one per slot (−1: none).</summary>
         public int[] Fetch = [];
 
