@@ -210,15 +210,16 @@ $targets | Export-Csv (Join-Path $OutDir 'targets.csv') -NoTypeInformation
 # fitting and its backward, descriptor, reductions) as measured here, against their FMA floor (20·m FMAs per
 # real slot at this core's measured float64 FMA rate; see the summary).
 $fmaRate = [DpCompress.Core.Inference.FmaThroughput]::Measure([TimeSpan]::FromMilliseconds(300))
-$nlB = [DpCompress.Core.Neighbors.NeighborSearch]::Build($cell500, $model.AtomTypes, $model.Rmax, $model.MaxNeighbors)
-$slotsB = 0; foreach ($q in $nlB.Counts) { $slotsB += $q }
+$nl500 = [DpCompress.Core.Neighbors.NeighborSearch]::Build($cell500, $model.AtomTypes, $model.Rmax, $model.MaxNeighbors)
+$slots = 0; foreach ($q in $nl500.Counts) { $slots += $q }
+$floorMs = 20 * $model.EmbeddingWidth * $slots / $fmaRate * 1e3
 $rest3 = $o3.ModelMs - $o3.TableMs
 $hot3 = $byModel['o3 dx 0.1 (rows in cache: bound)']; $hot5 = $byModel['o5 dx 0.1 (rows in cache: bound)']
 $bound = [ordered]@{
     'Order 3 dx 0.01: model time outside the table passes (ms)' = [math]::Round($rest3, 2)
     'Table passes that 0.35 x the fast original leaves (ms)' = [math]::Round(0.35 * $orig.ModelMs - $rest3, 2)
     'This core''s float64 FMA rate, measured (G FMA/s)' = [math]::Round($fmaRate / 1e9, 1)
-    'FMA floor of the table passes at that rate (ms)' = [math]::Round(20 * $model.EmbeddingWidth * $slotsB / $fmaRate * 1e3, 2)
+    'FMA floor of the table passes at that rate (ms)' = [math]::Round($floorMs, 2)
     'Order 3, rows in cache (dx 0.1): table passes (ms)' = [math]::Round($hot3.TableMs, 2)
     'Order 3, rows in cache (dx 0.1): model / fast original (x; target 0.35)' = [math]::Round($hot3.ModelMs / $orig.ModelMs, 2)
     'Order 5, rows in cache (dx 0.1): fast original / model (x; fine-grid target 1.8)' = [math]::Round($orig.ModelMs / $hot5.ModelMs, 2)
@@ -283,9 +284,7 @@ $shared = $fastOrig.ModelMs - $fastOrig.EmbeddingMs - $fastOrig.DescriptorMs - $
 # The table passes need ≈ 500 float64 FMAs per real slot (forward: m cubics + R_sᵀG = 7m; backward: G, G′
 # and the two contractions with dE/dA = 13m; m = 25). At this core's measured FMA rate (FmaThroughput:
 # independent vector FMA chains) this is a floor under their time, hence a bound on the ratio.
-$nl500 = [DpCompress.Core.Neighbors.NeighborSearch]::Build($cell500, $model.AtomTypes, $model.Rmax, $model.MaxNeighbors)
-$slots = 0; foreach ($q in $nl500.Counts) { $slots += $q }
-$floorMs = 20 * $model.EmbeddingWidth * $slots / $fmaRate * 1e3
+# ($slots and $floorMs: from section 6's bound above.)
 $summary = [ordered]@{
     'Compression o5 dx 0.001, 25 nets, 1 thread (s, table only)' = ($compression | Where-Object { $_.Order -eq 5 -and $_.Dx -eq '0.001' -and $_.Work -eq 'table only' })[0].'Wall (s)'
     'Compression o5 dx 0.001, 25 nets, 1 thread (s, with accuracy)' = ($compression | Where-Object { $_.Order -eq 5 -and $_.Dx -eq '0.001' -and $_.Work -eq 'table + accuracy' })[0].'Wall (s)'
