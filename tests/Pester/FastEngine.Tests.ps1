@@ -621,11 +621,11 @@ foreach ($case in $cases) {
             for ($i = 1; $i -lt $with.Count; $i++) { $without[$i] | Should -BeExactly $with[$i] }
         }
 
-        It 'MatMul and MatMulBias (AVX-512 and Vector256 paths) are the FMA chain, for odd shapes (several row panels for o ≥ 300), with and without accumulate' {
+        It 'MatMul and MatMulBias (AVX-512 and Vector256 paths) are the FMA chain, for odd shapes (8-row blocks from k·o ≥ 2048, several row panels for o ≥ 300), with and without accumulate' {
             $cases = 0
-            foreach ($n in 1, 2, 3, 4, 5, 7, 9, 13) {
-                foreach ($k in 0, 1, 2, 7, 25) {
-                    foreach ($o in 1, 2, 3, 4, 5, 7, 8, 9, 12, 23, 24, 25, 26, 31, 33, 49, 50, 51, 300, 601) {
+            foreach ($n in 1, 2, 3, 4, 5, 7, 8, 9, 13, 17, 43) {
+                foreach ($k in 0, 1, 2, 7, 25, 260) {
+                    foreach ($o in 1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 20, 22, 23, 24, 25, 26, 31, 33, 37, 40, 49, 50, 51, 300, 601) {
                         $x = New-RandomArray ($n * $k); $w = New-RandomArray ($k * $o); $c0 = New-RandomArray ($n * $o + 5); $b = New-RandomArray $o
                         foreach ($mode in 'set', 'accumulate', 'bias') {
                             $acc = $mode -eq 'accumulate'
@@ -643,7 +643,7 @@ foreach ($case in $cases) {
                     }
                 }
             }
-            $cases | Should -Be (8 * 5 * 20 * 3 * 2)
+            $cases | Should -Be (11 * 6 * 26 * 3 * 2)
         }
 
         It 'Tanh keeps the groups of four, also with arguments beyond ±354 (Math.Exp groups), ±Inf and NaN' {
