@@ -292,6 +292,12 @@ Describe 'FastEngine' {
                 }
             }
             [DpCompress.Core.Inference.Fast.FastEngine]::new($script:AgAuO3, 1).PassOrder | Should -Be 'AtomChunks'
+            # Chunk sizes: about four chunks per part (two parts per thread), a multiple of 8 in [8, 64]; the cases above
+            # cover one chunk per type (24 atoms), several (192), and chunks of unequal size (500: 56 + 44 per type).
+            $size = [DpCompress.Core.Inference.Fast.FastEngine].Assembly.GetType('DpCompress.Core.Inference.Fast.FastEngine+Evaluation', $true).GetMethod('ChunkAtoms', [Reflection.BindingFlags]'NonPublic, Static')
+            foreach ($case in @(24, 1, 8), @(192, 1, 24), @(192, 2, 8), @(500, 1, 56), @(500, 2, 24), @(4000, 1, 64), @(4000, 2, 64), @(0, 1, 8)) {
+                $size.Invoke($null, @([int]$case[0], [int]$case[1])) | Should -Be $case[2] -Because "$($case[0]) atoms, $($case[1]) threads"
+            }
             [DpCompress.Core.Inference.Fast.FastEngine]::new($script:AgAuModel, 1).PassOrder | Should -Be 'PhaseByPhase'
         }
         It 'the portable table kernels (AVX-512 switched off) agree with the Vector512 block kernels (orders 3 and 5)' {
