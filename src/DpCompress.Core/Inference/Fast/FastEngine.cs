@@ -64,7 +64,7 @@ public enum PaddingEvaluation
 public sealed partial class FastEngine : IDpEngine
 {
     private const int EmbeddingChunk = 128;
-    private const int FittingChunk = 32;
+    private const int FittingChunk = 64;      // atoms per fitting item, phase by phase (original models): 64 vs 32 (8-row product blocks): model −1 %, fitting forward 0.42 → 0.38 ms, 500-atom alloy5 cell, one thread, alternating pass by pass
     private const int AtomChunk = 8;
     private const int TypeChunk = 64;         // atoms per descriptor/backward item with several threads
     private const int TypeChunkSerial = 256;
