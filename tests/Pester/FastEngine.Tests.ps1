@@ -292,11 +292,27 @@ Describe 'FastEngine' {
                 }
             }
             [DpCompress.Core.Inference.Fast.FastEngine]::new($script:AgAuO3, 1).PassOrder | Should -Be 'AtomChunks'
-            # Chunk sizes: about four chunks per part (two parts per thread), a multiple of 8 in [8, 64]; the cases above
-            # cover one chunk per type (24 atoms), several (192), and chunks of unequal size (500: 56 + 44 per type).
-            $size = [DpCompress.Core.Inference.Fast.FastEngine].Assembly.GetType('DpCompress.Core.Inference.Fast.FastEngine+Evaluation', $true).GetMethod('ChunkAtoms', [Reflection.BindingFlags]'NonPublic, Static')
-            foreach ($case in @(24, 1, 8), @(192, 1, 24), @(192, 2, 8), @(500, 1, 56), @(500, 2, 24), @(4000, 1, 64), @(4000, 2, 64), @(0, 1, 8)) {
-                $size.Invoke($null, @([int]$case[0], [int]$case[1])) | Should -Be $case[2] -Because "$($case[0]) atoms, $($case[1]) threads"
+            # Chunks: runs of equal size (± 1 atom), one per part, cut into chunks of at most 64 atoms of one type.
+            # The cases above cover one chunk per type (24 atoms), several (192, 500) and chunks of unequal size.
+            $split = [DpCompress.Core.Inference.Fast.FastEngine].Assembly.GetType('DpCompress.Core.Inference.Fast.FastEngine+Evaluation', $true).GetMethod('PartChunks', [Reflection.BindingFlags]'NonPublic, Static')
+            foreach ($case in @(@(0, 100, 200, 300, 400, 500), 4), @(@(0, 100, 200, 300, 400, 500), 2), @(@(0, 10, 24), 2), @(@(0, 0, 3, 3, 7), 4), @(@(0, 1), 1)) {
+                $typeStart = [int[]]$case[0]; $parts = [int]$case[1]; $n = $typeStart[-1]
+                $result = $split.Invoke($null, @($typeStart, $parts, 64))
+                $chunks = $result.Item1; $partStart = $result.Item2
+                $partStart.Length | Should -Be ($parts + 1)
+                $partStart[0] | Should -Be 0; $partStart[$parts] | Should -Be $chunks.Count
+                $next = 0
+                foreach ($c in $chunks) {
+                    $c.Item2 | Should -Be $next   # contiguous, in sorted order
+                    $c.Item3 | Should -BeGreaterThan 0; $c.Item3 | Should -BeLessOrEqual 64
+                    $c.Item2 | Should -BeGreaterOrEqual $typeStart[$c.Item1]; ($c.Item2 + $c.Item3) | Should -BeLessOrEqual $typeStart[$c.Item1 + 1]
+                    $next = $c.Item2 + $c.Item3
+                }
+                $next | Should -Be $n
+                for ($q = 0; $q -lt $parts; $q++) {
+                    $atoms = 0; for ($w = $partStart[$q]; $w -lt $partStart[$q + 1]; $w++) { $atoms += $chunks[$w].Item3 }
+                    [math]::Abs($atoms - $n / $parts) | Should -BeLessThan 1 -Because "part $q of $parts"
+                }
             }
             [DpCompress.Core.Inference.Fast.FastEngine]::new($script:AgAuModel, 1).PassOrder | Should -Be 'PhaseByPhase'
         }

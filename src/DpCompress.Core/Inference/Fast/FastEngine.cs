@@ -53,7 +53,7 @@ public enum PaddingEvaluation
 /// (atom, neighbour type) block keeps A_i or dE/dA_i in registers for all its slots
 /// (<see cref="TableKernel.AccumulateBlock"/>, <see cref="TableKernel.ContractBlock"/>).</para>
 /// <para>Pass order (<see cref="TablePassOrder"/>): a compressed model runs table forward, fitting forward and
-/// backward and table backward per chunk of 8 to 64 atoms of one type (<see cref="Evaluation.ChunkAtoms"/>), while the next chunk's rows are fetched
+/// backward and table backward per chunk of at most 64 atoms of one type (<see cref="Evaluation.PartChunks"/>), while the next chunk's rows are fetched
 /// ahead (<see cref="LookAhead"/>); the chunk's forward stores each slot's (G, G′) (<see cref="Workspace.Slopes"/>)
 /// and its backward reads them instead of the table rows; an original model runs each pass over all atoms in turn.</para>
 /// <para>Determinism: each atom's sums (A_i over neighbour types in order and slots in order, its
@@ -68,8 +68,8 @@ public sealed partial class FastEngine : IDpEngine
     private const int AtomChunk = 8;
     private const int TypeChunk = 64;         // atoms per descriptor/backward item with several threads
     private const int TypeChunkSerial = 256;
-    private const int PartsPerThread = 2;    // AtomChunks: contiguous runs of chunks per thread
-    private const int ChunkAtomsMax = 64;     // atoms per chunk with TablePassOrder.AtomChunks, at most (see ChunkAtoms)
+    private const int PartsPerThread = 2;    // AtomChunks: parts (contiguous runs of chunks, equal in atoms) per thread
+    private const int ChunkAtomsMax = 64;     // atoms per chunk with TablePassOrder.AtomChunks, at most (see Evaluation.PartChunks)
     private const int PrefetchSlots = 24;     // table rows prefetched up front per (item, net) before the per-atom prefetch takes over  // one thread: larger items, each net's table rows fetched fewer times
 
     private readonly int _t, _k, _m, _m2;
@@ -674,23 +674,26 @@ public sealed partial class FastEngine : IDpEngine
 
         /// <summary>
         /// <see cref="TablePassOrder.AtomChunks"/>: table forward, fitting forward and backward and table
-        /// backward for each chunk of <see cref="ChunkAtoms"/> atoms of one type in turn; the backward reads the
+        /// backward for each chunk of atoms of one type in turn (<see cref="PartChunks"/>); the backward reads the
         /// (G, G′) the chunk's forward stored, not the table rows. The same per-atom arithmetic as the
         /// phase-by-phase order. With timings, each step's time is summed over chunks and the wall time split in
         /// those shares.
         /// </summary>
         private void ChunkedPasses(PhaseTimings? timings, ref long stamp)
         {
-            var chunks = TypeItems(ChunkAtoms(_n, _e.MaxDegreeOfParallelism));
+            // PartsPerThread parts per thread, each a contiguous run of chunks: chunks are in type order, so a run
+            // touches fewer centre types' tables (less L2/L3 traffic shared by the cores) than chunks dealt out one
+            // by one. 2 threads / 1 thread, 4,000 atoms, order 5 (side by side): 1.61x one by one, 1.88x in runs.
+            int parts = Math.Min(_n, _e.MaxDegreeOfParallelism * PartsPerThread);
+            var (chunks, partStart) = PartChunks(_typeStart, parts, ChunkAtomsMax);
             var ticks = timings is null ? null : new long[4];
             // Contiguous runs of chunks, PartsPerThread per thread: chunks are in type order, so a run touches
             // fewer centre types' tables (less L2/L3 traffic shared by the cores) than chunks dealt out one by
             // one. 2 threads / 1 thread, 4,000 atoms, order 5 (side by side): 1.61x one by one, 1.88x in runs.
-            int parts = Math.Min(chunks.Count, _e.MaxDegreeOfParallelism * PartsPerThread);
             var table = _e._table!;
             _e.Run(parts, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (part, ws) =>
             {
-                int first = (int)((long)part * chunks.Count / parts), stop = (int)((long)(part + 1) * chunks.Count / parts);
+                int first = partStart[part], stop = partStart[part + 1];
                 // Block kernels: each chunk's slots are located one chunk ahead, so the forward kernel can fetch rows across the chunk boundary.
                 var ahead = table.BlockKernels && first < stop ? new LookAhead(_t) : null;
                 if (ahead is not null) StartAhead(chunks[first], table, ahead);
@@ -727,22 +730,48 @@ public sealed partial class FastEngine : IDpEngine
         }
 
         /// <summary>
-        /// Atoms per chunk of the chunked passes: as many as give every thread's part (<see cref="PartsPerThread"/>
-        /// runs of chunks per thread) about four chunks, a multiple of 8 in [8, <see cref="ChunkAtomsMax"/>].
+        /// Chunks of the chunked passes: the type-sorted atoms cut into <paramref name="parts"/> runs of equal size
+        /// (± 1 atom), each run cut into chunks of at most <paramref name="size"/> atoms of one type.
         /// </summary>
+        /// <param name="typeStart">[T + 1] start of each centre type in the type-sorted atom order.</param>
+        /// <param name="parts">Runs (≥ 1, at most the atom count).</param>
+        /// <param name="size">Atoms per chunk, at most.</param>
+        /// <returns>The chunks (type, first sorted position, count) in order, and [parts + 1] the first chunk of each run.</returns>
         /// <remarks>
-        /// Larger chunks let one type's fitting net (≈ 200 kB of weights for 400 → 50 → 50 → 50 → 1) serve more
-        /// atoms before the table rows of the next chunk evict it from L2; the (G, G′) store of a chunk (≈ 0.45 kB
-        /// per slot) then leaves L2 before the backward reads it, which costs less. Small cells keep small chunks
-        /// so that threads get parts of similar size. Measured on the five-element model, 500-atom cell, one thread,
-        /// chunk sizes alternating pass by pass in one process (first quartile of 200 passes): order 3, dx 0.01: 8
-        /// atoms 3.11 ms (fitting 0.50), 56 atoms 2.92 (0.40), 64 atoms 2.87 (0.40), 100 atoms 2.89 (0.37); order 5,
-        /// dx 0.001: 8 atoms 4.38 ms, 64 atoms 4.19, 128 atoms 4.09; 4,000 atoms, one thread, order 3 dx 0.01: 8 atoms
-        /// 21.17 ms, 32 atoms 20.52, 64 atoms 20.02, 128 atoms 20.04; two threads, 500 atoms, order 5 dx 0.01: 8 to
-        /// 32 atoms alike (1.61-1.66 ms), 128 atoms (parts of unequal size) 1.79 ms for order 3 against 1.39-1.46.
+        /// Chunk size: larger chunks let one type's fitting net (≈ 200 kB of weights for 400 → 50 → 50 → 50 → 1)
+        /// serve more atoms before the next chunk's table rows evict it from L2; a chunk's (G, G′) store (≈ 0.45 kB
+        /// per slot) then leaves L2 before the backward reads it, which costs less. Runs of equal size keep two
+        /// threads' work equal whatever the chunk size. Measured on the five-element model, 500-atom cell, sizes
+        /// alternating pass by pass in one process (first quartile of 200 passes): one thread, order 3, dx 0.01:
+        /// chunks of 8 atoms 3.11 ms (fitting 0.50), 56 atoms 2.92 (0.40), 64 atoms 2.87 (0.40), 100 atoms 2.89
+        /// (0.37); order 5, dx 0.001: 8 atoms 4.38 ms, 64 atoms 4.19, 128 atoms 4.09; 4,000 atoms, order 3 dx 0.01: 8
+        /// atoms 21.17 ms, 64 atoms 20.02, 128 atoms 20.04. Two threads, 500 atoms (300 passes): runs of equal size
+        /// with chunks of 64 atoms 1.510 ms (order 3) and 1.534 (order 5) against 1.532 and 1.549 with chunks of 24
+        /// atoms dealt in runs of equal chunk count; chunks of 128 atoms in such runs (unequal work) took 1.79 ms
+        /// against 1.39-1.46.
         /// </remarks>
-        internal static int ChunkAtoms(int atoms, int threads) =>
-            Math.Clamp(atoms / (4 * PartsPerThread * Math.Max(1, threads)) & ~7, 8, ChunkAtomsMax);
+        internal static (List<(int Type, int Start, int Count)> Chunks, int[] PartStart) PartChunks(int[] typeStart, int parts, int size)
+        {
+            int n = typeStart[^1];
+            if (parts < 1 || parts > Math.Max(1, n) || size < 1) throw new ArgumentOutOfRangeException(nameof(parts));
+            var chunks = new List<(int Type, int Start, int Count)>();
+            var partStart = new int[parts + 1];
+            int t = 0;
+            for (int q = 0; q < parts; q++)
+            {
+                partStart[q] = chunks.Count;
+                int pos = (int)((long)q * n / parts), hi = (int)((long)(q + 1) * n / parts);
+                while (pos < hi)
+                {
+                    while (typeStart[t + 1] <= pos) t++;
+                    int end = Math.Min(Math.Min(hi, typeStart[t + 1]), pos + size);
+                    chunks.Add((t, pos, end - pos));
+                    pos = end;
+                }
+            }
+            partStart[parts] = chunks.Count;
+            return (chunks, partStart);
+        }
 
         /// <summary>Chunks of at most <paramref name="size"/> atoms of one type, in type-sorted order.</summary>
         private List<(int Type, int Start, int Count)> TypeItems(int size)
