@@ -10,8 +10,9 @@ namespace DpCompress.Core.Inference.Fast;
 /// </summary>
 internal static partial class DenseKernels
 {
-    /// <summary>Weights (k·o) from which the product uses 8-row blocks: W no longer stays in L1 beside X and C (see <see cref="MatMul512"/>).</summary>
+    /// <summary>Weights (k·o) from which the product uses 8-row blocks (see <see cref="MatMul512"/>): the fitting nets' layers (≥ 2,500), not the 25-wide embedding layers (625).</summary>
     private const int EightRowWeights = 2048;
+
     /// <summary>
     /// AVX-512 product for n ≥ 4, o ≥ 4 (bias: C = X·W + bias). Row panels (a multiple of 8 rows); in each, blocks
     /// of 8 rows × column groups of at most three vectors (<see cref="Rows8"/>), then the rows left over by blocks of
@@ -21,9 +22,9 @@ internal static partial class DenseKernels
     /// same bits; with accumulate they keep their stored value).
     /// </summary>
     /// <remarks>
-    /// 8-row blocks load each W vector once per 8 rows instead of per 4, which pays when W comes from L2; with a
-    /// small W (in L1) they only add X broadcasts for the tail vector, so they are used from k·o ≥
-    /// <see cref="EightRowWeights"/>. Measured in one process, the variants alternating pass by pass (five-element
+    /// 8-row blocks load each W vector once per 8 rows instead of per 4, which pays for the fitting nets (the first
+    /// layer's W, 160 kB, comes from L2); for a small W they only add X broadcasts for the tail vector, so they are
+    /// used from k·o ≥ <see cref="EightRowWeights"/>. Measured in one process, the variants alternating pass by pass (five-element
     /// model, minimum of 400 passes each, two runs): fitting nets (400 → 50 → 50 → 50 → 1, 504 atoms in chunks of
     /// 8) forward 0.328-0.336 ms with 4-row blocks → 0.297-0.300 ms, backward 0.279-0.284 → 0.255-0.258 ms (the
     /// same as 8-row blocks everywhere); embedding nets (1 → 25 → 25 → 25, 200 calls of 128 rows) 3.42-3.48 ms with
