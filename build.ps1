@@ -9,6 +9,8 @@ Tasks:
          "Tests: N passed, N failed" and exits non-zero on any failure
   Demo   Build, then compress the Ag-Au model shipped in tests/data and verify it
   Bench  Build, then the benchmarks (compression speed, inference speed)
+  Compare  Build, then time this build and another (-Before <its out/DpCompress>) side by side
+         in one process, alternating pass by pass (bench/Compare.ps1)
   Fuzz   Build, then a long seeded mutation fuzz of the readers (-Cases, default 5000; -Seed;
          -IncludeDeepMd adds the DeePMD-kit .dp/.yaml models);
          prints "Fuzz: N passed, N failed" and exits non-zero on any failure
@@ -19,7 +21,7 @@ dotnet tool restore; dotnet pwsh ./build.ps1 Test
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Fuzz', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Compare', 'Fuzz', 'Clean')]
     [string] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
@@ -29,7 +31,9 @@ param(
     [int] $Cases = 5000,
     [int] $Seed = 14,
     # Fuzz: also mutate the DeePMD-kit .dp/.yaml models.
-    [switch] $IncludeDeepMd
+    [switch] $IncludeDeepMd,
+    # Compare: the other build's module folder (its out/DpCompress), timed side by side with this one.
+    [string] $Before
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -88,6 +92,14 @@ function Invoke-Bench {
     exit $LASTEXITCODE
 }
 
+function Invoke-Compare {
+    if (-not $Before) { throw 'Compare needs -Before <module folder of the other build, e.g. ../before/out/DpCompress>.' }
+    Invoke-Build
+    $env:DOTNET_TieredCompilation = '0'
+    dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'bench/Compare.ps1') -Before $Before -After $ModuleDir
+    exit $LASTEXITCODE
+}
+
 function Invoke-Fuzz {
     Invoke-Build
     dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'tests/Fuzz/Invoke-Fuzz.ps1') -ModuleDir $ModuleDir -Cases $Cases -Seed $Seed -IncludeDeepMd:$IncludeDeepMd
@@ -99,6 +111,7 @@ switch ($Task) {
     'Test' { Invoke-Test }
     'Demo' { Invoke-Demo }
     'Bench' { Invoke-Bench }
+    'Compare' { Invoke-Compare }
     'Fuzz' { Invoke-Fuzz }
     'Clean' { Remove-Item -Recurse -Force -ErrorAction SilentlyContinue (Join-Path $Root 'out'), (Join-Path $Root '.packages') }
 }

@@ -1,0 +1,97 @@
+<#
+.SYNOPSIS
+Two builds of the fast engine side by side in one process: model time per pass, alternating pass by pass.
+Run with:  dotnet pwsh ./build.ps1 Compare -Before <another build's out/DpCompress>
+.DESCRIPTION
+This host has slow spells (co-tenants) that move absolute times by up to 40 % from one minute to the next, so
+two builds timed one after the other, or in two processes, can differ by more than the change being measured.
+Here each build's DpCompress.Core is loaded into its own AssemblyLoadContext, the same models (the five-element
+model, original and compressed at orders 3 and 5, dx 0.01 and 0.001 as typed) and the same 500-atom cell are
+built in both, and every round times one pass of each model with build A and then with build B (one untimed pass
+of the same model before each), so a slow spell hits both alike. Prints, per model, each build's first quartile
+and median over the rounds and the median of the per-round ratio B / A, and checks that both builds give the
+same energy. Peak memory about 4.1 GB (each build holds its own tables and the engines' copies of them).
+Typical use (the build to compare against in its own worktree):
+  git worktree add ../before <commit>; dotnet pwsh ../before/build.ps1 Build
+  dotnet pwsh ./build.ps1 Compare -Before ../before/out/DpCompress
+#>
+param(
+    [Parameter(Mandatory)] [string] $Before,
+    [string] $After = (Join-Path $PSScriptRoot '../out/DpCompress'),
+    [int] $Rounds = 100,
+    [int] $Threads = 1
+)
+$ErrorActionPreference = 'Stop'
+$none = [Threading.CancellationToken]::None
+$alloy = Join-Path $PSScriptRoot '../tests/data/alloy5'
+
+function Import-Build([string] $Name, [string] $Dir) {
+    $Dir = (Resolve-Path $Dir).Path
+    $core = Join-Path $Dir 'DpCompress.Core.dll'
+    if (-not (Test-Path $core)) { throw "No DpCompress.Core.dll in $Dir (build it first: build.ps1 Build)." }
+    $alc = [System.Runtime.Loader.AssemblyLoadContext]::new($Name, $false)
+    # Dependencies (MathNet, PureHDF, YamlDotNet, ...) from the same folder as the build's Core.
+    $resolve = { param($context, $assemblyName) $p = Join-Path $Dir "$($assemblyName.Name).dll"; if (Test-Path $p) { $context.LoadFromAssemblyPath($p) } else { $null } }.GetNewClosure()
+    $alc.add_Resolving([Func[System.Runtime.Loader.AssemblyLoadContext, System.Reflection.AssemblyName, System.Reflection.Assembly]] $resolve)
+    $asm = $alc.LoadFromAssemblyPath($core)
+    $t = { param($n) $asm.GetType("DpCompress.Core.$n", $true) }.GetNewClosure()
+    $model = (& $t 'Serialization.CheckpointReader')::Read((Join-Path $alloy 'dp5_model.ckpt'))
+    $cell = (& $t 'Structures.ConfigurationReader')::Read((Join-Path $alloy 'PWdata')) | Where-Object AtomCount -eq 500 | Select-Object -First 1
+    $cell = $cell.psobject.BaseObject   # reflection needs the object itself, not PowerShell's wrapper
+    $compressor = & $t 'Compression.Compressor'
+    $models = [ordered]@{ original = $model }
+    foreach ($case in @(@(3, 0.01), @(5, 0.01), @(3, 0.001), @(5, 0.001))) {
+        $table = $compressor::Compress($model, $case[1], $case[0], $null, $null, $none, 1, $false, [long]2GB)
+        $models['o{0} dx {1:G}' -f $case[0], $case[1]] = $model.WithCompression($table, $null)
+    }
+    $engineType = & $t 'Inference.Fast.FastEngine'
+    $ctor = $engineType.GetConstructors() | Where-Object { $_.GetParameters()[0].ParameterType.Name -eq 'DpModel' } | Select-Object -First 1
+    $engines = [ordered]@{}
+    foreach ($k in $models.Keys) {
+        $ctorArgs = foreach ($p in $ctor.GetParameters()) { if ($p.Position -eq 0) { $models[$k].psobject.BaseObject } elseif ($p.Position -eq 1) { $Threads } else { $p.DefaultValue } }
+        $engines[$k] = $ctor.Invoke([object[]]@($ctorArgs))
+    }
+    $search = (& $t 'Neighbors.NeighborSearch').GetMethods() | Where-Object { $_.Name -eq 'Build' -and $_.GetParameters().Count -eq 4 } | Select-Object -First 1
+    $nl = $search.Invoke($null, @($cell, $model.AtomTypes, $model.Rmax, $model.MaxNeighbors))
+    [pscustomobject]@{ Name = $Name; Dir = $Dir; Engines = $engines; Cell = $cell; Neighbors = $nl }
+}
+
+$builds = @((Import-Build 'A (before)' $Before), (Import-Build 'B (after)' $After))
+Write-Host "A (before): $($builds[0].Dir)"
+Write-Host "B (after):  $($builds[1].Dir)"
+$names = @($builds[0].Engines.Keys)
+foreach ($b in $builds) { foreach ($k in $names) { 1..5 | ForEach-Object { $null = $b.Engines[$k].Evaluate($b.Cell, $b.Neighbors, $null, $none) } } }
+$times = @{}; foreach ($b in 0, 1) { foreach ($k in $names) { $times["$b|$k"] = [Collections.Generic.List[double]]::new() } }
+$energy = @{}
+for ($r = 0; $r -lt $Rounds; $r++) {
+    foreach ($k in $names) {
+        foreach ($b in 0, 1) {
+            $e = $builds[$b].Engines[$k]
+            $null = $e.Evaluate($builds[$b].Cell, $builds[$b].Neighbors, $null, $none)
+            $sw = [Diagnostics.Stopwatch]::StartNew()
+            $p = $e.Evaluate($builds[$b].Cell, $builds[$b].Neighbors, $null, $none)
+            $times["$b|$k"].Add($sw.Elapsed.TotalMilliseconds)
+            $energy["$b|$k"] = $p.Energy
+        }
+    }
+}
+function Get-Quantile([double[]] $Values, [double] $Q) { $a = [double[]]$Values.Clone(); [Array]::Sort($a); $a[[int][math]::Floor($Q * ($a.Length - 1))] }
+$rows = foreach ($k in $names) {
+    $a = $times["0|$k"].ToArray(); $bb = $times["1|$k"].ToArray()
+    $ratios = for ($i = 0; $i -lt $a.Length; $i++) { $bb[$i] / $a[$i] }
+    [pscustomobject]@{
+        Model = $k
+        'A q1 (ms)' = [math]::Round((Get-Quantile $a 0.25), 3); 'A median (ms)' = [math]::Round((Get-Quantile $a 0.5), 3)
+        'B q1 (ms)' = [math]::Round((Get-Quantile $bb 0.25), 3); 'B median (ms)' = [math]::Round((Get-Quantile $bb 0.5), 3)
+        'B / A (median of rounds)' = [math]::Round((Get-Quantile $ratios 0.5), 3)
+        'Same energy' = $energy["0|$k"] -eq $energy["1|$k"]
+    }
+}
+Write-Host "$Rounds rounds, $Threads thread(s), 500-atom five-element cell, E + F + virial; per round and model: A then B, each an untimed pass then a timed one."
+$rows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
+$o = $rows | Where-Object Model -eq 'original'
+foreach ($b in 'A', 'B') {
+    $orig = $o."$b median (ms)"
+    $line = ($rows | Where-Object Model -ne 'original' | ForEach-Object { '{0} {1:F2}x' -f $_.Model, ($orig / $_."$b median (ms)") }) -join ', '
+    Write-Host "Build $b, fast original / model (medians): $line"
+}
