@@ -412,7 +412,7 @@ $out = foreach ($case in @(@('alloy5/dp5_model.ckpt', 'alloy5/PWdata/fcc_5x5x5_5
             $nl = [DpCompress.Core.Neighbors.NeighborSearch]::Build($other, $m.AtomTypes, $m.Rmax, $m.MaxNeighbors)
             (Get-DpError { (New-Fast $m).Evaluate($c, $nl) }).ErrorId | Should -Be 'NeighborListMismatch'
         }
-        It 'refuses an out-of-range neighbour index (NeighborListMismatch, checked in the environment pass)' {
+        It 'refuses an out-of-range neighbour index (NeighborListMismatch, checked after the environment pass; compressed: after the chunked passes, before the force scatter)' {
             $c = Read-Config 'agau' 'Ag10Au14' 0
             $m = $script:AgAuModel
             $nl = [DpCompress.Core.Neighbors.NeighborSearch]::Build($c, $m.AtomTypes, $m.Rmax, $m.MaxNeighbors)
@@ -420,9 +420,12 @@ $out = foreach ($case in @(@('alloy5/dp5_model.ckpt', 'alloy5/PWdata/fcc_5x5x5_5
             $t = [array]::IndexOf([int[]]$nl.Counts, ($nl.Counts | Where-Object { $_ -gt 0 } | Select-Object -First 1))
             $nbr[$t * $m.MaxNeighbors] = $c.AtomCount + 5
             $bad = [DpCompress.Core.Neighbors.NeighborList]::new($nl.AtomCount, $nl.TypeCount, $nl.MaxNeighbors, $nl.AtomTypes, $nl.Counts, $nbr, $nl.Delta)
-            foreach ($threads in 1, 2) {
-                (Get-DpError { (New-Fast $m $threads).Evaluate($c, $bad) }).ErrorId | Should -Be 'NeighborListMismatch'
+            foreach ($model in $m, $script:AgAuO3) {
+                foreach ($threads in 1, 2) {
+                    (Get-DpError { (New-Fast $model $threads).Evaluate($c, $bad) }).ErrorId | Should -Be 'NeighborListMismatch'
+                }
             }
+            [DpCompress.Core.Inference.Fast.FastEngine]::new($script:AgAuO3, 1).PassOrder | Should -Be 'AtomChunks'   # the chunked path was the one refused
         }
         It 'refuses more real neighbours than max_neigh_num (TooManyNeighbors)' {
             $c = Read-Config 'agau' 'Ag10Au14' 0

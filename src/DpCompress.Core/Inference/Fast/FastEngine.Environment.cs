@@ -17,10 +17,12 @@ public sealed partial class FastEngine
     private sealed partial class Evaluation
     {
         /// <summary>R_s = (R̃(dR_s) − davg[t_i]) / dstd[t_i] for every real slot of a chunk of atoms.</summary>
+        private void EnvironmentChunk(int chunk, Workspace ws) => EnvironmentAtoms(chunk * AtomChunk, Math.Min(_n, (chunk + 1) * AtomChunk), false);
+
+        /// <summary>The environment of atoms first..stop−1: in atom order, or (<paramref name="sorted"/>) of the atoms at those type-sorted positions.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void EnvironmentChunk(int chunk, Workspace ws)
+        private void EnvironmentAtoms(int first, int stop, bool sorted)
         {
-            int end = Math.Min(_n, (chunk + 1) * AtomChunk);
             var delta = _nl.Delta;
             double rmin = _e._rmin, rmax = _e._rmax, invWidth = 1.0 / (rmax - rmin);
             bool includeRmin = _e._conv.SwitchIncludesRmin;
@@ -30,8 +32,9 @@ public sealed partial class FastEngine
             var c6 = Vector256.Create(-6.0); var c15 = Vector256.Create(15.0); var c10 = Vector256.Create(10.0); var c30 = Vector256.Create(-30.0);
             ref double rr = ref MemoryMarshal.GetArrayDataReference(_r);
             ref double gr = ref MemoryMarshal.GetArrayDataReference(_geo);
-            for (int i = chunk * AtomChunk; i < end; i++)
+            for (int at = first; at < stop; at++)
             {
+                int i = sorted ? _order[at] : at;
                 int ti = _types[i];
                 double a0 = _e._davg[ti * 4], a1 = _e._davg[ti * 4 + 1], a2 = _e._davg[ti * 4 + 2], a3 = _e._davg[ti * 4 + 3];
                 double s0 = 1.0 / _e._dstd[ti * 4], s1 = 1.0 / _e._dstd[ti * 4 + 1], s2 = 1.0 / _e._dstd[ti * 4 + 2], s3 = 1.0 / _e._dstd[ti * 4 + 3];

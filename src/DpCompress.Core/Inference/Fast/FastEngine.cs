@@ -52,7 +52,7 @@ public enum PaddingEvaluation
 /// <see cref="TableKernel.ContractPair"/>); where Vector512 is accelerated and m ≤ 32, one call per
 /// (atom, neighbour type) block keeps A_i or dE/dA_i in registers for all its slots
 /// (<see cref="TableKernel.AccumulateBlock"/>, <see cref="TableKernel.ContractBlock"/>).</para>
-/// <para>Pass order (<see cref="TablePassOrder"/>): a compressed model runs table forward, fitting forward and
+/// <para>Pass order (<see cref="TablePassOrder"/>): a compressed model computes each thread part's environment and then runs table forward, fitting forward and
 /// backward and table backward per chunk of at most 64 atoms of one type (<see cref="Evaluation.PartChunks"/>), while the next chunk's rows are fetched
 /// ahead (<see cref="LookAhead"/>); the chunk's forward stores each slot's (G, G′) (<see cref="Workspace.Slopes"/>)
 /// and its backward reads them instead of the table rows; an original model runs each pass over all atoms in turn.</para>
@@ -431,10 +431,14 @@ public sealed partial class FastEngine : IDpEngine
                 _dlt = Buffers.Ensure(ref _buf.Dlt, _real * 3);
                 if (_buf.Nbr.Length < _real) _buf.Nbr = new int[_real];
                 _nbr = _buf.Nbr;
-                _e.Run(Chunks(_n, AtomChunk), EnvironmentChunk, _ct);
-                if (_badNeighbor >= 0)
-                    throw new DpCompressException("NeighborListMismatch", ErrorKind.InvalidArgument, $"Atom {_badNeighbor}: a neighbour index is out of range (the configuration has {_n} atoms).");
-                if (timings is not null) timings.Environment += Lap(ref stamp);
+                // Chunked passes compute each part's environment in the same parallel run (one fork and join fewer).
+                bool chunked = compressed && _e.PassOrder == TablePassOrder.AtomChunks;
+                if (!chunked)
+                {
+                    _e.Run(Chunks(_n, AtomChunk), EnvironmentChunk, _ct);
+                    CheckNeighbors();
+                    if (timings is not null) timings.Environment += Lap(ref stamp);
+                }
 
                 // Item sizes never change results: every atom's sums run in the same order in any item.
                 var atomItems = TypeItems(_e.MaxDegreeOfParallelism == 1 ? TypeChunkSerial : TypeChunk);
@@ -469,9 +473,10 @@ public sealed partial class FastEngine : IDpEngine
                 _grad = Buffers.Ensure(ref _buf.Grad, _real * 3);
                 _fc = Buffers.Ensure(ref _buf.Fc, _n * 3);
                 _wa = Buffers.Ensure(ref _buf.Wa, _n * 9);
-                if (compressed && _e.PassOrder == TablePassOrder.AtomChunks)
+                if (chunked)
                 {
                     ChunkedPasses(timings, ref stamp);
+                    CheckNeighbors();   // before any neighbour index is used (the force scatter below)
                 }
                 else
                 {
@@ -528,6 +533,13 @@ public sealed partial class FastEngine : IDpEngine
         }
 
         private static int Chunks(int count, int size) => (count + size - 1) / size;
+
+        /// <summary>Refuses a neighbour list whose neighbour indices (copied by the environment pass) leave the configuration.</summary>
+        private void CheckNeighbors()
+        {
+            if (_badNeighbor >= 0)
+                throw new DpCompressException("NeighborListMismatch", ErrorKind.InvalidArgument, $"Atom {_badNeighbor}: a neighbour index is out of range (the configuration has {_n} atoms).");
+        }
 
         private List<(int Pair, int Start, int Count)> EmbeddingItems()
         {
