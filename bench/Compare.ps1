@@ -59,6 +59,13 @@ function Import-Build([string] $Name, [string] $Dir) {
 $builds = @((Import-Build 'A (before)' $Before), (Import-Build 'B (after)' $After))
 Write-Host "A (before): $($builds[0].Dir)"
 Write-Host "B (after):  $($builds[1].Dir)"
+# The tables' rows live in memory advised for transparent huge pages; whether the kernel backs a table with them
+# depends on free contiguous memory and moves the fine-grid models' times by 10 % or more. Both builds' tables
+# (≈ 0.85 GB each) should be covered; a run with much less is not a fair comparison.
+if (Test-Path /proc/self/smaps_rollup) {
+    $huge = Select-String -Path /proc/self/smaps_rollup -Pattern '^AnonHugePages:\s+(\d+) kB' | ForEach-Object { [long]$_.Matches[0].Groups[1].Value }
+    Write-Host ("Huge pages backing this process: {0:N0} MB" -f ($huge / 1024))
+}
 $names = @($builds[0].Engines.Keys)
 foreach ($b in $builds) { foreach ($k in $names) { 1..5 | ForEach-Object { $null = $b.Engines[$k].Evaluate($b.Cell, $b.Neighbors, $null, $none) } } }
 $times = @{}; foreach ($b in 0, 1) { foreach ($k in $names) { $times["$b|$k"] = [Collections.Generic.List[double]]::new() } }

@@ -48,11 +48,12 @@ public sealed partial class FastEngine
                     int cnt = _nl.Counts[i * _t + t];
                     int slot0 = (i * _t + t) * _k;
                     int idx0 = _blockStart[i * _t + t];
-                    // The neighbour list is [N, T, K] with mostly empty slots: prefetch the real slots two blocks
-                    // ahead (a fixed stride of K slots) so the copies below do not wait on L3/DRAM.
-                    if (Sse.IsSupported)
+                    // The neighbour list is [N, T, K] with mostly empty slots: prefetch real slots ahead so the copies
+                    // below do not wait on L3/DRAM: two blocks ahead (a fixed stride of K slots) in atom order, the
+                    // same type's block of the next atom visited in type-sorted order (there the next atom is not i + 1).
+                    if (Sse.IsSupported && (!sorted || at + 1 < stop))
                     {
-                        int ahead = slot0 + 2 * _k;
+                        int ahead = sorted ? (_order[at + 1] * _t + t) * _k : slot0 + 2 * _k;
                         if ((ahead + 16) * 3 <= delta.Length)
                             unsafe
                             {
