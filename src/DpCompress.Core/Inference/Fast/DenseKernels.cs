@@ -168,6 +168,20 @@ internal static partial class DenseKernels
             Unsafe.Add(ref yr, i) = Math.FusedMultiplyAdd(a, Unsafe.Add(ref xr, i), Unsafe.Add(ref yr, i));
     }
 
+    /// <summary>y[μ] = x[μ]·a for μ &lt; n (the same products in any width).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Scale(ReadOnlySpan<double> x, double a, Span<double> y)
+    {
+        int n = x.Length;
+        if (y.Length < n) throw new ArgumentException("Scale operand too short.");
+        ref double xr = ref MemoryMarshal.GetReference(x);
+        ref double yr = ref MemoryMarshal.GetReference(y);
+        var av = Vector256.Create(a);
+        int i = 0;
+        for (; i + 4 <= n; i += 4) (Vector256.LoadUnsafe(ref xr, (nuint)i) * av).StoreUnsafe(ref yr, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref yr, i) = Unsafe.Add(ref xr, i) * a;
+    }
+
     /// <summary>Mask keeping the last <paramref name="count"/> (1–3) of four lanes (all bits set), the others zero.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<double> TailMask(int count) =>

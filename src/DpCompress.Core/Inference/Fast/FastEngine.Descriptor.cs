@@ -219,7 +219,7 @@ public sealed partial class FastEngine
                 var src = apad.Slice((p - item.Start) * 4 * mp, 4 * mp);
                 var a = _a.AsSpan(_order[p] * 4 * m, 4 * m);
                 for (int c = 0; c < 4; c++)
-                    for (int q = 0; q < m; q++) a[c * m + q] = src[c * mp + q] * _c;
+                    DenseKernels.Scale(src.Slice(c * mp, m), _c, a.Slice(c * m, m));
                 DescriptorKernels.Descriptor(a, m, _m2, _d.AsSpan(p * m * _m2, m * _m2));
             }
             if (beyond != 0) Interlocked.Add(ref _beyond, beyond);

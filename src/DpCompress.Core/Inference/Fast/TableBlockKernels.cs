@@ -200,6 +200,14 @@ internal sealed unsafe partial class TableKernel
             if ((uint)o > last) throw new ArgumentException($"{kernel}: row offset {o} out of range.");
     }
 
+    /// <summary><see cref="CheckRows"/> for the slots whose extra is not 0 (the only rows a kernel with stored (G, G′) reads).</summary>
+    private void CheckRowsBeyond(ReadOnlySpan<int> off, ReadOnlySpan<double> extra, string kernel)
+    {
+        uint last = (uint)(_soaLength - _soaRow);
+        for (int s = 0; s < off.Length; s++)
+            if (extra[s] != 0 && (uint)off[s] > last) throw new ArgumentException($"{kernel}: row offset {off[s]} out of range.");
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<double> Horner(ref double c, int o, int mp, Vector512<double> x) =>
         Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(
@@ -397,7 +405,9 @@ internal sealed unsafe partial class TableKernel
         int cnt = off.Length;
         if (!BlockKernels || x.Length < cnt || extra.Length < cnt || da.Length < 4 * _mp || uv.Length < 2 * cnt || (!slopes.IsEmpty && slopes.Length < cnt * SlopeWidth))
             throw new ArgumentException("ContractBlock operand out of range.");
-        CheckRows(off, nameof(ContractBlock));
+        // With stored (G, G′) the kernel reads only the rows of slots beyond the table (extra ≠ 0, or NaN).
+        if (slopes.IsEmpty) CheckRows(off, nameof(ContractBlock));
+        else CheckRowsBeyond(off, extra, nameof(ContractBlock));
         ref int o = ref MemoryMarshal.GetReference(off);
         ref double xr = ref MemoryMarshal.GetReference(x);
         ref double er = ref MemoryMarshal.GetReference(extra);
