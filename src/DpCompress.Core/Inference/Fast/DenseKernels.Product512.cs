@@ -193,13 +193,13 @@ internal static partial class DenseKernels
         }
     }
 
-    /// <summary>Stores one row of a <see cref="Strip{TC}"/>, the tail vector last.</summary>
+    /// <summary>Stores one row of a <see cref="Strip{TC}"/> or <see cref="Strip8{TC}"/>, the tail vector last.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Row<TC>(ref double c, Vector512<double> a, Vector512<double> b, Vector512<double> d, Vector512<double> e, Vector256<double> y,
         bool accumulate, bool hasBias, ref double bias, nuint tOff, Vector512<double> freshZ, Vector256<double> freshY) where TC : struct, IColumns
     {
         var all = Vector512<double>.AllBitsSet;
-        Put(a, ref c, 0, accumulate, hasBias, ref bias, all);
+        if (TC.Zmm >= 1) Put(a, ref c, 0, accumulate, hasBias, ref bias, all);
         if (TC.Zmm >= 2) Put(b, ref c, 8, accumulate, hasBias, ref bias, all);
         if (TC.Zmm >= 3) Put(d, ref c, 16, accumulate, hasBias, ref bias, all);
         if (TC.Tail == 8) Put(e, ref c, tOff, accumulate, hasBias, ref bias, freshZ);
@@ -323,14 +323,14 @@ internal static partial class DenseKernels
             Step(Unsafe.Add(ref x, 7 * k + p), wu, wv, wt, wy, ref u7, ref v7, ref t7, ref y7);
             wp = ref Unsafe.Add(ref wp, o);
         }
-        Put8<TC>(ref c, u0, v0, t0, y0, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
-        Put8<TC>(ref Unsafe.Add(ref c, o), u1, v1, t1, y1, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
-        Put8<TC>(ref Unsafe.Add(ref c, 2 * o), u2, v2, t2, y2, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
-        Put8<TC>(ref Unsafe.Add(ref c, 3 * o), u3, v3, t3, y3, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
-        Put8<TC>(ref Unsafe.Add(ref c, 4 * o), u4, v4, t4, y4, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
-        Put8<TC>(ref Unsafe.Add(ref c, 5 * o), u5, v5, t5, y5, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
-        Put8<TC>(ref Unsafe.Add(ref c, 6 * o), u6, v6, t6, y6, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
-        Put8<TC>(ref Unsafe.Add(ref c, 7 * o), u7, v7, t7, y7, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+        Row<TC>(ref c, u0, v0, TC.Zmm >= 3 ? t0 : default, TC.Tail == 8 ? t0 : default, y0, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+        Row<TC>(ref Unsafe.Add(ref c, o), u1, v1, TC.Zmm >= 3 ? t1 : default, TC.Tail == 8 ? t1 : default, y1, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+        Row<TC>(ref Unsafe.Add(ref c, 2 * o), u2, v2, TC.Zmm >= 3 ? t2 : default, TC.Tail == 8 ? t2 : default, y2, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+        Row<TC>(ref Unsafe.Add(ref c, 3 * o), u3, v3, TC.Zmm >= 3 ? t3 : default, TC.Tail == 8 ? t3 : default, y3, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+        Row<TC>(ref Unsafe.Add(ref c, 4 * o), u4, v4, TC.Zmm >= 3 ? t4 : default, TC.Tail == 8 ? t4 : default, y4, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+        Row<TC>(ref Unsafe.Add(ref c, 5 * o), u5, v5, TC.Zmm >= 3 ? t5 : default, TC.Tail == 8 ? t5 : default, y5, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+        Row<TC>(ref Unsafe.Add(ref c, 6 * o), u6, v6, TC.Zmm >= 3 ? t6 : default, TC.Tail == 8 ? t6 : default, y6, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
+        Row<TC>(ref Unsafe.Add(ref c, 7 * o), u7, v7, TC.Zmm >= 3 ? t7 : default, TC.Tail == 8 ? t7 : default, y7, accumulate, hasBias, ref bias, tOff, freshZ, freshY);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static void Step(double xp, Vector512<double> wu, Vector512<double> wv, Vector512<double> wt, Vector256<double> wy,
@@ -342,18 +342,5 @@ internal static partial class DenseKernels
             if (TC.Zmm >= 3 || TC.Tail == 8) t = Vector512.FusedMultiplyAdd(s, wt, t);
             if (TC.Tail == 4) y = Vector256.FusedMultiplyAdd(Vector256.Create(xp), wy, y);
         }
-    }
-
-    /// <summary>Stores one row of a <see cref="Strip8{TC}"/>, the tail vector last.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put8<TC>(ref double c, Vector512<double> u, Vector512<double> v, Vector512<double> t, Vector256<double> y,
-        bool accumulate, bool hasBias, ref double bias, nuint tOff, Vector512<double> freshZ, Vector256<double> freshY) where TC : struct, IColumns
-    {
-        var all = Vector512<double>.AllBitsSet;
-        if (TC.Zmm >= 1) Put(u, ref c, 0, accumulate, hasBias, ref bias, all);
-        if (TC.Zmm >= 2) Put(v, ref c, 8, accumulate, hasBias, ref bias, all);
-        if (TC.Zmm >= 3) Put(t, ref c, 16, accumulate, hasBias, ref bias, all);
-        if (TC.Tail == 8) Put(t, ref c, tOff, accumulate, hasBias, ref bias, freshZ);
-        if (TC.Tail == 4) Put(y, ref Unsafe.Add(ref c, tOff), accumulate, hasBias, ref Unsafe.Add(ref bias, hasBias ? (int)tOff : 0), freshY);
     }
 }

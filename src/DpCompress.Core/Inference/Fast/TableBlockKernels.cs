@@ -191,21 +191,17 @@ internal sealed unsafe partial class TableKernel
             if (o != -1 && (uint)o > last) throw new ArgumentException($"fetch row offset {o} out of range.");
     }
 
-    /// <summary>The kernels read rows without bounds checks: every offset must start a whole row.</summary>
+    /// <summary>
+    /// The kernels read rows without bounds checks: every offset must start a whole row. With <paramref name="beyond"/>,
+    /// only the slots whose extra is not 0 (or NaN) are checked: the only rows a kernel with stored (G, G′) reads.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void CheckRows(ReadOnlySpan<int> off, string kernel)
+    private void CheckRows(ReadOnlySpan<int> off, string kernel, ReadOnlySpan<double> beyond = default)
     {
         uint last = (uint)(_soaLength - _soaRow);
-        foreach (int o in off)
-            if ((uint)o > last) throw new ArgumentException($"{kernel}: row offset {o} out of range.");
-    }
-
-    /// <summary><see cref="CheckRows"/> for the slots whose extra is not 0 (the only rows a kernel with stored (G, G′) reads).</summary>
-    private void CheckRowsBeyond(ReadOnlySpan<int> off, ReadOnlySpan<double> extra, string kernel)
-    {
-        uint last = (uint)(_soaLength - _soaRow);
+        bool all = beyond.IsEmpty;
         for (int s = 0; s < off.Length; s++)
-            if (extra[s] != 0 && (uint)off[s] > last) throw new ArgumentException($"{kernel}: row offset {off[s]} out of range.");
+            if ((all || beyond[s] != 0) && (uint)off[s] > last) throw new ArgumentException($"{kernel}: row offset {off[s]} out of range.");
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -406,8 +402,7 @@ internal sealed unsafe partial class TableKernel
         if (!BlockKernels || x.Length < cnt || extra.Length < cnt || da.Length < 4 * _mp || uv.Length < 2 * cnt || (!slopes.IsEmpty && slopes.Length < cnt * SlopeWidth))
             throw new ArgumentException("ContractBlock operand out of range.");
         // With stored (G, G′) the kernel reads only the rows of slots beyond the table (extra ≠ 0, or NaN).
-        if (slopes.IsEmpty) CheckRows(off, nameof(ContractBlock));
-        else CheckRowsBeyond(off, extra, nameof(ContractBlock));
+        CheckRows(off, nameof(ContractBlock), slopes.IsEmpty ? default : extra);
         ref int o = ref MemoryMarshal.GetReference(off);
         ref double xr = ref MemoryMarshal.GetReference(x);
         ref double er = ref MemoryMarshal.GetReference(extra);
