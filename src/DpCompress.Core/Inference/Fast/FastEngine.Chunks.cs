@@ -13,7 +13,8 @@ public sealed partial class FastEngine
     /// weights and the chunk's (G, G′) store stay near the core. Computing each part's environment in the same
     /// parallel run (not in a pass of its own before) saves a fork and join and keeps the part's R near the core:
     /// measured with `build.ps1 Compare` against the separate pass (150 rounds, 500-atom five-element cell), model
-    /// time ×0.94-0.97 on one thread and ×0.96-0.98 on two, the same energies.
+    /// time ×0.94-0.97 on one thread and ×0.96-0.98 on two, the same energies; Compare then loaded each build once,
+    /// and two loads of one build have since differed by up to 10 %, so that gain is not resolved.
     /// </summary>
     private sealed partial class Evaluation
     {
