@@ -172,6 +172,20 @@ Describe 'FastEngine' {
             $soa.GetType().Name | Should -Be 'HugePageBuffer'
             [long]$type.GetProperty('Address', $flags).GetValue($soa) % 2MB | Should -Be 0
         }
+        It 'gives the compressor large coefficient arrays zeroed even where the memory held other values' {
+            $type = [DpCompress.Core.Inference.Fast.FastEngine].Assembly.GetType('DpCompress.Core.Inference.Fast.HugePages', $true)
+            $min = [long]$type.GetField('MinArrayLength', [Reflection.BindingFlags]'NonPublic, Static').GetValue($null)
+            $zeroed = $type.GetMethod('ZeroedDoubles')
+            foreach ($n in 1000, ($min + 12345)) {
+                # A dead array full of ones first, so a reused block of the heap holds non-zero values.
+                $junk = [double[]]::new($n); [Array]::Fill($junk, 1.0); $junk = $null
+                [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect()
+                $a = $zeroed.Invoke($null, @([long]$n))
+                $a.Length | Should -Be $n
+                [Linq.Enumerable]::Max([double[]]$a) | Should -Be 0
+                [Linq.Enumerable]::Min([double[]]$a) | Should -Be 0
+            }
+        }
         It 'order 3 / order 5 tables (dx 0.01) reproduce the original model' {
             $fo = New-Fast $script:AgAuModel; $f3 = New-Fast $script:AgAuO3; $f5 = New-Fast $script:AgAuO5
             foreach ($sys in 'Ag10Au14', 'Au32') {

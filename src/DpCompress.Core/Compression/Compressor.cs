@@ -1,3 +1,4 @@
+using DpCompress.Core.Inference.Fast;
 using DpCompress.Core.Model;
 
 namespace DpCompress.Core.Compression;
@@ -100,13 +101,16 @@ public static class Compressor
         int nnodes = rows + 1;
         var nodes = new double[nnodes];
         for (int k = 0; k < nnodes; k++) nodes[k] = grid.Node(k);
-        var coefficients = new double[(long)nets.Count * rows * m * (order + 1)];
+        var coefficients = HugePages.ZeroedDoubles((long)nets.Count * rows * m * (order + 1));
         var accuracy = new NetAccuracy[nets.Count];
         int done = 0;
+        // y, y′, y″ buffers [nnodes, m] (3 MB each at dx 0.001) serve one net after another: fresh ones per net
+        // would map new memory every time, and first writes to fresh memory are what the first table of a process pays for.
+        var scratch = new System.Collections.Concurrent.ConcurrentBag<NetWork.Buffers>();
 
         void One(int k)
         {
-            var work = new NetWork(nets[k], nnodes, order);
+            var work = new NetWork(nets[k], scratch.TryTake(out var buffers) ? buffers : new NetWork.Buffers(nnodes * m, order));
             long offset = (long)k * rows * m * (order + 1);
             var table = coefficients.AsSpan().Slice((int)offset, rows * m * (order + 1));
             BuildNet(work, nodes, order, table, cancellationToken);
@@ -120,6 +124,7 @@ public static class Compressor
                 InnerMaxValueError = acc.InnerValue,
                 InnerMaxDerivativeError = acc.InnerDerivative,
             };
+            scratch.Add(work.Scratch);
             int d = Interlocked.Increment(ref done);
             progress?.Report(new CompressionProgress(d, nets.Count, k));
         }
@@ -155,22 +160,26 @@ public static class Compressor
             throw new DpCompressException("InvalidOrder", ErrorKind.InvalidArgument, $"Order must be 3 or 5 (got {order}).");
     }
 
-    /// <summary>Per-net scratch: y, y′, y″ at every node, [nnodes, m].</summary>
+    /// <summary>Per-net work: the net's evaluator and y, y′, y″ at every node, [nnodes, m] (every element written by <see cref="BuildNet"/>).</summary>
     private sealed class NetWork
     {
-        public NetWork(EmbeddingNet net, int nnodes, int order)
+        /// <summary>y, y′ and (order 5) y″ buffers, reusable from one net to the next.</summary>
+        public sealed record Buffers(double[] Y, double[] D1, double[] D2)
+        {
+            public Buffers(int length, int order) : this(new double[length], new double[length], order == 5 ? new double[length] : []) { }
+        }
+
+        public NetWork(EmbeddingNet net, Buffers scratch)
         {
             Evaluator = new EmbeddingNetEvaluator(net);
-            int m = net.OutputWidth;
-            Y = new double[nnodes * m];
-            D1 = new double[nnodes * m];
-            D2 = order == 5 ? new double[nnodes * m] : Array.Empty<double>();
+            Scratch = scratch;
         }
 
         public EmbeddingNetEvaluator Evaluator { get; }
-        public double[] Y { get; }
-        public double[] D1 { get; }
-        public double[] D2 { get; }
+        public Buffers Scratch { get; }
+        public double[] Y => Scratch.Y;
+        public double[] D1 => Scratch.D1;
+        public double[] D2 => Scratch.D2;
     }
 
     private const int NodeChunk = 1024;

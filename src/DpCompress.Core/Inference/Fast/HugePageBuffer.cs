@@ -22,7 +22,6 @@ namespace DpCompress.Core.Inference.Fast;
 internal sealed unsafe class HugePageBuffer : IDisposable
 {
     private const nuint Alignment = 2 << 20;
-    private const int MadvHugePage = 14;   // linux/mman.h
     private nint _address;
     private readonly long _bytes;
 
@@ -36,7 +35,7 @@ internal sealed unsafe class HugePageBuffer : IDisposable
         _bytes = length * sizeof(double);
         nuint size = ((nuint)_bytes + Alignment - 1) & ~(Alignment - 1);
         _address = (nint)NativeMemory.AlignedAlloc(size, Alignment);
-        HugePages = OperatingSystem.IsLinux() && Advise((void*)_address, size);
+        HugePages = Fast.HugePages.Advise((void*)_address, size);
         GC.AddMemoryPressure(_bytes);
         AsSpan().Clear();
     }
@@ -55,21 +54,6 @@ internal sealed unsafe class HugePageBuffer : IDisposable
 
     /// <summary>The elements as a span.</summary>
     public Span<double> AsSpan() => new(Pointer, Length);
-
-    private static bool Advise(void* p, nuint size)
-    {
-        try
-        {
-            return Madvise(p, size, MadvHugePage) == 0;
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-        {
-            return false;
-        }
-    }
-
-    [DllImport("libc", EntryPoint = "madvise")]
-    private static extern int Madvise(void* addr, nuint length, int advice);
 
     public void Dispose()
     {
