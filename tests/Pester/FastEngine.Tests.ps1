@@ -174,7 +174,7 @@ Describe 'FastEngine' {
         }
         It 'gives the compressor large coefficient arrays zeroed even where the memory held other values' {
             $type = [DpCompress.Core.Inference.Fast.FastEngine].Assembly.GetType('DpCompress.Core.Inference.Fast.HugePages', $true)
-            $min = [long]$type.GetField('MinArrayLength', [Reflection.BindingFlags]'NonPublic, Static').GetValue($null)
+            $min = [long]$type.GetField('MinArrayBytes', [Reflection.BindingFlags]'NonPublic, Static').GetValue($null) / 8
             $zeroed = $type.GetMethod('ZeroedDoubles')
             foreach ($n in 1000, ($min + 12345)) {
                 # A dead array full of ones first, so a reused block of the heap holds non-zero values.

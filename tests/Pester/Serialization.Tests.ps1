@@ -471,3 +471,78 @@ Describe 'CheckpointWriter' {
         }
     }
 }
+
+Describe 'Protocol-2 bytes: latin-1 text written and read without a string' {
+    BeforeAll {
+        # Random bytes (seeded) of 2 MB: their latin-1 text is about 3 MB of UTF-8, above the reader's 1 MB threshold.
+        $rng = [Random]::new(7)
+        $script:Big = [byte[]]::new(2MB); $rng.NextBytes($script:Big)
+        $script:Small = [byte[]]::new(300); $rng.NextBytes($script:Small)
+        $script:Values = [double[]]::new(200000); for ($i = 0; $i -lt $Values.Length; $i++) { $Values[$i] = $rng.NextDouble() * 1e6 - 5e5 }
+        $script:Values[17] = [double]::NaN; $script:Values[18] = [double]::NegativeInfinity; $script:Values[19] = -0.0
+        function script:Unpickle([byte[]] $Pickle) { [DpCompress.Core.Serialization.SafeUnpickler]::new($Pickle).Load() }
+    }
+
+    It 'writes bytes as the UTF-8 of their latin-1 text (what Python writes)' {
+        $pickle = [DpCompress.Core.Serialization.PickleWriter]::new().Write($Big)
+        $expected = [Text.Encoding]::UTF8.GetBytes([Text.Encoding]::Latin1.GetString($Big))
+        # BINUNICODE ('X', length as 4 little-endian bytes) near the start, right after the _codecs.encode global.
+        $lengthBytes = [BitConverter]::GetBytes([int]$expected.Length)
+        $at = -1
+        for ($i = 0; $i -lt 64 -and $at -lt 0; $i++) {
+            if ($pickle[$i] -eq 0x58 -and $pickle[$i + 1] -eq $lengthBytes[0] -and $pickle[$i + 2] -eq $lengthBytes[1] -and $pickle[$i + 3] -eq $lengthBytes[2] -and $pickle[$i + 4] -eq $lengthBytes[3]) { $at = $i }
+        }
+        $at | Should -BeGreaterThan 0
+        $payload = [byte[]]::new($expected.Length); [Array]::Copy($pickle, $at + 5, $payload, 0, $expected.Length)
+        [Linq.Enumerable]::SequenceEqual($payload, $expected) | Should -BeTrue
+    }
+
+    It 'reads back large and small bytes and a float64 array bit for bit' {
+        $list = [Collections.Generic.List[object]]::new()
+        $list.Add($Big); $list.Add($Small); $list.Add([DpCompress.Core.Serialization.NdArray]::FromDoubles($Values, [long[]]@(400, 500)))
+        $back = Unpickle ([DpCompress.Core.Serialization.PickleWriter]::new().Write($list))
+        $back[0].GetType() | Should -Be ([byte[]])
+        [Linq.Enumerable]::SequenceEqual([byte[]]$back[0], $Big) | Should -BeTrue
+        [Linq.Enumerable]::SequenceEqual([byte[]]$back[1], $Small) | Should -BeTrue
+        $doubles = $back[2].ToDoubleArray()
+        [Linq.Enumerable]::SequenceEqual(
+            [long[]]@($doubles | ForEach-Object { [BitConverter]::DoubleToInt64Bits($_) }),
+            [long[]]@($Values | ForEach-Object { [BitConverter]::DoubleToInt64Bits($_) })) | Should -BeTrue
+    }
+
+    It 'keeps a large str that is not _codecs.encode''s argument a string, latin-1 or not' {
+        $latin = [string]::new([char]0xE9, 1.5MB)   # 'é' × 1.5 M: latin-1, 3 MB of UTF-8
+        $wide = 'x' * 1MB + [char]0x20AC            # ends with '€' (three UTF-8 bytes)
+        foreach ($s in $latin, $wide) {
+            $back = Unpickle ([DpCompress.Core.Serialization.PickleWriter]::new().Write($s))
+            $back.GetType() | Should -Be ([string])
+            $back -ceq $s | Should -BeTrue
+        }
+    }
+
+    It 'refuses a large _codecs.encode argument with a character outside latin-1 (CheckpointCorrupt)' {
+        # _codecs.encode('x…x€', 'latin1'), hand-built: the reader falls back to a string, then refuses it.
+        $text = [Text.Encoding]::UTF8.GetBytes('x' * 1MB + [char]0x20AC)
+        $ms = [IO.MemoryStream]::new()
+        $ms.Write([byte[]](0x80, 0x02), 0, 2)
+        $g = [Text.Encoding]::ASCII.GetBytes("c_codecs`nencode`n"); $ms.Write($g, 0, $g.Length)
+        $ms.WriteByte(0x58); $ms.Write([BitConverter]::GetBytes([int]$text.Length), 0, 4); $ms.Write($text, 0, $text.Length)
+        $l = [Text.Encoding]::ASCII.GetBytes('latin1'); $ms.WriteByte(0x8c); $ms.WriteByte($l.Length); $ms.Write($l, 0, $l.Length)
+        $ms.Write([byte[]](0x86, 0x52, 0x2e), 0, 3)   # TUPLE2, REDUCE, STOP
+        $e = Get-DpError { Unpickle $ms.ToArray() }
+        $e.ErrorId | Should -Be 'CheckpointCorrupt'
+        $e.Message | Should -Match 'outside latin-1'
+    }
+
+    It 'refuses a large _codecs.encode argument cut inside a two-byte sequence (CheckpointCorrupt or CheckpointTruncated)' {
+        $text = [Text.Encoding]::UTF8.GetBytes([string]::new([char]0xE9, 600KB))
+        $cut = [byte[]]::new($text.Length - 1); [Array]::Copy($text, $cut, $cut.Length)   # ends with a lone 0xC3
+        $ms = [IO.MemoryStream]::new()
+        $ms.Write([byte[]](0x80, 0x02), 0, 2)
+        $g = [Text.Encoding]::ASCII.GetBytes("c_codecs`nencode`n"); $ms.Write($g, 0, $g.Length)
+        $ms.WriteByte(0x58); $ms.Write([BitConverter]::GetBytes([int]$cut.Length), 0, 4); $ms.Write($cut, 0, $cut.Length)
+        $l = [Text.Encoding]::ASCII.GetBytes('latin1'); $ms.WriteByte(0x8c); $ms.WriteByte($l.Length); $ms.Write($l, 0, $l.Length)
+        $ms.Write([byte[]](0x86, 0x52, 0x2e), 0, 3)
+        (Get-DpError { Unpickle $ms.ToArray() }).ErrorId | Should -BeIn 'CheckpointCorrupt', 'CheckpointTruncated'
+    }
+}

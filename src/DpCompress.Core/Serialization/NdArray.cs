@@ -70,8 +70,9 @@ public sealed class NdArray
     /// <param name="shape">dimensions; empty for a scalar</param>
     public static NdArray FromDoubles(double[] values, params long[] shape)
     {
-        var data = new byte[checked(values.Length * 8)];
-        for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteDoubleLittleEndian(data.AsSpan(i * 8), values[i]);
+        var data = Inference.Fast.HugePages.NewArray<byte>(checked(values.Length * 8L), zeroed: false);   // every byte is written below
+        if (BitConverter.IsLittleEndian) System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(data);
+        else for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteDoubleLittleEndian(data.AsSpan(i * 8), values[i]);
         return new NdArray("<f8", shape, data);
     }
 
@@ -86,7 +87,13 @@ public sealed class NdArray
     /// <summary>All elements as float64 in C (row-major) order (float32/ints/bools widened).</summary>
     public double[] ToDoubleArray()
     {
-        var result = new double[ElementCount];
+        var result = Inference.Fast.HugePages.NewArray<double>(ElementCount, zeroed: false);   // every element is written below
+        if (Kind == 'f' && ItemSize == 8 && (ByteOrder == '>') != BitConverter.IsLittleEndian && (!FortranOrder || Shape.Length < 2))
+        {
+            // Native float64 in C order: the bytes are the values.
+            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(Data.AsSpan(0, checked((int)(ElementCount * 8)))).CopyTo(result);
+            return result;
+        }
         for (long i = 0; i < ElementCount; i++) result[i] = ElementAt(SourceIndex(i));
         return result;
     }

@@ -128,9 +128,9 @@ public sealed class SafeUnpickler
                     break;
                 }
                 // ---- strings and bytes
-                case (byte)'X': Push(ReadUtf8(ReadLength32(at), at)); break; // BINUNICODE
+                case (byte)'X': Push(ReadText(ReadLength32(at), at)); break; // BINUNICODE
                 case 0x8c: Push(ReadUtf8(ReadByte(), at)); break; // SHORT_BINUNICODE
-                case 0x8d: Push(ReadUtf8(ReadLength64(at), at)); break; // BINUNICODE8
+                case 0x8d: Push(ReadText(ReadLength64(at), at)); break; // BINUNICODE8
                 case (byte)'V': Push(DecodeRawUnicodeEscape(ReadLine())); break; // UNICODE
                 case (byte)'T': Push(Latin1(ReadSpan(ReadLength32(at)))); break; // BINSTRING (Python 2 str: latin-1)
                 case (byte)'U': Push(Latin1(ReadSpan(ReadByte()))); break; // SHORT_BINSTRING
@@ -406,8 +406,10 @@ public sealed class SafeUnpickler
             case GlobalKind.CodecsEncode:
             {
                 // _codecs.encode(str, 'latin1'): protocol 2 stores bytes as a latin-1 str
-                if (a.Length is < 1 or > 3 || a[0] is not string s) throw Corrupt("bad _codecs.encode arguments", at);
                 string enc = a.Length > 1 && a[1] is string e2 ? e2.ToLowerInvariant().Replace('_', '-') : "utf-8";
+                // Large latin-1 text was decoded straight to its bytes (ReadText).
+                if (a.Length is >= 1 and <= 3 && a[0] is Latin1Text text && enc is "latin1" or "latin-1" or "iso-8859-1" or "l1") return text.Bytes;
+                if (a.Length is < 1 or > 3 || (a[0] is Latin1Text other ? other.ToString() : a[0]) is not string s) throw Corrupt("bad _codecs.encode arguments", at);
                 _budget.Charge(s.Length, "_codecs.encode");
                 if (enc is "latin1" or "latin-1" or "iso-8859-1" or "l1")
                 {
@@ -674,6 +676,24 @@ public sealed class SafeUnpickler
         return (long)n;
     }
 
+    /// <summary>Strings of at least this many UTF-8 bytes that are latin-1 text become <see cref="Latin1Text"/>.</summary>
+    internal const int Latin1TextMinBytes = 1 << 20;
+
+    /// <summary>
+    /// A str: a <see cref="Latin1Text"/> when it is the first argument of _codecs.encode (the global right below
+    /// it on the stack: protocol 2's form of bytes), large, and every character is below 256; else a string.
+    /// </summary>
+    private object ReadText(long n, int at)
+    {
+        if (n < Latin1TextMinBytes || _stack.Count == 0 || _stack[^1] is not PyGlobal { Kind: GlobalKind.CodecsEncode }) return ReadUtf8(n, at);
+        int start = _pos;
+        var span = ReadSpan(n);
+        _budget.Charge(span.Length, "a string");
+        if (Latin1Text.TryDecode(span) is { } text) return text;
+        _pos = start;   // not latin-1 text: decode it as any other string (charged again there)
+        return ReadUtf8(n, at);
+    }
+
     private string ReadUtf8(long n, int at)
     {
         var span = ReadSpan(n);
@@ -777,6 +797,7 @@ public sealed class SafeUnpickler
     private byte[] AsBytes(object? o, string what, int at) => o switch
     {
         byte[] b => b,
+        Latin1Text text => text.Bytes,
         // Python 2 pickles (read with encoding='latin1', as numpy expects) hold raw data as str.
         string s when s.All(c => c <= 0xFF) => Latin1Bytes(s),
         _ => throw Corrupt($"{what} must be bytes, not {Describe(o)}", at),
@@ -794,7 +815,7 @@ public sealed class SafeUnpickler
         long => "int",
         BigInteger => "int",
         double => "float",
-        string => "str",
+        string or Latin1Text => "str",
         bool => "bool",
         byte[] => "bytes",
         PyDict => "dict",

@@ -193,7 +193,7 @@ public static class TorchArchive
         if (length > limit)
             throw new DpCompressException("CheckpointTooLarge", ErrorKind.LimitsExceeded,
                 $"Record '{name}' of '{full}' is too large ({entry.Length} bytes; the limit is {limit}).", full);
-        var buffer = new byte[length];
+        var buffer = Inference.Fast.HugePages.NewArray<byte>(length, zeroed: false);   // filled by the loop below, or refused
         try
         {
             using var s = entry.Open();
@@ -248,10 +248,10 @@ public static class TorchArchive
             throw WriteFailed(full, $"the folder '{dir}' does not exist", null);
 
         var pickler = new PickleWriter();
-        byte[] pkl;
+        ReadOnlyMemory<byte> pkl;
         try
         {
-            pkl = pickler.Write(root);
+            pkl = pickler.WriteMemory(root);
         }
         catch (ArgumentException e)
         {
@@ -270,7 +270,7 @@ public static class TorchArchive
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 var zip = new StoredZipWriter(stream);
-                zip.Add(prefix + "/data.pkl", pkl);
+                zip.Add(prefix + "/data.pkl", pkl.Span);
                 zip.Add(prefix + "/byteorder", "little"u8.ToArray());
                 foreach (var (key, storage) in pickler.Storages)
                 {
