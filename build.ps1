@@ -10,7 +10,8 @@ Tasks:
   Demo   Build, then compress the Ag-Au model shipped in tests/data and verify it
   Bench  Build, then the benchmarks (compression speed, inference speed)
   Compare  Build, then time this build and another (-Before <its out/DpCompress>) side by side
-         in one process, alternating pass by pass (bench/Compare.ps1)
+         in one process, each build loaded twice, alternating pass by pass; prints the
+         load-to-load spread of each build next to the ratio (bench/Compare.ps1; ~50 s, 8 GB)
   Fuzz   Build, then a long seeded mutation fuzz of the readers (-Cases, default 5000; -Seed;
          -IncludeDeepMd adds the DeePMD-kit .dp/.yaml models);
          prints "Fuzz: N passed, N failed" and exits non-zero on any failure
