@@ -43,6 +43,7 @@ internal sealed unsafe partial class TableKernel : IDisposable
     private readonly double _sMin, _dx, _xL, _outerStep, _outerEnd, _sMax, _endLocal;
     private readonly bool _fusedOrder3;
     private readonly int _mp;               // row stride of the A_i / dE/dA_i buffers: m, or m rounded up to 4 for the block kernels (zero padding)
+    private readonly int _slopeHalf;        // lanes of G (or G′) per slot in a (G, G′) store (SlopeHalf)
     private readonly int _cs;               // stride of one coefficient array in a SoA row: m, or mp where the block kernels' last vector needs zero lanes (see TableBlockKernels)
     private readonly int _ty;               // block kernels: first output of the 4-lane tail vector (m − 4 with _cs = m, else 8·Z)
     private readonly Vector256<double> _tailKeep = Vector256<double>.AllBitsSet;   // lanes of the tail vector not already covered by the 8-lane vectors
@@ -75,6 +76,7 @@ internal sealed unsafe partial class TableKernel : IDisposable
         _fusedOrder3 = _order == 3 && Avx.IsSupported;
         BlockKernels = (_order == 3 || _order == 5) && Avx.IsSupported && Vector512.IsHardwareAccelerated && _width <= 32;
         _mp = BlockKernels ? (_width + 3) & ~3 : _width;
+        _slopeHalf = 8 * (_mp / 8) + (_mp % 8 == 4 ? 4 : 0);
         _cs = _mp;
         _ty = _mp & ~7;
         if (BlockKernels && _mp % 8 == 4 && _mp >= 12)
