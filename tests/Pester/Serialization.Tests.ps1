@@ -534,6 +534,17 @@ Describe 'Protocol-2 bytes: latin-1 text written and read without a string' {
         $e.Message | Should -Match 'outside latin-1'
     }
 
+    It 'refuses a large _codecs.encode argument made only of continuation bytes (CheckpointCorrupt)' {
+        $text = [byte[]]::new(1200KB); [Array]::Fill($text, [byte]0x80)
+        $ms = [IO.MemoryStream]::new()
+        $ms.Write([byte[]](0x80, 0x02), 0, 2)
+        $g = [Text.Encoding]::ASCII.GetBytes("c_codecs`nencode`n"); $ms.Write($g, 0, $g.Length)
+        $ms.WriteByte(0x58); $ms.Write([BitConverter]::GetBytes([int]$text.Length), 0, 4); $ms.Write($text, 0, $text.Length)
+        $l = [Text.Encoding]::ASCII.GetBytes('latin1'); $ms.WriteByte(0x8c); $ms.WriteByte($l.Length); $ms.Write($l, 0, $l.Length)
+        $ms.Write([byte[]](0x86, 0x52, 0x2e), 0, 3)
+        (Get-DpError { Unpickle $ms.ToArray() }).ErrorId | Should -Be 'CheckpointCorrupt'
+    }
+
     It 'refuses a large _codecs.encode argument cut inside a two-byte sequence (CheckpointCorrupt or CheckpointTruncated)' {
         $text = [Text.Encoding]::UTF8.GetBytes([string]::new([char]0xE9, 600KB))
         $cut = [byte[]]::new($text.Length - 1); [Array]::Copy($text, $cut, $cut.Length)   # ends with a lone 0xC3

@@ -40,7 +40,6 @@ internal sealed class Latin1Text
             continuations += uint.PopCount(Vector256.Equals(Vector256.Create(utf8.Slice(i, 32)) & top, cont).ExtractMostSignificantBits());
         for (; i < utf8.Length; i++) continuations += (utf8[i] & 0xC0) == 0x80 ? 1 : 0;
         long count = utf8.Length - continuations;
-        if (count == 0) return new Latin1Text([]);
         var bytes = HugePages.NewArray<byte>(count, zeroed: false);   // every byte is written below, or the array is dropped
         // Branch-free (the bytes of a float table are random): read two bytes; an ASCII byte is itself and
         // advances one, a two-byte sequence advances two; every sequence's validity is ANDed into ok.
