@@ -112,29 +112,33 @@ foreach ($case in @(@{ O = 3; Dx = 0.01 }, @{ O = 5; Dx = 0.01 }, @{ O = 3; Dx =
     $name = if ($case.L) { 'o{0} dx 2^-7 (default layout)' -f $case.O } elseif ($case.Dx -eq 0.1) { 'o{0} dx 0.1 (rows in cache: bound)' -f $case.O } else { 'o{0} dx {1:G}' -f $case.O, $case.Dx }
     $layouts[$name] = if ($case.O -eq 3 -and $case.Dx -eq 0.01 -and -not $case.L) { $cmp3 } else { $model | Invoke-DpCompression -Dx $case.Dx -Order $case.O -Layout $layout }
 }
-# Interleaved passes: every round times each model once (neighbour list rebuilt first, as a user's pass does,
-# then the model alone with its phase times), so slow spells of this shared machine hit all models alike;
+# Interleaved passes: every round times each model once (the pass Invoke-DpModel makes: the engine rebuilds the
+# neighbour list in its own buffer, then evaluates; the model time leaves the search out), so slow spells of
+# this shared machine hit all models alike;
 # a model's time is the median over the rounds. (Timing one model after another, 5 repeats each, moved
 # these ratios by up to 20 % between runs; interleaved medians of 30 rounds agree within about 3 %.)
 # Each timed pass follows an untimed pass of the same model (its own neighbour list), as in an MD run and
 # as Measure-DpInference does: otherwise a model's rows and weights come back from memory after the other
 # eight models' passes evicted them (three alternating runs: o3 dx 0.01 / original 0.53-0.56 cold,
 # 0.52-0.53 after a pass of the same model; every model faster by 3-10 %).
+# Until 2026-12-04 each pass searched into a new list (NeighborSearch.Build), which no user pass does: allocating
+# and clearing its 7 MB [N, T, K] arrays evicted the compressed models' rows and weights. Side by side in one
+# process (3 runs, 500-atom cell), fast original / model with new lists vs the engine's buffer: original 1.00 vs
+# 1.02-1.03, o3 dx 0.01 1.97-2.14 vs 2.24-2.30, o3 dx 0.001 1.55-1.60 vs 1.69-1.81; o5 (2 runs) 1.71-1.88 vs
+# 1.88-2.07, o5 dx 0.001 1.31-1.46 vs 1.41-1.45.
 $rounds = 6 * $Repeat
 $sideModels = [ordered]@{ original = $model }; foreach ($name in $layouts.Keys) { $sideModels[$name] = $layouts[$name] }
 $sideEngines = @{}; foreach ($name in $sideModels.Keys) { $sideEngines[$name] = [DpCompress.Core.Inference.Fast.FastEngine]::new($sideModels[$name], 1) }
-$nlWarm = [DpCompress.Core.Neighbors.NeighborSearch]::Build($cell500, $model.AtomTypes, $model.Rmax, $model.MaxNeighbors)
-foreach ($name in $sideModels.Keys) { 1..10 | ForEach-Object { $null = $sideEngines[$name].Evaluate($cell500, $nlWarm) } }
+foreach ($name in $sideModels.Keys) { 1..10 | ForEach-Object { $null = $sideEngines[$name].Evaluate($cell500) } }
 $modelTimes = @{}; $tableTimes = @{}
 foreach ($name in $sideModels.Keys) { $modelTimes[$name] = [Collections.Generic.List[double]]::new(); $tableTimes[$name] = [Collections.Generic.List[double]]::new() }
 for ($round = 0; $round -lt $rounds; $round++) {
     foreach ($name in $sideModels.Keys) {
-        $null = $sideEngines[$name].Evaluate($cell500, [DpCompress.Core.Neighbors.NeighborSearch]::Build($cell500, $model.AtomTypes, $model.Rmax, $model.MaxNeighbors))
-        $nlPass = [DpCompress.Core.Neighbors.NeighborSearch]::Build($cell500, $model.AtomTypes, $model.Rmax, $model.MaxNeighbors)
+        $null = $sideEngines[$name].Evaluate($cell500)
         $phases = [DpCompress.Core.Inference.PhaseTimings]::new()
         $sw = [Diagnostics.Stopwatch]::StartNew()
-        $null = $sideEngines[$name].Evaluate($cell500, $nlPass, $phases)
-        $modelTimes[$name].Add($sw.Elapsed.TotalMilliseconds)
+        $null = $sideEngines[$name].Evaluate($cell500, $null, $phases)
+        $modelTimes[$name].Add($sw.Elapsed.TotalMilliseconds - 1000 * $phases.NeighborSearch)
         $tableTimes[$name].Add(1000 * ($phases.Embedding + $phases.EmbeddingBackward))
     }
 }
