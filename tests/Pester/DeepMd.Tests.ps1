@@ -218,6 +218,36 @@ Describe 'ReferenceEngine on a DeePMD-kit model' {
                 }
             }
         }
+        It 'NeighborListBuffer rebuilds the truncated list in place and equals a fresh build at every step (rattled, resized, after an error)' {
+            $rng = [Random]::new(7)
+            $rattle = { param($from, [double] $amp) $p = [double[]]$from.Positions.Clone(); for ($q = 0; $q -lt $p.Length; $q++) { $p[$q] += $amp * (2 * $rng.NextDouble() - 1) }; New-Configuration $from $p }
+            # Copper is no type of the model: the search throws after the buffer has been used.
+            $bad = [DpCompress.Core.Structures.Configuration]::new($c.Cell, $c.Positions, [int[]]@($c.AtomicNumbers | ForEach-Object { 29 }))
+            $steps = @($c, (& $rattle $c 0.3), (& $rattle $c 0.6), $bad, (& $rattle $c 0.3),
+                [DpCompress.Core.Structures.ConfigurationTransforms]::Supercell($c, 2, 1, 1), (& $rattle $c 0.5), $c)
+            foreach ($m in $script:Small, $script:Model) {
+                $buffer = [DpCompress.Core.Neighbors.NeighborListBuffer]::new()
+                $failures = 0; $shared = 0; $previous = $null; $countChanges = 0; $lastCounts = $null
+                foreach ($step in $steps) {
+                    try { $nl = $buffer.Build($step, $m) }
+                    catch {
+                        $e = $_.Exception; while ($e -and $e -isnot [DpCompress.Core.DpCompressException]) { $e = $e.InnerException }
+                        $e.ErrorId | Should -Be 'UnknownElement'
+                        $failures++; continue
+                    }
+                    $fresh = [DpCompress.Core.Neighbors.ModelNeighbors]::Build($step, $m)
+                    [Linq.Enumerable]::SequenceEqual([int[]]$nl.Counts, [int[]]$fresh.Counts) | Should -BeTrue
+                    [Linq.Enumerable]::SequenceEqual([int[]]$nl.Neighbor, [int[]]$fresh.Neighbor) | Should -BeTrue
+                    [Linq.Enumerable]::SequenceEqual([double[]]$nl.Delta, [double[]]$fresh.Delta) | Should -BeTrue
+                    if ($previous -and [object]::ReferenceEquals($previous, $nl.Delta)) { $shared++ }
+                    if ($lastCounts -and $lastCounts.Length -eq $nl.Counts.Length -and -not [Linq.Enumerable]::SequenceEqual([int[]]$lastCounts, [int[]]$nl.Counts)) { $countChanges++ }
+                    $previous = $nl.Delta; $lastCounts = [int[]]$nl.Counts.Clone()
+                }
+                $failures | Should -Be 1
+                $shared | Should -BeGreaterOrEqual 4 -Because 'steps of one cell size rebuild in the same arrays'
+                if ($m -eq $script:Model) { $countChanges | Should -BeGreaterOrEqual 2 -Because 'rattling changes block counts, so reused blocks shrink and grow' }
+            }
+        }
         It 'gives forces equal to -dE/dr by central differences with truncated blocks' {
             $p0 = Invoke-Engine $script:SmallEngine $c
             $worst = Get-FdForceError $script:SmallEngine $c @(0, 11) $p0.Forces

@@ -41,19 +41,37 @@ public static class ModelNeighbors
     /// <param name="rcut">Cutoff (Å).</param>
     /// <param name="maxNeighbors">K, at least max(sel).</param>
     /// <param name="sel">[T] slots kept per neighbour type.</param>
-    public static NeighborList BuildTruncated(Configuration c, int[] modelAtomTypes, double rcut, int maxNeighbors, int[] sel)
+    public static NeighborList BuildTruncated(Configuration c, int[] modelAtomTypes, double rcut, int maxNeighbors, int[] sel) =>
+        BuildTruncated(c, modelAtomTypes, rcut, maxNeighbors, sel, null);
+
+    /// <summary>
+    /// <see cref="BuildTruncated(Configuration, int[], double, int, int[])"/>, with <paramref name="scratch"/> (from a
+    /// <see cref="NeighborListBuffer"/>) writing into the arrays of its previous call: the complete search as
+    /// <see cref="NeighborListBuffer.Build(Configuration, int[], double, int)"/> does, and the kept list's real slots
+    /// plus the slots between its new and old count of each block. The result is the same.
+    /// </summary>
+    internal static NeighborList BuildTruncated(Configuration c, int[] modelAtomTypes, double rcut, int maxNeighbors, int[] sel, TruncatedScratch? scratch)
     {
         int nt = modelAtomTypes.Length;
         if (sel.Length != nt || sel.Any(s => s < 1 || s > maxNeighbors))
             throw new ArgumentException($"sel must hold {nt} counts between 1 and K = {maxNeighbors}.", nameof(sel));
-        // Find every neighbour: grow the search blocks until none overflows.
+        int n = c.AtomCount;
+        // Find every neighbour: grow the search blocks until none overflows (from the K that fitted last time, while N and T stay).
         NeighborList all;
-        int k = Math.Max(maxNeighbors, 64);
+        bool sameShape = scratch?.All is { } prior && prior.AtomCount == n && prior.TypeCount == nt;
+        int k = Math.Max(maxNeighbors, Math.Max(64, sameShape ? scratch!.SearchK : 0));
         while (true)
         {
             try
             {
-                all = NeighborSearch.Build(c, modelAtomTypes, rcut, k);
+                if (scratch is null) all = NeighborSearch.Build(c, modelAtomTypes, rcut, k);
+                else
+                {
+                    bool clean = scratch.AllClean;
+                    scratch.AllClean = false;   // a search that throws leaves the arrays partly written
+                    all = NeighborSearch.Build(c, modelAtomTypes, rcut, k, scratch.All, clean);
+                    (scratch.All, scratch.AllClean, scratch.SearchK) = (all, true, k);
+                }
                 break;
             }
             catch (DpCompressException e) when (e.ErrorId == "TooManyNeighbors" && k < MaxSearchSlots)
@@ -62,13 +80,23 @@ public static class ModelNeighbors
             }
         }
 
-        int n = c.AtomCount;
-        var counts = new int[n * nt];
-        var neighbor = new int[n * nt * maxNeighbors];
-        Array.Fill(neighbor, -1);
-        var delta = new double[neighbor.Length * 3];
-        var order = new int[k];
-        var dist = new double[k];
+        // The kept list: this buffer's arrays when they have the shape (their padding is −1 and 0 where clean), else new ones.
+        int[] counts, neighbor;
+        double[] delta;
+        bool reuse = scratch?.Kept is { } kept && scratch.KeptClean && kept.AtomCount == n && kept.TypeCount == nt && kept.MaxNeighbors == maxNeighbors;
+        if (reuse)
+            (counts, neighbor, delta) = (scratch!.Kept!.Counts, scratch.Kept.Neighbor, scratch.Kept.Delta);
+        else
+        {
+            counts = new int[n * nt];
+            neighbor = new int[n * nt * maxNeighbors];
+            Array.Fill(neighbor, -1);
+            delta = new double[neighbor.Length * 3];
+        }
+        if (scratch is not null) scratch.KeptClean = false;
+        int[] order = scratch is null || scratch.Order.Length < k ? new int[k] : scratch.Order;
+        double[] dist = scratch is null || scratch.Dist.Length < k ? new double[k] : scratch.Dist;
+        if (scratch is not null) (scratch.Order, scratch.Dist) = (order, dist);
         for (int i = 0; i < n; i++)
             for (int t = 0; t < nt; t++)
             {
@@ -102,8 +130,16 @@ public static class ModelNeighbors
                     delta[(dst + q) * 3 + 1] = all.Delta[from * 3 + 1];
                     delta[(dst + q) * 3 + 2] = all.Delta[from * 3 + 2];
                 }
+                // A reused block held more slots before: those beyond the new count become padding again.
+                for (int q = keep, old = reuse ? counts[i * nt + t] : 0; q < old; q++)
+                {
+                    neighbor[dst + q] = -1;
+                    delta[(dst + q) * 3] = 0; delta[(dst + q) * 3 + 1] = 0; delta[(dst + q) * 3 + 2] = 0;
+                }
                 counts[i * nt + t] = keep;
             }
-        return new NeighborList(n, nt, maxNeighbors, all.AtomTypes, counts, neighbor, delta);
+        var list = new NeighborList(n, nt, maxNeighbors, all.AtomTypes, counts, neighbor, delta);
+        if (scratch is not null) (scratch.Kept, scratch.KeptClean) = (list, true);
+        return list;
     }
 }

@@ -81,6 +81,7 @@ public static class Verifier
         var to = new PhaseTimings();
         double neighborSeconds = 0;
         var sw = new Stopwatch();
+        var lists = new NeighborListBuffer();   // each search rebuilds the list in the same arrays (no fresh pages per configuration)
         for (int q = 0; q < configs.Count; q++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -89,7 +90,7 @@ public static class Verifier
             try
             {
                 sw.Restart();
-                NeighborList nl = ModelNeighbors.Build(c, original);
+                NeighborList nl = lists.Build(c, original);
                 neighborSeconds += sw.Elapsed.TotalSeconds;
                 var pc = compressedEngine.Evaluate(c, nl, tc, cancellationToken);
                 var po = originalEngine.Evaluate(c, nl, to, cancellationToken);

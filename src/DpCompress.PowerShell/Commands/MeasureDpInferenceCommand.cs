@@ -76,9 +76,7 @@ public sealed class MeasureDpInferenceCommand : DpCmdlet
                         var engine = EngineFactory.Create(model, engineKind, ThrottleLimit);
                         // As in an MD loop, each search rebuilds the list in the same arrays.
                         var lists = new NeighborListBuffer();
-                        Func<Configuration, NeighborList> neighbors = model.Conventions.IsPwmlff
-                            ? c => lists.Build(c, model.AtomTypes, model.Rmax, model.MaxNeighbors)
-                            : c => ModelNeighbors.Build(c, model);
+                        Func<Configuration, NeighborList> neighbors = c => lists.Build(c, model);
                         subjects.Add(new BenchmarkSubject(engine, label, model.IsCompressed, model.Order, model.Dx, ThrottleLimit, neighbors));
                         sources.Add(model.SourcePath);
                     }

@@ -36,7 +36,7 @@ public enum PaddingEvaluation
 /// <para>Conventions (<see cref="DpModel.Conventions"/>): the blocks visited (present types for PWMLFF, all
 /// types for DeePMD-kit), the padding count K_t − count (K_t = K or sel[t]), c = 1/divisor (1/(K·Tp) or
 /// 1/Σsel), the switch at r = Rmin and the per-type energy bias added to E_i come from the model; the
-/// neighbour list is built by <see cref="ModelNeighbors"/> for DeePMD-kit models.</para>
+/// neighbour list is the one <see cref="ModelNeighbors"/> defines, built in the engine's <see cref="NeighborListBuffer"/>.</para>
 /// <para>Phases (<see cref="PhaseTimings"/>): Environment = R and S′ of real slots; Embedding =
 /// G and G′ by forward mode through the nets (original) or the fused table lookup with the
 /// accumulation of A_i and D_i (compressed); Descriptor = A_i, D_i (original only); Fitting =
@@ -188,9 +188,7 @@ public sealed partial class FastEngine : IDpEngine
         try
         {
             // A list built here is private to this call: its arrays are reused by the next call that rents these buffers.
-            var nl = neighbors ?? (_conv.Selection == NeighborSelection.AllOrFail
-                ? buffers.Neighbors.Build(configuration, Model.AtomTypes, Model.Rmax, Model.MaxNeighbors)
-                : ModelNeighbors.Build(configuration, Model));
+            var nl = neighbors ?? buffers.Neighbors.Build(configuration, Model);
             if (timings is not null) timings.NeighborSearch += Lap(ref stamp);
             var run = new Evaluation(this, configuration, nl, buffers, cancellationToken);
             return run.Execute(timings, stamp);
