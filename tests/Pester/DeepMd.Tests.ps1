@@ -223,7 +223,9 @@ Describe 'ReferenceEngine on a DeePMD-kit model' {
             $rattle = { param($from, [double] $amp) $p = [double[]]$from.Positions.Clone(); for ($q = 0; $q -lt $p.Length; $q++) { $p[$q] += $amp * (2 * $rng.NextDouble() - 1) }; New-Configuration $from $p }
             # Copper is no type of the model: the search throws after the buffer has been used.
             $bad = [DpCompress.Core.Structures.Configuration]::new($c.Cell, $c.Positions, [int[]]@($c.AtomicNumbers | ForEach-Object { 29 }))
-            $steps = @($c, (& $rattle $c 0.3), (& $rattle $c 0.6), $bad, (& $rattle $c 0.3),
+            # Squeezed to 60 %: blocks of more than 64 neighbours, so the complete search grows its K, then shrinks back.
+            $squeezed = [DpCompress.Core.Structures.Configuration]::new([double[]]($c.Cell | ForEach-Object { 0.6 * $_ }), [double[]]($c.Positions | ForEach-Object { 0.6 * $_ }), $c.AtomicNumbers)
+            $steps = @($c, (& $rattle $c 0.3), (& $rattle $c 0.6), $bad, (& $rattle $c 0.3), $squeezed, (& $rattle $c 0.2),
                 [DpCompress.Core.Structures.ConfigurationTransforms]::Supercell($c, 2, 1, 1), (& $rattle $c 0.5), $c)
             foreach ($m in $script:Small, $script:Model) {
                 $buffer = [DpCompress.Core.Neighbors.NeighborListBuffer]::new()
@@ -244,7 +246,9 @@ Describe 'ReferenceEngine on a DeePMD-kit model' {
                     $previous = $nl.Delta; $lastCounts = [int[]]$nl.Counts.Clone()
                 }
                 $failures | Should -Be 1
-                $shared | Should -BeGreaterOrEqual 4 -Because 'steps of one cell size rebuild in the same arrays'
+                $shared | Should -BeGreaterOrEqual 5 -Because 'steps of one cell size rebuild in the same arrays'
+                $most = 0; foreach ($n in [DpCompress.Core.Neighbors.NeighborSearch]::Build($squeezed, $m.AtomTypes, 6.0, 1024).Counts) { $most = [math]::Max($most, $n) }
+                $most | Should -BeGreaterThan 64 -Because 'the squeezed step must make the complete search grow'
                 if ($m -eq $script:Model) { $countChanges | Should -BeGreaterOrEqual 2 -Because 'rattling changes block counts, so reused blocks shrink and grow' }
             }
         }

@@ -59,7 +59,8 @@ public static class ModelNeighbors
         // Find every neighbour: grow the search blocks until none overflows (from the K that fitted last time, while N and T stay).
         NeighborList all;
         bool sameShape = scratch?.All is { } prior && prior.AtomCount == n && prior.TypeCount == nt;
-        int k = Math.Max(maxNeighbors, Math.Max(64, sameShape ? scratch!.SearchK : 0));
+        int baseK = Math.Max(maxNeighbors, 64);
+        int k = Math.Max(baseK, sameShape ? scratch!.SearchK : 0);
         while (true)
         {
             try
@@ -70,7 +71,11 @@ public static class ModelNeighbors
                     bool clean = scratch.AllClean;
                     scratch.AllClean = false;   // a search that throws leaves the arrays partly written
                     all = NeighborSearch.Build(c, modelAtomTypes, rcut, k, scratch.All, clean);
-                    (scratch.All, scratch.AllClean, scratch.SearchK) = (all, true, k);
+                    // Start the next search at this K only while blocks need more than the smallest one; else back at it,
+                    // so one crowded configuration does not leave every later search with its large arrays.
+                    int most = 0;
+                    foreach (int count in all.Counts) most = Math.Max(most, count);
+                    (scratch.All, scratch.AllClean, scratch.SearchK) = (all, true, most <= baseK ? baseK : k);
                 }
                 break;
             }

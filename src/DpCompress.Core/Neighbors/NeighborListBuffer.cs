@@ -65,7 +65,7 @@ internal sealed class TruncatedScratch
 {
     public NeighborList? All;
     public bool AllClean;
-    /// <summary>K of the last complete search that fitted (searches start there, not at the smallest K, while N and T stay).</summary>
+    /// <summary>K the next complete search starts at while N and T stay: the last K that fitted when its blocks needed more than the smallest K, else the smallest.</summary>
     public int SearchK;
     public NeighborList? Kept;
     public bool KeptClean;

@@ -1,7 +1,7 @@
 @{
     Synopsis    = 'Times a model''s inference (energy, forces, virial) and splits the time by phase.'
     Description = @'
-Measure-DpInference runs -Warmup untimed passes, then -Repeat timed passes over all configurations, for every model and every engine given, and reports per model and engine the median time of one pass (TotalMs) and of the model alone without the neighbour search (ModelMs), the fastest pass (MinMs), microseconds per atom, memory, and the average time per phase: neighbour search (as in an MD loop, each search reuses the previous list's arrays when the atom count is unchanged), environment matrix, embedding nets (or table), descriptor, fitting nets and the backward pass (forces and virial), with the share of the embedding nets and their gradient (EmbeddingShare).
+Measure-DpInference runs -Warmup untimed passes, then -Repeat timed passes over all configurations, for every model and every engine given, and reports per model and engine the median time of one pass (TotalMs) and of the model alone without the neighbour search (ModelMs), the fastest pass (MinMs), microseconds per atom, memory, and the average time per phase: neighbour search (as in an MD loop, each search reuses the previous list's arrays when the atom count is unchanged, for PWMLFF's lists and for DeePMD-kit's nearest-sel[t] lists alike), environment matrix, embedding nets (or table), descriptor, fitting nets and the backward pass (forces and virial), with the share of the embedding nets and their gradient (EmbeddingShare).
 
 Each timing of a compressed model carries its speedup over the uncompressed model on the same engine, computed from ModelMs (Speedup, SpeedupOver). Export-DpChart draws the timings (PhaseBreakdown, Speedup).
 
