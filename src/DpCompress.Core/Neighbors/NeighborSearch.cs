@@ -201,6 +201,7 @@ public static class NeighborSearch
 
         for (int i = 0; i < n; i++)
         {
+            if (Sse.IsSupported && i + PrefetchAtoms < n) PrefetchBlocks(neighbor, delta, (i + PrefetchAtoms) * ntypes, ntypes, k);
             bool overlap = Gather(g, i, fw, kShift, h, r2max, found);
             if (overlap)
             {
@@ -282,6 +283,33 @@ public static class NeighborSearch
                         $"({Elements.Symbol(modelAtomTypes[t])}) within Rmax = {F(rmax)} Å, more than the model's max_neigh_num = {k}. " +
                         "The model cannot describe this configuration (PWMLFF would silently drop neighbours).", c.Source);
             }
+        }
+    }
+
+    /// <summary>Centres between the one searched and the one whose blocks are fetched meanwhile (<see cref="PrefetchBlocks"/>).</summary>
+    private const int PrefetchAtoms = 2;
+
+    /// <summary>Cache lines fetched at the start of each Delta block: 6 lines hold the dR of 16 slots.</summary>
+    private const int PrefetchDeltaLines = 6;
+
+    /// <summary>
+    /// Fetches the first line of each Neighbor block and the first <see cref="PrefetchDeltaLines"/> of each Delta
+    /// block of one centre (blocks q0 … q0 + T − 1), where its real slots will be written. With K = 100 the
+    /// [N, T, K] arrays of a large cell leave the caches (4,000 atoms, five types: 56 MB), and each centre's
+    /// writes then waited on memory. Measured (NeighborListBuffer rebuilds of a slightly moved five-element cell,
+    /// with and without, alternating in one process, first quartile): 500 atoms 0.92 → 0.74 ms, 4,000 atoms
+    /// 8.76 → 7.00 ms (two centres ahead; one ahead 0.76 and 7.02 ms; 2, 4, 6 or 8 delta lines alike within 5 %).
+    /// Between evaluations of an order-3 model (Measure-DpInference, old and new build alternating, two runs) the
+    /// search went 1.39–1.53 → 1.29–1.34 ms (500 atoms) and 10.75–10.85 → 9.66–10.29 ms (4,000 atoms).
+    /// </summary>
+    private static unsafe void PrefetchBlocks(int[] neighbor, double[] delta, int q0, int ntypes, int k)
+    {
+        for (int t = 0; t < ntypes; t++)
+        {
+            long slot = (long)(q0 + t) * k;
+            Sse.Prefetch0(Unsafe.AsPointer(ref neighbor[slot]));
+            byte* d = (byte*)Unsafe.AsPointer(ref delta[3 * slot]);
+            for (int l = 0; l < PrefetchDeltaLines; l++) Sse.Prefetch0(d + 64 * l);
         }
     }
 
