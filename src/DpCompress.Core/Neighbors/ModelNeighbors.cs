@@ -58,24 +58,21 @@ public static class ModelNeighbors
         int n = c.AtomCount;
         // Find every neighbour: grow the search blocks until none overflows (from the K that fitted last time, while N and T stay).
         NeighborList all;
-        bool sameShape = scratch?.All is { } prior && prior.AtomCount == n && prior.TypeCount == nt;
+        bool sameShape = scratch is not null && scratch.SearchAtoms == n && scratch.SearchTypes == nt;
         int baseK = Math.Max(maxNeighbors, 64);
         int k = Math.Max(baseK, sameShape ? scratch!.SearchK : 0);
         while (true)
         {
             try
             {
-                if (scratch is null) all = NeighborSearch.Build(c, modelAtomTypes, rcut, k);
-                else
+                all = scratch is null ? NeighborSearch.Build(c, modelAtomTypes, rcut, k) : scratch.Search.Build(c, modelAtomTypes, rcut, k);
+                if (scratch is not null)
                 {
-                    bool clean = scratch.AllClean;
-                    scratch.AllClean = false;   // a search that throws leaves the arrays partly written
-                    all = NeighborSearch.Build(c, modelAtomTypes, rcut, k, scratch.All, clean);
                     // Start the next search at this K only while blocks need more than the smallest one; else back at it,
                     // so one crowded configuration does not leave every later search with its large arrays.
                     int most = 0;
                     foreach (int count in all.Counts) most = Math.Max(most, count);
-                    (scratch.All, scratch.AllClean, scratch.SearchK) = (all, true, most <= baseK ? baseK : k);
+                    (scratch.SearchAtoms, scratch.SearchTypes, scratch.SearchK) = (n, nt, most <= baseK ? baseK : k);
                 }
                 break;
             }

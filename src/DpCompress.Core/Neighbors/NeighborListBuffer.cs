@@ -17,7 +17,7 @@ public sealed class NeighborListBuffer
 {
     private NeighborList? _list;
     private bool _clean;
-    private readonly TruncatedScratch _truncated = new();
+    private TruncatedScratch? _truncated;   // created on the first truncated search (it holds a buffer of its own)
 
     /// <summary>Builds the neighbour list of <paramref name="c"/> into this buffer's arrays (see <see cref="NeighborSearch"/>).</summary>
     /// <param name="c">The configuration.</param>
@@ -51,20 +51,20 @@ public sealed class NeighborListBuffer
         ArgumentNullException.ThrowIfNull(c);
         ArgumentNullException.ThrowIfNull(model);
         return model.Conventions.Selection == NeighborSelection.NearestTruncated
-            ? ModelNeighbors.BuildTruncated(c, model.AtomTypes, model.Rmax, model.MaxNeighbors, model.Conventions.Sel!.ToArray(), _truncated)
+            ? ModelNeighbors.BuildTruncated(c, model.AtomTypes, model.Rmax, model.MaxNeighbors, model.Conventions.Sel!.ToArray(), _truncated ??= new())
             : Build(c, model.AtomTypes, model.Rmax, model.MaxNeighbors);
     }
 }
 
 /// <summary>
-/// Arrays a truncated (DeePMD-kit) search keeps between calls: the complete search's list and its K, the kept list,
-/// whether each is unmodified output of a successful call (clean: its padding already holds −1 and 0), and the
-/// per-block sort scratch.
+/// What a truncated (DeePMD-kit) search keeps between calls: the complete search (rebuilt in place by its own
+/// buffer) with the N, T and K it last fitted, the kept list and whether it is unmodified output of a successful
+/// call (clean: its padding already holds −1 and 0), and the per-block sort scratch.
 /// </summary>
 internal sealed class TruncatedScratch
 {
-    public NeighborList? All;
-    public bool AllClean;
+    public readonly NeighborListBuffer Search = new();
+    public int SearchAtoms = -1, SearchTypes = -1;
     /// <summary>K the next complete search starts at while N and T stay: the last K that fitted when its blocks needed more than the smallest K, else the smallest.</summary>
     public int SearchK;
     public NeighborList? Kept;
