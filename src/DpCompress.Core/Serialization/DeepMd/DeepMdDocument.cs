@@ -76,6 +76,7 @@ public static class DeepMdDocument
         long fileLength = new FileInfo(full).Length;
         try
         {
+            Hdf5Prewalk.Check(full);
             using var file = H5File.OpenRead(full);
             if (!file.AttributeExists("json"))
                 throw new DpCompressException("DeepMdJsonMissing", ErrorKind.InvalidData,
