@@ -15,9 +15,10 @@ namespace DpCompress.Core.Serialization.DeepMd;
 /// elements included; null stays null) is such a path and is replaced by the dataset's values.</para>
 /// <para><b>.yaml</b>: <c>yaml.safe_dump</c> of the tree, arrays as {"@class": "np.ndarray", "dtype", "value":
 /// nested lists} (<see cref="DeepMdYaml"/>).</para>
-/// <para>Input is untrusted: file size, array sizes, tree depth and node count are bounded, and every
+/// <para>Input is untrusted: file size, array sizes, tree depth and node count are bounded, the HDF5 structure
+/// of a .dp file is walked and every size in it checked (<see cref="Hdf5Prewalk"/>) before PureHDF opens it, and every
 /// failure is a <see cref="DpCompressException"/>: DeepMdFileNotFound, DeepMdFileTooLarge, DeepMdFileCorrupt
-/// (not HDF5/YAML), DeepMdJsonMissing, DeepMdJsonInvalid, DeepMdArrayMissing (a path with no dataset),
+/// (not HDF5/YAML, or an HDF5 structure the walk cannot verify), DeepMdJsonMissing, DeepMdJsonInvalid, DeepMdArrayMissing (a path with no dataset),
 /// DeepMdArrayInvalid (a dataset of another type, a ragged or non-numeric YAML array),
 /// DeepMdArrayTooLarge, DeepMdTreeTooDeep, DeepMdUnsupportedFormat (another file extension).</para>
 /// </remarks>

@@ -53,7 +53,7 @@ internal static partial class Hdf5Prewalk
 
     private sealed partial class Walker
     {
-        /// <summary>Checks one message body (IV.A.2.a–w); queues the headers, groups, blocks and collections it points to.</summary>
+        /// <summary>Checks the body of the message at file position <paramref name="at"/> (IV.A.2.a–w); queues the headers, groups, blocks and collections it points to.</summary>
         private void Message(int type, byte flags, ReadOnlySpan<byte> body, long at, List<(ulong, ulong)> blocks)
         {
             var c = new Cursor(body, type, at, this);
@@ -482,7 +482,7 @@ internal static partial class Hdf5Prewalk
             _walker = walker;
         }
 
-        /// <summary>File position of the body.</summary>
+        /// <summary>File position of the message (its header; the body follows it).</summary>
         public long At { get; }
 
         /// <summary>Offset of the next field in the body.</summary>

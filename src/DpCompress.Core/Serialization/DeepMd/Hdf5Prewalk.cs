@@ -15,7 +15,8 @@ namespace DpCompress.Core.Serialization.DeepMd;
 /// stack overflow), and reads local and global heaps into arrays of the declared size. DpCompress's rule
 /// is that readers bound every size before allocating, so nothing from the file reaches PureHDF unchecked.</para>
 /// <para>What is walked, following the HDF5 File Format Specification version 3.0 (section numbers of
-/// that document): the format signature at byte 0, 512, 1024, … and superblock versions 0–3 (II.A), with
+/// that document): the format signature at byte 0 or 512 (the places where the search of II.A and PureHDF's
+/// search agree) and superblock versions 0–3 (II.A), with
 /// 8-byte offsets and lengths (what h5py and PureHDF write; other sizes are refused); every object header
 /// reachable from the root group, version 1 (IV.A.1.a) and version 2 "OHDR" (IV.A.1.b), with their
 /// continuation blocks (IV.A.2.q; "OCHK" for version 2); every header message in them (IV.A.2.a–w, see
@@ -120,17 +121,19 @@ internal static partial class Hdf5Prewalk
         /// <summary>Finds and checks the superblock; returns the root group's object header address.</summary>
         private ulong Superblock()
         {
+            // II.A searches at 0, 512, 1024, 2048, …; PureHDF 2.2.0 at 0, 512, 1536, 3584, … Only the places both
+            // search are accepted, so that the superblock checked here is the one PureHDF reads.
             long at = -1;
-            for (long offset = 0; offset + 8 <= _length; offset = offset == 0 ? 512 : 2 * offset)
+            foreach (long offset in (ReadOnlySpan<long>)[0, 512])
             {
-                if (Read(offset, 8).SequenceEqual(Signature))
+                if (offset + 8 <= _length && Read(offset, 8).SequenceEqual(Signature))
                 {
                     at = offset;
                     break;
                 }
             }
             if (at < 0)
-                throw Fail("it has no HDF5 format signature at byte 0, 512, 1024, …");
+                throw Fail("it has no HDF5 format signature at byte 0 or 512");
             if (at + 9 > _length)
                 throw Fail($"the superblock at byte {at} is cut off");
             int version = Read(at + 8, 1)[0];
@@ -266,7 +269,7 @@ internal static partial class Hdf5Prewalk
                 byte flags = p[version == 1 ? 4 : 3];
                 if ((ulong)(prefix + size) > remaining)
                     throw Fail($"the {MessageName(type)} message at byte {position} declares {size} bytes, past the end of its object header block ({remaining - (ulong)prefix} bytes left)");
-                Message(type, flags, ReadAt(position + prefix, size, "a message"), position + prefix, blocks);
+                Message(type, flags, ReadAt(position + prefix, size, "a message"), position, blocks);
                 position += prefix + size;
                 remaining -= (ulong)(prefix + size);
             }
@@ -293,9 +296,9 @@ internal static partial class Hdf5Prewalk
             if (size > int.MaxValue)
                 throw Fail($"the local heap at address {heapAddress} declares a data segment of {size} bytes");
             var heap = new LocalHeap(heapAddress, Locate(data, size, $"the data segment of the local heap at address {heapAddress}"), (long)size);
-            var nodes = new Stack<(ulong Address, int Level)>();
-            nodes.Push((btree, -1));
-            while (nodes.TryPop(out var node))
+            var nodes = new Queue<(ulong Address, int Level)>();
+            nodes.Enqueue((btree, -1));
+            while (nodes.TryDequeue(out var node))
                 WalkTreeNode(node.Address, node.Level, heap, nodes);
         }
 
@@ -304,7 +307,7 @@ internal static partial class Hdf5Prewalk
         /// then key 0, child 0, …, child n−1, key n with 8-byte keys (heap offsets of names). Children of a
         /// level-k node (k &gt; 0) are level k−1 nodes; children of a leaf are symbol table nodes.
         /// </summary>
-        private void WalkTreeNode(ulong address, int expectedLevel, LocalHeap heap, Stack<(ulong, int)> nodes)
+        private void WalkTreeNode(ulong address, int expectedLevel, LocalHeap heap, Queue<(ulong, int)> nodes)
         {
             if (!_treeNodes.Add(address))
                 throw Fail($"the B-tree node at address {address} is referenced twice (a cycle in the group B-tree)");
@@ -329,7 +332,7 @@ internal static partial class Hdf5Prewalk
                 if (i == used)
                     break;
                 if (level > 0)
-                    nodes.Push((child, level - 1));
+                    nodes.Enqueue((child, level - 1));
                 else
                     WalkSymbolNode(child, heap);
             }
@@ -444,7 +447,7 @@ internal static partial class Hdf5Prewalk
                 throw Fail($"{what} has the undefined address");
             ulong room = (ulong)(_length - _base);
             if (address > room || size > room - address)
-                throw Fail($"{what} at address {address} ({size} bytes) lies past the end of the file ({_length} bytes)");
+                throw Fail($"{what} ({size} bytes at address {address}) lies past the end of the file ({_length} bytes)");
             return _base + (long)address;
         }
 
