@@ -9,8 +9,9 @@ param(
     [int] $Cases = 5000,
     [int] $Seed = 14,
     [double] $TimeLimitSeconds = 5,
-    # Also mutate the DeePMD-kit .dp/.yaml models. Known: one .dp case in ~1,100 (a flipped HDF5 message
-    # type) makes PureHDF allocate ~17 MB before it fails with DeepMdFileCorrupt, over the 2x memory bound.
+    # Also mutate the DeePMD-kit .dp/.yaml models. Case #1222 of seed 14 (a flipped HDF5 message type that
+    # turns a Fill Value into a Fill Value (Old) message declaring 17 MB) made PureHDF allocate 17.3 MB before
+    # it failed; the HDF5 structure walk (Hdf5Prewalk) now refuses it before PureHDF opens the file (0.1 MB).
     [switch] $IncludeDeepMd
 )
 $ErrorActionPreference = 'Stop'

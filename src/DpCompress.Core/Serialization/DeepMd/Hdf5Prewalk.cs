@@ -15,16 +15,15 @@ namespace DpCompress.Core.Serialization.DeepMd;
 /// stack overflow), and reads local and global heaps into arrays of the declared size. DpCompress's rule
 /// is that readers bound every size before allocating, so nothing from the file reaches PureHDF unchecked.</para>
 /// <para>What is walked, following the HDF5 File Format Specification version 3.0 (section numbers of
-/// that document): the format signature at byte 0 or 512 (the places where the search of II.A and PureHDF's
-/// search agree) and superblock versions 0–3 (II.A), with
-/// 8-byte offsets and lengths (what h5py and PureHDF write; other sizes are refused); every object header
-/// reachable from the root group, version 1 (IV.A.1.a) and version 2 "OHDR" (IV.A.1.b), with their
-/// continuation blocks (IV.A.2.q; "OCHK" for version 2); every header message in them (IV.A.2.a–w, see
-/// <c>Hdf5Prewalk.Messages.cs</c>); old-style groups: the version 1 group B-tree "TREE" (III.A.1), its
-/// symbol table nodes "SNOD" (III.B) and entries (III.C), and the local heap "HEAP" holding the link names
-/// (III.D); new-style compact groups (Link messages, IV.A.2.g); and the global heap collections "GCOL"
-/// (III.E) that variable-length attribute data points into (the root attribute <c>json</c> of an h5py
-/// file is a variable-length string).</para>
+/// that document): the format signature at byte 0 or 512 (where the search of II.A and PureHDF's search
+/// agree) and superblock versions 0–3 (II.A), with 8-byte offsets and lengths (what h5py and PureHDF write;
+/// other sizes are refused); every object header reachable from the root group, version 1 (IV.A.1.a) and
+/// version 2 "OHDR" (IV.A.1.b), with their continuation blocks (IV.A.2.q; "OCHK" for version 2); every
+/// header message in them (IV.A.2.a–w, see <c>Hdf5Prewalk.Messages.cs</c>); old-style groups: the version 1
+/// group B-tree "TREE" (III.A.1), its symbol table nodes "SNOD" (III.B) and entries (III.C), and the local
+/// heap "HEAP" holding the link names (III.D); new-style compact groups (Link messages, IV.A.2.g); and the
+/// global heap collections "GCOL" (III.E) that variable-length attribute data points into (the root
+/// attribute <c>json</c> of an h5py file is a variable-length string).</para>
 /// <para>Bounds: each structure must lie inside the file (addresses are relative to the superblock's base
 /// address, as PureHDF reads them); each message inside its header block; each field inside its message;
 /// counts inside the bytes that hold their entries; B-tree children one level below their parent; each
