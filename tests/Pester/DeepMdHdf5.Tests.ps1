@@ -144,6 +144,81 @@ Describe 'The HDF5 structure walk before PureHDF (Hdf5Prewalk)' {
         }
     }
 
+    Context 'checksums of version 2 object headers and version 3 superblocks (files Export-DpModel writes)' {
+        BeforeAll {
+            # lookup3 through the walk's own code: Lookup3(byte[] data, int piece, uint seed) feeds the stream in pieces.
+            $script:Lookup3 = [DpCompress.Core.Serialization.DeepMd.DeepMdDocument].Assembly.GetType('DpCompress.Core.Serialization.DeepMd.Hdf5Prewalk', $true).GetMethod('Lookup3', [Reflection.BindingFlags]'NonPublic, Static', $null, [Type[]]@([byte[]], [int], [uint32]), $null)
+            function Get-Lookup3([byte[]] $Data, [int] $Piece = 1MB, [uint32] $Seed = 0) { [uint32]$script:Lookup3.Invoke($null, @($Data, $Piece, $Seed)) }
+            $script:Written = Join-Path $TestDrive 'checksummed.dp'
+            Import-DpModel -LiteralPath $script:DpPath | Export-DpModel -LiteralPath $script:Written
+            $script:WrittenBytes = [IO.File]::ReadAllBytes($script:Written)
+            # The first version 2 object header (found by its signature; the writer's files have base address 0)
+            # with a compact Data Layout message (version 3 or 4, class 0) holding at least 8 bytes of data: the header's
+            # position, its checksum's position, and where the data starts.
+            $script:Compact = $null
+            $b = $script:WrittenBytes
+            for ($at = 48; $at -lt $b.Length - 8 -and -not $script:Compact; $at++) {
+                if ($b[$at] -ne 0x4F -or [Text.Encoding]::ASCII.GetString($b, $at, 4) -ne 'OHDR' -or $b[$at + 4] -ne 2) { continue }
+                $flags = $b[$at + 5]
+                $offset = 6 + $(if ($flags -band 0x20) { 16 } else { 0 }) + $(if ($flags -band 0x10) { 4 } else { 0 })
+                $sizeBytes = 1 -shl ($flags -band 3)
+                $size = [long]0; for ($i = $sizeBytes - 1; $i -ge 0; $i--) { $size = $size * 256 + $b[$at + $offset + $i] }
+                $first = $at + $offset + $sizeBytes
+                $prefix = if ($flags -band 4) { 6 } else { 4 }
+                for ($p = $first; $p + $prefix -le $first + $size; $p += $prefix + (Get-U16 $b ($p + 1))) {
+                    $body = $p + $prefix
+                    if ($b[$p] -eq 0x08 -and $b[$body] -in 3, 4 -and $b[$body + 1] -eq 0 -and (Get-U16 $b ($body + 2)) -ge 8) {
+                        $script:Compact = [pscustomobject]@{ Header = $at; Checksum = $first + $size; Data = $body + 4 }
+                        break
+                    }
+                }
+            }
+        }
+
+        It 'computes lookup3 as Jenkins published it, in one piece and in pieces' {
+            '{0:x8}' -f (Get-Lookup3 ([byte[]]@())) | Should -Be 'deadbeef'
+            $text = [Text.Encoding]::ASCII.GetBytes('Four score and seven years ago')
+            foreach ($piece in 1, 5, 12, 13, 30) {
+                '{0:x8}' -f (Get-Lookup3 $text $piece) | Should -Be '17770551'
+                '{0:x8}' -f (Get-Lookup3 $text $piece 1) | Should -Be 'cd628161'
+            }
+            # The superblock the writer wrote (version 3: 44 bytes, then their checksum).
+            $script:WrittenBytes[8] | Should -Be 3
+            Get-Lookup3 ([byte[]]$script:WrittenBytes[0..43]) | Should -Be ([BitConverter]::ToUInt32($script:WrittenBytes, 44))
+        }
+
+        It 'refuses a changed number in a compact dataset; the same change with its checksum recomputed is read, so the checksum is what refuses it' {
+            $script:Compact | Should -Not -BeNullOrEmpty -Because 'the writer keeps small arrays inside their object headers'
+            $bytes = [byte[]]$script:WrittenBytes.Clone()
+            $bytes[$script:Compact.Data + 3] = $bytes[$script:Compact.Data + 3] -bxor 0x10
+            $path = Join-Path $TestDrive 'flipped.dp'
+            [IO.File]::WriteAllBytes($path, $bytes)
+            $r = Measure-DpRead $path
+            $r.Error.ErrorId | Should -Be 'DeepMdFileCorrupt'
+            $r.Error.Message | Should -Match "the checksum of the object header at address $($script:Compact.Header) \(byte $($script:Compact.Header)\) does not match its contents"
+            { Import-DpModel -LiteralPath $path -ErrorAction Stop } | Should -Throw -ErrorId 'DeepMdFileCorrupt,DpCompress.PowerShell.Commands.ImportDpModelCommand'
+            $length = $script:Compact.Checksum - $script:Compact.Header
+            $sum = Get-Lookup3 ([byte[]]$bytes[$script:Compact.Header..($script:Compact.Checksum - 1)])
+            [BitConverter]::GetBytes([uint32]$sum).CopyTo($bytes, $script:Compact.Checksum)
+            $length | Should -BeGreaterThan 0
+            $resummed = Join-Path $TestDrive 'resummed.dp'
+            [IO.File]::WriteAllBytes($resummed, $bytes)
+            (Measure-DpRead $resummed).Error | Should -BeNullOrEmpty
+            $diff = Compare-Object @(Get-TreeLines (Import-DpModel -LiteralPath $resummed).Checkpoint) @(Get-TreeLines (Import-DpModel -LiteralPath $script:Written).Checkpoint) -SyncWindow 0
+            $diff | Should -Not -BeNullOrEmpty -Because 'the flipped bit changed a number'
+        }
+
+        It 'refuses a version 3 superblock whose checksum does not match' {
+            $bytes = [byte[]]$script:WrittenBytes.Clone()
+            $bytes[44] = $bytes[44] -bxor 1
+            $path = Join-Path $TestDrive 'superblock.dp'
+            [IO.File]::WriteAllBytes($path, $bytes)
+            $r = Measure-DpRead $path
+            $r.Error.ErrorId | Should -Be 'DeepMdFileCorrupt'
+            $r.Error.Message | Should -Match 'the checksum of the version 3 superblock \(byte 0\) does not match its contents'
+        }
+    }
+
     Context 'crafted corruptions of the h5py file' {
         It 'refuses <Case> (DeepMdFileCorrupt, quickly, allocating little)' -ForEach $script:Corruptions {
             $bytes = [byte[]]$script:Bytes.Clone()

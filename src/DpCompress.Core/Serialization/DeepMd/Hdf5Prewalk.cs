@@ -24,6 +24,9 @@ namespace DpCompress.Core.Serialization.DeepMd;
 /// heap "HEAP" holding the link names (III.D); new-style compact groups (Link messages, IV.A.2.g); and the
 /// global heap collections "GCOL" (III.E) that variable-length attribute data points into (the root
 /// attribute <c>json</c> of an h5py file is a variable-length string).</para>
+/// <para>Checksums: the lookup3 checksums of version 2 and 3 superblocks, version 2 object headers and their
+/// continuation blocks are recomputed and compared (<c>Hdf5Prewalk.Checksum.cs</c>); PureHDF never compares
+/// them, and the files Export-DpModel writes keep small arrays inside such headers.</para>
 /// <para>Bounds: each structure must lie inside the file (addresses are relative to the superblock's base
 /// address, as PureHDF reads them); each message inside its header block; each field inside its message;
 /// counts inside the bytes that hold their entries; B-tree children one level below their parent; each
@@ -158,6 +161,7 @@ internal static partial class Hdf5Prewalk
             }
             else if (version <= 3)
             {
+                VerifyChecksum(at, 12 + 4 * OffsetSize, $"the version {version} superblock");
                 var s = ReadAt(at, 12 + 4 * OffsetSize + 4, $"the version {version} superblock");
                 CheckSizes(s[9], s[10]);
                 baseAddress = U64(s[12..]);
@@ -224,6 +228,8 @@ internal static partial class Hdf5Prewalk
                 long start = Locate(first, size + 4, $"chunk 0 of the object header at address {address} (with its checksum)");
                 creationOrder = (flags & 4) != 0;
                 _blocks.Add(address);
+                // The checksum first: it covers the signature through the last message of chunk 0.
+                VerifyChecksum(Locate(address, 1, "a version 2 object header"), first - address + size, $"the object header at address {address}");
                 WalkMessages(start, size, 2, creationOrder, address, blocks);
             }
             // Continuation blocks can hold further continuation messages: the list grows while it is walked.
@@ -243,6 +249,7 @@ internal static partial class Hdf5Prewalk
                     throw Fail($"{what} is {length} bytes long, shorter than its signature and checksum");
                 if (!ReadAt(start, 4, what).SequenceEqual("OCHK"u8))
                     throw Fail($"{what} (address {block}) lacks its signature OCHK");
+                VerifyChecksum(start, length - 4, what);
                 WalkMessages(start + 4, length - 8, 2, creationOrder, address, blocks);
             }
         }
