@@ -9,7 +9,7 @@ param(
     [int] $Cases = 5000,
     [int] $Seed = 14,
     [double] $TimeLimitSeconds = 5,
-    # Also mutate the DeePMD-kit .dp/.yaml models. Case #1222 of seed 14 (a flipped HDF5 message type that
+    # Also mutate the DeePMD-kit .dp/.yaml models and a .dp written by Export-DpModel. Case #1222 of seed 14 (a flipped HDF5 message type that
     # turns a Fill Value into a Fill Value (Old) message declaring 17 MB) made PureHDF allocate 17.3 MB before
     # it failed; the HDF5 structure walk (Hdf5Prewalk) now refuses it before PureHDF opens the file (0.1 MB).
     [switch] $IncludeDeepMd
@@ -21,7 +21,16 @@ $work = Join-Path ([System.IO.Path]::GetTempPath()) ("dpfuzz-" + [guid]::NewGuid
 $sw = [System.Diagnostics.Stopwatch]::StartNew()
 try {
     $data = Join-Path $PSScriptRoot '../data'
-    $results = Invoke-DpFuzz -Cases $Cases -Seed $Seed -DataDir $data -WorkDir $work -TimeLimitSeconds $TimeLimitSeconds -SeedFiles (Get-DpFuzzSeeds $data -IncludeDeepMd:$IncludeDeepMd)
+    $seeds = @(Get-DpFuzzSeeds $data -IncludeDeepMd:$IncludeDeepMd)
+    if ($IncludeDeepMd) {
+        # A .dp that Export-DpModel writes (PureHDF's writer: superblock version 3, version 2 object headers with
+        # checksums, small arrays inside the headers), unlike DeePMD-kit's h5py file.
+        $null = New-Item -ItemType Directory -Path $work -Force
+        $written = Join-Path $work 'written_se_e2_a_agau.dp'
+        Import-DpModel -LiteralPath (Join-Path $data 'deepmd/se_e2_a_agau.dp') | Export-DpModel -LiteralPath $written
+        $seeds += $written
+    }
+    $results = Invoke-DpFuzz -Cases $Cases -Seed $Seed -DataDir $data -WorkDir $work -TimeLimitSeconds $TimeLimitSeconds -SeedFiles $seeds
 } finally {
     Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
 }
