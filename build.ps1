@@ -13,7 +13,7 @@ Tasks:
          in one process, each build loaded twice, alternating pass by pass; prints the
          load-to-load spread of each build next to the ratio (bench/Compare.ps1; ~50 s, 8 GB)
   Fuzz   Build, then a long seeded mutation fuzz of the readers (-Cases, default 5000; -Seed;
-         -IncludeDeepMd adds the DeePMD-kit .dp/.yaml models);
+         -IncludeDeepMd adds the DeePMD-kit .dp/.yaml models and a .dp Export-DpModel writes);
          prints "Fuzz: N passed, N failed" and exits non-zero on any failure
   Clean  remove out/ and the restored packages
 
