@@ -114,7 +114,21 @@ Describe 'Export-DpChart' {
             Set-Content -Path $path -Value 'old'
             New-Timings | Export-DpChart -Path $path -Force
             (Get-PngSize $path).Width | Should -Be 900
-            Get-ChildItem $TestDrive -Filter 'force.png.tmp*' | Should -BeNullOrEmpty
+            Get-ChildItem $TestDrive -Force -Filter '*force.png*.tmp' | Should -BeNullOrEmpty
+        }
+        It 'removes a stale temporary file an earlier, killed export left, and keeps a fresh one' {
+            $dir = Join-Path $TestDrive 'charttmp'
+            New-Item -ItemType Directory -Path $dir | Out-Null
+            $path = Join-Path $dir 'c.png'
+            $stale = Join-Path $dir ('.c.png.{0}.tmp' -f [guid]::NewGuid().ToString('N'))
+            $fresh = Join-Path $dir ('.c.png.{0}.tmp' -f [guid]::NewGuid().ToString('N'))
+            foreach ($f in $stale, $fresh) { [IO.File]::WriteAllBytes($f, [byte[]](1, 2, 3)) }
+            (Get-Item -LiteralPath $stale -Force).LastWriteTimeUtc = [datetime]::UtcNow.AddHours(-2)
+            New-Timings | Export-DpChart -Path $path
+            (Get-PngSize $path).Width | Should -Be 900
+            Test-Path -LiteralPath $stale | Should -BeFalse
+            Test-Path -LiteralPath $fresh | Should -BeTrue
+            @(Get-ChildItem $dir -Force -Filter '*.tmp').Count | Should -Be 1
         }
         It 'takes -LiteralPath (and its aliases) literally' {
             $path = Join-Path $TestDrive 'chart [1].png'

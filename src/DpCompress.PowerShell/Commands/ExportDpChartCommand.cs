@@ -2,6 +2,7 @@ using System.Collections;
 using System.Globalization;
 using System.Management.Automation;
 using DpCompress.Core;
+using DpCompress.Core.Serialization;
 using DpCompress.PowerShell.Charts;
 
 namespace DpCompress.PowerShell.Commands;
@@ -106,10 +107,14 @@ public sealed class ExportDpChartCommand : DpCmdlet
         };
 
         if (!ShouldProcess(target, $"Write {kind} chart of {_items.Count} object(s), {Width}x{Height} PNG")) return;
-        string temp = target + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
+        // The writers' temporary-file scheme: a hidden file beside the target, held exclusively while written and
+        // moved over the target when complete; stale ones a killed export left are removed first.
+        TempFiles.CleanStale(target);
+        string temp = TempFiles.NewTempPath(target);
         try
         {
-            File.WriteAllBytes(temp, png);
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                stream.Write(png);
             File.Move(temp, target, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
