@@ -9,7 +9,7 @@ Export-DpChart collects every object from the pipeline and writes one PNG chart 
 
 When -Kind is omitted it is inferred from the first object: Dx, Order and the error property give ErrorVsDx, EmbeddingMs gives PhaseBreakdown, TotalMs gives Speedup.
 
-A missing property stops the command with the error id ChartPropertyMissing, naming the property and the object. Like Export-Csv, the cmdlet refuses to overwrite an existing file without -Force (ChartFileExists), supports -WhatIf and -Confirm, writes a temporary file and renames it, and returns the written file with -PassThru.
+A missing property stops the command with the error id ChartPropertyMissing, naming the property and the object. Like Export-Csv, the cmdlet refuses to overwrite an existing file without -Force (ChartFileExists), supports -WhatIf and -Confirm, writes a hidden temporary file beside the target and renames it (removing stale ones an earlier, killed export left), and returns the written file with -PassThru.
 '@
     Parameters  = @{
         InputObject   = 'The objects to draw. Pipe accuracy reports (Dx, Order, an error property) or timings (Label, TotalMs and the per-phase *Ms properties); hashtables and [pscustomobject]s with those keys work too.'
