@@ -368,6 +368,25 @@ Describe 'DeePMD-kit inputs that are malformed or not supported' {
             $bad = Join-Path $TestDrive 'broken.yaml'; Set-Content -LiteralPath $bad -Value "model: [1, 2"
             Get-ErrorId { [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::Read($bad) } | Should -Be 'DeepMdFileCorrupt'
         }
+        It 'refuses a YAML alias bomb at import, before a writer would expand it (DeepMdTreeTooLarge); shared anchors stay readable' {
+            # The genuine model plus 40 lines, each a list of two aliases of the line before: 2^40 nodes to anything
+            # that walks the tree. Export-DpModel of such a model used to run out of memory after 26 s.
+            $text = Get-Content -Raw -LiteralPath $script:YamlPath
+            $lines = @('bomb0: &b0 [1.0, 2.0]') + @(1..40 | ForEach-Object { "bomb${_}: &b${_} [*b$($_ - 1), *b$($_ - 1)]" })
+            $bomb = Join-Path $TestDrive 'bomb.yaml'
+            Set-Content -LiteralPath $bomb -Value ($text.TrimEnd() + "`n" + ($lines -join "`n"))
+            $sw = [Diagnostics.Stopwatch]::StartNew()
+            { Import-DpModel -LiteralPath $bomb -ErrorAction Stop } | Should -Throw -ErrorId 'DeepMdTreeTooLarge,DpCompress.PowerShell.Commands.ImportDpModelCommand'
+            $sw.Elapsed.TotalSeconds | Should -BeLessThan 10
+            # A few aliases of a shared list (as PyYAML writes an object that appears twice) are read, and written back expanded.
+            $shared = Join-Path $TestDrive 'shared.yaml'
+            Set-Content -LiteralPath $shared -Value ($text.TrimEnd() + "`nextra_a: &s [Ag, Au]`nextra_b: *s`nextra_c: [*s, *s]")
+            $m = Import-DpModel -LiteralPath $shared
+            $m.Checkpoint['extra_c'][1][1] | Should -Be 'Au'
+            $out = Join-Path $TestDrive 'shared_out.yaml'
+            $m | Export-DpModel -LiteralPath $out
+            (Import-DpModel -LiteralPath $out).Checkpoint['extra_b'][0] | Should -Be 'Ag'
+        }
         It 'refuses a YAML model with a key missing (DeepMdMissingKey)' {
             $text = Get-Content -Raw -LiteralPath $script:YamlPath
             $bad = Join-Path $TestDrive 'nosel.yaml'

@@ -20,7 +20,8 @@ namespace DpCompress.Core.Serialization.DeepMd;
 /// failure is a <see cref="DpCompressException"/>: DeepMdFileNotFound, DeepMdFileTooLarge, DeepMdFileCorrupt
 /// (not HDF5/YAML, or an HDF5 structure the walk cannot verify), DeepMdJsonMissing, DeepMdJsonInvalid, DeepMdArrayMissing (a path with no dataset),
 /// DeepMdArrayInvalid (a dataset of another type, a ragged or non-numeric YAML array),
-/// DeepMdArrayTooLarge, DeepMdTreeTooDeep, DeepMdUnsupportedFormat (another file extension).</para>
+/// DeepMdArrayTooLarge, DeepMdTreeTooDeep, DeepMdTreeTooLarge (YAML aliases that would expand the tree by more than
+/// <see cref="DeepMdYaml.MaxAliasedNodes"/> nodes), DeepMdUnsupportedFormat (another file extension).</para>
 /// </remarks>
 public static class DeepMdDocument
 {

@@ -14,11 +14,18 @@ namespace DpCompress.Core.Serialization.DeepMd;
 /// <remarks>
 /// Errors: DeepMdFileCorrupt (not YAML, or not a mapping at the root), DeepMdYamlUnsupported (a tag
 /// other than the YAML core ones, an unknown alias), DeepMdArrayInvalid (ragged or non-numeric values,
-/// unknown dtype), DeepMdArrayTooLarge, DeepMdTreeTooDeep. Aliases share the anchored node (no copy), so
-/// alias bombs cannot blow up memory.
+/// unknown dtype), DeepMdArrayTooLarge, DeepMdTreeTooDeep, DeepMdTreeTooLarge. Aliases share the anchored node
+/// (no copy), so they cannot blow up memory while reading; but everything that walks the tree afterwards (the
+/// .dp and .yaml writers above all) meets every alias as a full copy. So the reader also counts each node's
+/// expanded size, aliases included, and refuses a document whose aliases would expand it by more than
+/// <see cref="MaxAliasedNodes"/> nodes beyond those written in the file (DeepMdTreeTooLarge): an "alias bomb"
+/// of 40 lines, each a list of two aliases of the line before, is 2^40 nodes to a writer.
 /// </remarks>
 public static partial class DeepMdYaml
 {
+    /// <summary>Most nodes that aliases may add to a document (expanded size minus nodes in the file).</summary>
+    public const long MaxAliasedNodes = 1_000_000;
+
     /// <summary>Reads a .yaml model file into the tree.</summary>
     public static PyDict Read(string path)
     {
@@ -32,7 +39,7 @@ public static partial class DeepMdYaml
             if (parser.Accept<StreamEnd>(out _))
                 throw new DpCompressException("DeepMdFileCorrupt", ErrorKind.InvalidData, $"'{full}' holds no YAML document.", full);
             parser.Consume<DocumentStart>();
-            var root = ParseNode(parser, state, 0);
+            var root = ParseNode(parser, state, 0, out _);
             if (root is not PyDict dict)
                 throw new DpCompressException("DeepMdFileCorrupt", ErrorKind.InvalidData, $"'{full}' is YAML but not a mapping at the top.", full);
             return dict;
@@ -58,22 +65,38 @@ public static partial class DeepMdYaml
     private sealed class ReadState(string full)
     {
         public string Full { get; } = full;
-        public Dictionary<string, object?> Anchors { get; } = new();
+        /// <summary>Anchored nodes with their expanded sizes.</summary>
+        public Dictionary<string, (object? Node, long Size)> Anchors { get; } = new();
         public long Elements { get; set; }
+
+        /// <summary>Nodes written in the file so far (an alias counts once).</summary>
+        public long Parsed { get; set; }
+
+        /// <summary>Refuses a subtree whose expanded size exceeds the nodes parsed so far by more than <see cref="MaxAliasedNodes"/>.</summary>
+        public void CheckExpanded(long size)
+        {
+            if (size > Parsed + MaxAliasedNodes)
+                throw new DpCompressException("DeepMdTreeTooLarge", ErrorKind.LimitsExceeded,
+                    $"'{Full}' repeats anchored YAML nodes through aliases into a tree of at least {size} nodes, more than {MaxAliasedNodes} beyond the {Parsed} nodes in the file (an alias bomb).", Full);
+        }
     }
 
-    private static object? ParseNode(IParser parser, ReadState st, int depth)
+    /// <summary>Parses one node; <paramref name="size"/> receives its expanded size (nodes, with every alias counted as its anchored subtree).</summary>
+    private static object? ParseNode(IParser parser, ReadState st, int depth, out long size)
     {
         if (depth > DeepMdDocument.MaxDepth)
             throw new DpCompressException("DeepMdTreeTooDeep", ErrorKind.LimitsExceeded, $"The model tree of '{st.Full}' is nested deeper than {DeepMdDocument.MaxDepth} levels.", st.Full);
+        st.Parsed++;
         if (parser.TryConsume<AnchorAlias>(out var alias))
         {
             if (!st.Anchors.TryGetValue(alias.Value.Value, out var target))
                 throw new DpCompressException("DeepMdYamlUnsupported", ErrorKind.InvalidData, $"'{st.Full}' uses the unknown alias *{alias.Value}.", st.Full);
-            return target;
+            size = target.Size;
+            return target.Node;
         }
         object? result;
         string anchor;
+        size = 1;
         if (parser.TryConsume<Scalar>(out var scalar))
         {
             CheckTag(scalar.Tag, st);
@@ -85,7 +108,12 @@ public static partial class DeepMdYaml
         {
             CheckTag(seq.Tag, st);
             var list = new List<object?>();
-            while (!parser.TryConsume<SequenceEnd>(out _)) list.Add(ParseNode(parser, st, depth + 1));
+            while (!parser.TryConsume<SequenceEnd>(out _))
+            {
+                list.Add(ParseNode(parser, st, depth + 1, out long item));
+                size += item;
+                st.CheckExpanded(size);
+            }
             result = list;
             anchor = seq.Anchor.IsEmpty ? "" : seq.Anchor.Value;
         }
@@ -95,8 +123,10 @@ public static partial class DeepMdYaml
             var dict = new PyDict();
             while (!parser.TryConsume<MappingEnd>(out _))
             {
-                var key = ParseNode(parser, st, depth + 1);
-                var value = ParseNode(parser, st, depth + 1);
+                var key = ParseNode(parser, st, depth + 1, out long keySize);
+                var value = ParseNode(parser, st, depth + 1, out long valueSize);
+                size += keySize + valueSize;
+                st.CheckExpanded(size);
                 dict[key switch { string s => s, null => "null", bool b => b ? "True" : "False", IFormattable f => f.ToString(null, CultureInfo.InvariantCulture), _ => key.ToString() ?? "" }] = value;
             }
             result = dict.TryGetValue("@class", out var cls) && cls is "np.ndarray" ? ToArray(dict, st) : dict;
@@ -107,7 +137,7 @@ public static partial class DeepMdYaml
             var ev = parser.Current;
             throw new DpCompressException("DeepMdFileCorrupt", ErrorKind.InvalidData, $"'{st.Full}': unexpected YAML event {ev?.GetType().Name} at {ev?.Start}.", st.Full);
         }
-        if (anchor.Length > 0) st.Anchors[anchor] = result;
+        if (anchor.Length > 0) st.Anchors[anchor] = (result, size);
         return result;
     }
 
