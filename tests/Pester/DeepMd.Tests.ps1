@@ -346,6 +346,21 @@ Describe 'DeePMD-kit inputs that are malformed or not supported' {
             $bad = New-PatchedCopy $script:DpPath (Get-DimsPattern 2, 156, 4) (Get-DimsPattern 2, 156000000000, 4) 'huge.dp'
             Get-ErrorId { [DpCompress.Core.Serialization.DeepMd.DeepMdModelReader]::Read($bad) } | Should -Be 'DeepMdArrayTooLarge'
         }
+        It 'refuses a json that names one large dataset many times, before reading it again and again (DeepMdArrayTooLarge)' {
+            # DeePMD-kit's compressed file with every array name replaced by that of its first compress_data table
+            # (same length, so the HDF5 structure is unchanged): 56 copies of a 1.8 MB dataset from a 7.6 MB file.
+            $bytes = [IO.File]::ReadAllBytes((Get-TestDataPath 'deepmd/se_e2_a_agau_compressed.dp'))
+            $latin1 = [Text.Encoding]::Latin1
+            $text = $latin1.GetString($bytes)
+            $big = [regex]::Match($text, '"compress_data":\s*\["(/variable_\d{4})"').Groups[1].Value
+            $big | Should -Match '^/variable_\d{4}$'
+            $patched = [regex]::Replace($text, '"/variable_\d{4}"', '"' + $big + '"')
+            $bad = Join-Path $TestDrive 'amplify.dp'
+            [IO.File]::WriteAllBytes($bad, $latin1.GetBytes($patched))
+            $before = [GC]::GetAllocatedBytesForCurrentThread()
+            Get-ErrorId { [DpCompress.Core.Serialization.DeepMd.DeepMdDocument]::Read($bad) } | Should -Be 'DeepMdArrayTooLarge'
+            [GC]::GetAllocatedBytesForCurrentThread() - $before | Should -BeLessThan 64MB
+        }
         It 'refuses a file that is not HDF5 (DeepMdFileCorrupt)' {
             $bad = Join-Path $TestDrive 'text.dp'
             Set-Content -LiteralPath $bad -Value 'not an HDF5 file'
