@@ -292,11 +292,7 @@ internal static partial class Hdf5Prewalk
             if (!_groups.Add((btree, heapAddress)))
                 return;
             // "HEAP", version 0, reserved (3), data segment size (L), free list head offset (L), data segment address (O).
-            var h = ReadAt(Locate(heapAddress, 32, "a local heap"), 32, "a local heap");
-            if (!h[..4].SequenceEqual("HEAP"u8))
-                throw Fail($"the local heap at address {heapAddress} lacks its signature HEAP");
-            if (h[4] != 0)
-                throw Fail($"the local heap at address {heapAddress} has version {h[4]}; local heaps are version 0");
+            var h = ReadSigned(heapAddress, 32, "HEAP"u8, "local heap", 0, "local heaps");
             ulong size = U64(h[8..]);
             ulong data = U64(h[24..]);
             if (size > int.MaxValue)
@@ -317,9 +313,7 @@ internal static partial class Hdf5Prewalk
         {
             if (!_treeNodes.Add(address))
                 throw Fail($"the B-tree node at address {address} is referenced twice (a cycle in the group B-tree)");
-            var p = ReadAt(Locate(address, 24, "a B-tree node"), 24, "a B-tree node");
-            if (!p[..4].SequenceEqual("TREE"u8))
-                throw Fail($"the B-tree node at address {address} lacks its signature TREE");
+            var p = ReadSigned(address, 24, "TREE"u8, "B-tree node");
             if (p[4] != 0)
                 throw Fail($"the B-tree node at address {address} has node type {p[4]}; a group B-tree has type 0");
             int level = p[5];
@@ -352,11 +346,7 @@ internal static partial class Hdf5Prewalk
         {
             if (!_symbolNodes.Add(address))
                 throw Fail($"the symbol table node at address {address} is referenced twice");
-            var p = ReadAt(Locate(address, 8, "a symbol table node"), 8, "a symbol table node");
-            if (!p[..4].SequenceEqual("SNOD"u8))
-                throw Fail($"the symbol table node at address {address} lacks its signature SNOD");
-            if (p[4] != 1)
-                throw Fail($"the symbol table node at address {address} has version {p[4]}; symbol table nodes are version 1");
+            var p = ReadSigned(address, 8, "SNOD"u8, "symbol table node", 1, "symbol table nodes");
             int count = BinaryPrimitives.ReadUInt16LittleEndian(p[6..]);
             if (_leafK > 0 && count > 2 * _leafK)
                 throw Fail($"the symbol table node at address {address} holds {count} entries; the superblock allows at most {2 * _leafK}");
@@ -409,11 +399,7 @@ internal static partial class Hdf5Prewalk
         {
             if (!_collections.Add(address))
                 return;
-            var h = ReadAt(Locate(address, 16, "a global heap collection"), 16, "a global heap collection");
-            if (!h[..4].SequenceEqual("GCOL"u8))
-                throw Fail($"the global heap collection at address {address} lacks its signature GCOL");
-            if (h[4] != 1)
-                throw Fail($"the global heap collection at address {address} has version {h[4]}; collections are version 1");
+            var h = ReadSigned(address, 16, "GCOL"u8, "global heap collection", 1, "collections");
             ulong size = U64(h[8..]);
             if (size < 16)
                 throw Fail($"the global heap collection at address {address} declares {size} bytes, less than its own header");
@@ -455,6 +441,21 @@ internal static partial class Hdf5Prewalk
             if (address > room || size > room - address)
                 throw Fail($"{what} ({size} bytes at address {address}) lies past the end of the file ({_length} bytes)");
             return _base + (long)address;
+        }
+
+        /// <summary>
+        /// The first <paramref name="bytes"/> bytes of the <paramref name="name"/> at <paramref name="address"/> (valid until
+        /// the next read), which must start with its <paramref name="signature"/> and, for <paramref name="version"/> ≥ 0,
+        /// hold that version in byte 4 (as all <paramref name="plural"/> do).
+        /// </summary>
+        private ReadOnlySpan<byte> ReadSigned(ulong address, int bytes, ReadOnlySpan<byte> signature, string name, int version = -1, string plural = "")
+        {
+            var p = ReadAt(Locate(address, (ulong)bytes, $"a {name}"), bytes, $"a {name}");
+            if (!p[..4].SequenceEqual(signature))
+                throw Fail($"the {name} at address {address} lacks its signature {System.Text.Encoding.ASCII.GetString(signature)}");
+            if (version >= 0 && p[4] != version)
+                throw Fail($"the {name} at address {address} has version {p[4]}; {plural} are version {version}");
+            return p;
         }
 
         /// <summary>Bytes [position, position + count) of the file, charged to the budget; valid until the next read.</summary>
