@@ -120,10 +120,8 @@ Describe 'Export-DpChart' {
             $dir = Join-Path $TestDrive 'charttmp'
             New-Item -ItemType Directory -Path $dir | Out-Null
             $path = Join-Path $dir 'c.png'
-            $stale = Join-Path $dir ('.c.png.{0}.tmp' -f [guid]::NewGuid().ToString('N'))
-            $fresh = Join-Path $dir ('.c.png.{0}.tmp' -f [guid]::NewGuid().ToString('N'))
-            foreach ($f in $stale, $fresh) { [IO.File]::WriteAllBytes($f, [byte[]](1, 2, 3)) }
-            (Get-Item -LiteralPath $stale -Force).LastWriteTimeUtc = [datetime]::UtcNow.AddHours(-2)
+            $stale = New-WriterTempFile $path
+            $fresh = New-WriterTempFile $path -Fresh
             New-Timings | Export-DpChart -Path $path
             (Get-PngSize $path).Width | Should -Be 900
             Test-Path -LiteralPath $stale | Should -BeFalse

@@ -496,12 +496,12 @@ Describe 'Writers and engines' {
         $dir = Join-Path $TestDrive 'tmpclean'
         New-Item -ItemType Directory -Path $dir | Out-Null
         $target = Join-Path $dir 'out.ckpt'
-        $stale = Join-Path $dir ('.out.ckpt.{0}.tmp' -f [guid]::NewGuid().ToString('N'))
-        $fresh = Join-Path $dir ('.out.ckpt.{0}.tmp' -f [guid]::NewGuid().ToString('N'))
+        $stale = New-WriterTempFile $target
+        $fresh = New-WriterTempFile $target -Fresh
+        $otherTarget = New-WriterTempFile (Join-Path $dir 'another.ckpt')
         $other = Join-Path $dir '.out.ckpt.notours.tmp'
-        $otherTarget = Join-Path $dir ('.another.ckpt.{0}.tmp' -f [guid]::NewGuid().ToString('N'))
-        foreach ($f in $stale, $fresh, $other, $otherTarget) { [System.IO.File]::WriteAllBytes($f, [byte[]](1, 2, 3)) }
-        foreach ($f in $stale, $other, $otherTarget) { (Get-Item -LiteralPath $f -Force).LastWriteTimeUtc = [datetime]::UtcNow.AddHours(-2) }
+        [System.IO.File]::WriteAllBytes($other, [byte[]](1, 2, 3))
+        (Get-Item -LiteralPath $other -Force).LastWriteTimeUtc = [datetime]::UtcNow.AddHours(-2)
         $Model | Export-DpModel -LiteralPath $target
         Test-Path -LiteralPath $target | Should -BeTrue
         Test-Path -LiteralPath $stale | Should -BeFalse
@@ -514,9 +514,7 @@ Describe 'Writers and engines' {
         $dir = Join-Path $TestDrive 'tmpheld'
         New-Item -ItemType Directory -Path $dir | Out-Null
         $target = Join-Path $dir 'out.ckpt'
-        $held = Join-Path $dir ('.out.ckpt.{0}.tmp' -f [guid]::NewGuid().ToString('N'))
-        [System.IO.File]::WriteAllBytes($held, [byte[]](1, 2, 3))
-        (Get-Item -LiteralPath $held -Force).LastWriteTimeUtc = [datetime]::UtcNow.AddHours(-2)
+        $held = New-WriterTempFile $target
         $fs = [System.IO.FileStream]::new($held, 'Open', 'ReadWrite', 'None')
         try {
             [DpCompress.Core.Serialization.TempFiles]::CleanStale($target) | Should -Be 0

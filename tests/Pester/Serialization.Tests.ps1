@@ -481,6 +481,16 @@ Describe 'Protocol-2 bytes: latin-1 text written and read without a string' {
         $script:Values = [double[]]::new(200000); for ($i = 0; $i -lt $Values.Length; $i++) { $Values[$i] = $rng.NextDouble() * 1e6 - 5e5 }
         $script:Values[17] = [double]::NaN; $script:Values[18] = [double]::NegativeInfinity; $script:Values[19] = -0.0
         function script:Unpickle([byte[]] $Pickle) { [DpCompress.Core.Serialization.SafeUnpickler]::new($Pickle).Load() }
+        # A hand-built protocol-2 pickle of _codecs.encode(<Utf8 as BINUNICODE>, 'latin1'): bytes as Python writes them.
+        function script:New-CodecsEncodePickle([byte[]] $Utf8) {
+            $ms = [IO.MemoryStream]::new()
+            $ms.Write([byte[]](0x80, 0x02), 0, 2)
+            $g = [Text.Encoding]::ASCII.GetBytes("c_codecs`nencode`n"); $ms.Write($g, 0, $g.Length)
+            $ms.WriteByte(0x58); $ms.Write([BitConverter]::GetBytes([int]$Utf8.Length), 0, 4); $ms.Write($Utf8, 0, $Utf8.Length)
+            $l = [Text.Encoding]::ASCII.GetBytes('latin1'); $ms.WriteByte(0x8c); $ms.WriteByte($l.Length); $ms.Write($l, 0, $l.Length)
+            $ms.Write([byte[]](0x86, 0x52, 0x2e), 0, 3)   # TUPLE2, REDUCE, STOP
+            $ms.ToArray()
+        }
     }
 
     It 'writes bytes as the UTF-8 of their latin-1 text (what Python writes)' {
@@ -523,37 +533,19 @@ Describe 'Protocol-2 bytes: latin-1 text written and read without a string' {
     It 'refuses a large _codecs.encode argument with a character outside latin-1 (CheckpointCorrupt)' {
         # _codecs.encode('x…x€', 'latin1'), hand-built: the reader falls back to a string, then refuses it.
         $text = [Text.Encoding]::UTF8.GetBytes('x' * 1MB + [char]0x20AC)
-        $ms = [IO.MemoryStream]::new()
-        $ms.Write([byte[]](0x80, 0x02), 0, 2)
-        $g = [Text.Encoding]::ASCII.GetBytes("c_codecs`nencode`n"); $ms.Write($g, 0, $g.Length)
-        $ms.WriteByte(0x58); $ms.Write([BitConverter]::GetBytes([int]$text.Length), 0, 4); $ms.Write($text, 0, $text.Length)
-        $l = [Text.Encoding]::ASCII.GetBytes('latin1'); $ms.WriteByte(0x8c); $ms.WriteByte($l.Length); $ms.Write($l, 0, $l.Length)
-        $ms.Write([byte[]](0x86, 0x52, 0x2e), 0, 3)   # TUPLE2, REDUCE, STOP
-        $e = Get-DpError { Unpickle $ms.ToArray() }
+        $e = Get-DpError { Unpickle (New-CodecsEncodePickle $text) }
         $e.ErrorId | Should -Be 'CheckpointCorrupt'
         $e.Message | Should -Match 'outside latin-1'
     }
 
     It 'refuses a large _codecs.encode argument made only of continuation bytes (CheckpointCorrupt)' {
         $text = [byte[]]::new(1200KB); [Array]::Fill($text, [byte]0x80)
-        $ms = [IO.MemoryStream]::new()
-        $ms.Write([byte[]](0x80, 0x02), 0, 2)
-        $g = [Text.Encoding]::ASCII.GetBytes("c_codecs`nencode`n"); $ms.Write($g, 0, $g.Length)
-        $ms.WriteByte(0x58); $ms.Write([BitConverter]::GetBytes([int]$text.Length), 0, 4); $ms.Write($text, 0, $text.Length)
-        $l = [Text.Encoding]::ASCII.GetBytes('latin1'); $ms.WriteByte(0x8c); $ms.WriteByte($l.Length); $ms.Write($l, 0, $l.Length)
-        $ms.Write([byte[]](0x86, 0x52, 0x2e), 0, 3)
-        (Get-DpError { Unpickle $ms.ToArray() }).ErrorId | Should -Be 'CheckpointCorrupt'
+        (Get-DpError { Unpickle (New-CodecsEncodePickle $text) }).ErrorId | Should -Be 'CheckpointCorrupt'
     }
 
     It 'refuses a large _codecs.encode argument cut inside a two-byte sequence (CheckpointCorrupt or CheckpointTruncated)' {
         $text = [Text.Encoding]::UTF8.GetBytes([string]::new([char]0xE9, 600KB))
         $cut = [byte[]]::new($text.Length - 1); [Array]::Copy($text, $cut, $cut.Length)   # ends with a lone 0xC3
-        $ms = [IO.MemoryStream]::new()
-        $ms.Write([byte[]](0x80, 0x02), 0, 2)
-        $g = [Text.Encoding]::ASCII.GetBytes("c_codecs`nencode`n"); $ms.Write($g, 0, $g.Length)
-        $ms.WriteByte(0x58); $ms.Write([BitConverter]::GetBytes([int]$cut.Length), 0, 4); $ms.Write($cut, 0, $cut.Length)
-        $l = [Text.Encoding]::ASCII.GetBytes('latin1'); $ms.WriteByte(0x8c); $ms.WriteByte($l.Length); $ms.Write($l, 0, $l.Length)
-        $ms.Write([byte[]](0x86, 0x52, 0x2e), 0, 3)
-        (Get-DpError { Unpickle $ms.ToArray() }).ErrorId | Should -BeIn 'CheckpointCorrupt', 'CheckpointTruncated'
+        (Get-DpError { Unpickle (New-CodecsEncodePickle $cut) }).ErrorId | Should -BeIn 'CheckpointCorrupt', 'CheckpointTruncated'
     }
 }

@@ -28,4 +28,13 @@ function Get-DpError([scriptblock] $Action) {
     return $null
 }
 
-Export-ModuleMember -Function Import-DpCompressUnderTest, Get-TestDataPath, Get-MaxAbsDiff, Get-DpError
+# A temporary file of a writer (TempFiles: ".<target name>.<32 hex>.tmp" beside the target) as a killed export leaves
+# it: three bytes, last written two hours ago, or just now with -Fresh. Returns its path.
+function New-WriterTempFile([string] $Target, [switch] $Fresh) {
+    $path = Join-Path (Split-Path -Parent $Target) ('.{0}.{1}.tmp' -f (Split-Path -Leaf $Target), [guid]::NewGuid().ToString('N'))
+    [System.IO.File]::WriteAllBytes($path, [byte[]](1, 2, 3))
+    if (-not $Fresh) { (Get-Item -LiteralPath $path -Force).LastWriteTimeUtc = [datetime]::UtcNow.AddHours(-2) }
+    $path
+}
+
+Export-ModuleMember -Function Import-DpCompressUnderTest, Get-TestDataPath, Get-MaxAbsDiff, Get-DpError, New-WriterTempFile
