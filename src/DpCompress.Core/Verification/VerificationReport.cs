@@ -55,8 +55,13 @@ public sealed record ToleranceCheck(string Quantity, double Measured, double Tol
 {
     public bool Passed => Measured <= Tolerance;
 
-    public override string ToString() =>
-        $"{Quantity}: {Measured:E2} {(Passed ? "<=" : ">")} {Tolerance:E2}{(Worst is null ? "" : $" (worst {Worst})")}";
+    /// <summary>e.g. "|dE|/atom (eV): 1.005E-006 &gt; 1.000E-006 (worst Ag10Au14[2])": as many digits as it takes for a
+    /// measured value that differs from its tolerance to read differently (<see cref="NumberText.Distinct"/>).</summary>
+    public override string ToString()
+    {
+        string[] text = NumberText.Distinct(Measured, Tolerance);
+        return $"{Quantity}: {text[0]} {(Passed ? "<=" : ">")} {text[1]}{(Worst is null ? "" : $" (worst {Worst})")}";
+    }
 }
 
 /// <summary>Results of one configuration: compressed vs original, each model vs DFT, table usage.</summary>

@@ -1,0 +1,29 @@
+namespace DpCompress.Core.Verification;
+
+/// <summary>
+/// How numbers that are compared are written for people: a measured error next to its tolerance must look
+/// different when it is different. At a fixed two decimals 1.0049e-6 and 1e-6 both read "1.00E-006", and a
+/// failed check would show "1.00E-006 &gt; 1.00E-006".
+/// </summary>
+public static class NumberText
+{
+    /// <summary>
+    /// <paramref name="value"/> and <paramref name="other"/> in E notation with <paramref name="decimals"/>
+    /// decimals, or as many more (up to 16, float64's round trip) as it takes for two different numbers to read
+    /// differently: (1.0049e-6, 1e-6) gives "1.005E-006" and "1.000E-006". Equal numbers, NaN and ±∞ keep
+    /// <paramref name="decimals"/>.
+    /// </summary>
+    /// <returns>[value's text, other's text].</returns>
+    public static string[] Distinct(double value, double other, int decimals = 2)
+    {
+        int d = Math.Clamp(decimals, 0, 16);
+        string a = value.ToString("E" + d), b = other.ToString("E" + d);
+        while (a == b && value != other && double.IsFinite(value) && double.IsFinite(other) && d < 16)
+        {
+            d++;
+            a = value.ToString("E" + d);
+            b = other.ToString("E" + d);
+        }
+        return new[] { a, b };
+    }
+}

@@ -1,0 +1,93 @@
+# Displays never mislead: every number a user sees is the real number, with its unit and enough digits to tell
+# apart the things compared; nothing nonzero reads as 0, nothing missing reads as a value, and an 80-column table
+# keeps the values that matter. One test per defect found by the display audit (each failed before its fix).
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-DpCompressUnderTest
+    $script:agau = Get-TestDataPath 'agau'
+    $script:model = Import-DpModel (Join-Path $agau 'dp_model.ckpt')
+    $script:cmp = $model | Invoke-DpCompression -Dx 0.05 -Order 3 -Layout Exact
+    $script:ag10 = Import-DpConfiguration (Join-Path $agau 'PWdata/Ag10Au14')
+
+    # The text of the list-view line $Label of $InputObject (the part after "Label : ").
+    function Get-ListLine($InputObject, [string] $Label, [int] $Width = 400) {
+        $line = ($InputObject | Out-String -Width $Width) -split "`r?`n" | Where-Object { $_ -match ('^' + [regex]::Escape($Label) + '\s*: ') } | Select-Object -First 1
+        $line | Should -Not -BeNullOrEmpty -Because "the view has a line '$Label'"
+        ($line -replace ('^' + [regex]::Escape($Label) + '\s*: '), '').Trim()
+    }
+    # The numbers in a shown text (1.23E-004, 0.0156, 2.5E-06, 46,002).
+    function Get-ShownNumber([string] $Text) {
+        [regex]::Matches($Text, '(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?') | ForEach-Object { [double]::Parse(($_.Value -replace ',', ''), [cultureinfo]::InvariantCulture) }
+    }
+}
+
+Describe 'A measured error and its tolerance read differently when they differ' {
+    BeforeAll {
+        $script:measured = (Test-CompressedModel -Model $cmp -Data $ag10[4] -Detailed).MaxForceError
+        # A tolerance 0.01 % below the measured maximum: the check fails, by a margin E2 cannot show.
+        $script:tol = $measured * (1 - 1e-4)
+        $script:failed = Test-CompressedModel -Model $cmp -Data $ag10[4] -Detailed -ForceTolerance $tol -WarningAction SilentlyContinue
+    }
+    It 'the check fails' {
+        $failed.Passed | Should -BeFalse
+    }
+    It 'ToleranceCheck text: "measured > tolerance" with two different numbers' {
+        $text = "$($failed.Checks[1])"
+        $text -match '^\|dF\| \(eV/A\): (\S+) > (\S+) ' | Should -BeTrue -Because $text
+        $Matches[1] | Should -Not -Be $Matches[2]
+        [double]$Matches[1] | Should -BeGreaterThan ([double]$Matches[2])
+        "$failed" | Should -Not -Match '(\d\.\d+E-\d+) > \1'
+        ($failed.Reasons -join ' ') | Should -Not -Match '(\d\.\d+E-\d+) > \1'
+    }
+    It 'the report view shows the tolerance as given, not rounded to one digit, and distinct from the measured maximum' {
+        $n = @(Get-ShownNumber (Get-ListLine $failed 'Max |ΔF| (eV/Å)'))
+        $n[0] | Should -BeGreaterThan $n[1]
+        [math]::Abs($n[1] - $tol) / $tol | Should -BeLessThan 1e-5
+        [math]::Abs($n[0] - $measured) / $measured | Should -BeLessThan 1e-5
+    }
+    It 'a tolerance of 2.5e-6 reads 2.50E-006, not 3E-006' {
+        $r = Test-CompressedModel -Model $cmp -Data $ag10[0] -Detailed -EnergyTolerance 2.5e-6
+        @(Get-ShownNumber (Get-ListLine $r 'Max |ΔE| (eV/atom)'))[1] | Should -Be 2.5e-6
+    }
+    It 'NumberText.Distinct keeps two decimals for equal numbers, NaN and infinity' {
+        [DpCompress.Core.Verification.NumberText]::Distinct(1e-6, 1e-6) | Should -Be @((1e-6).ToString('E2'), (1e-6).ToString('E2'))
+        [DpCompress.Core.Verification.NumberText]::Distinct([double]::NaN, 1e-6)[0] | Should -Be ([double]::NaN).ToString('E2')
+        [DpCompress.Core.Verification.NumberText]::Distinct(1.0049e-6, 1e-6) | Should -Be @((1.0049e-6).ToString('E3'), (1e-6).ToString('E3'))
+        $a, $b = [DpCompress.Core.Verification.NumberText]::Distinct(1.0000000000000002, 1.0)
+        $a | Should -Not -Be $b
+    }
+}
+
+Describe 'The report''s tolerances table shows the tolerances' {
+    It 'is not PowerShell''s two-decimal table (1e-6 as 0.00)' {
+        $r = Test-CompressedModel -Model $cmp -Data $ag10[0] -Detailed -EnergyTolerance 2.5e-6 -ForceTolerance 3e-5
+        $text = $r.Tolerances | Out-String -Width 80
+        $text | Should -Not -Match '0\.00\b'
+        $row = @($text -split "`r?`n" | Where-Object { $_ -match '\d' })[0]
+        @(Get-ShownNumber $row) | Should -Be @(2.5e-6, 3e-5, 1e-4)
+        $text | Should -Match 'eV/atom'
+        $text | Should -Match 'eV/Å'
+    }
+}
+
+Describe 'Model vs DFT lines of the report' {
+    It 'a small RMS keeps its digits (the 0.004 eV/Å of alloy5 read 0.0040; 4e-5 would read 0.0000)' {
+        $a5 = Import-DpModel (Get-TestDataPath 'alloy5/dp5_model.ckpt')
+        $d5 = Import-DpConfiguration (Get-TestDataPath 'alloy5/PWdata/bcc_3x3x6_108') | Select-Object -First 1
+        $r = $a5 | Invoke-DpCompression -Dx 0.05 -Layout Exact | Test-CompressedModel -Data $d5 -Detailed
+        $n = @(Get-ShownNumber (Get-ListLine $r 'Original vs DFT (RMS)'))
+        [math]::Abs($n[1] - $r.OriginalDftForceRms) / $r.OriginalDftForceRms | Should -BeLessThan 1e-3
+        [math]::Abs($n[0] - $r.OriginalDftEnergyRms) / $r.OriginalDftEnergyRms | Should -BeLessThan 1e-3
+    }
+    It 'configurations without labels say so instead of leaving the line blank' {
+        $bare = [DpCompress.Core.Structures.Configuration]::new($ag10[0].Cell, $ag10[0].Positions, $ag10[0].AtomicNumbers)
+        $r = Test-CompressedModel -Model $cmp -Data $bare -Detailed
+        Get-ListLine $r 'Original vs DFT (RMS)' | Should -Be 'no DFT labels'
+        Get-ListLine $r 'Compressed vs DFT (RMS)' | Should -Be 'no DFT labels'
+    }
+    It 'a DeePMD-kit model''s report says PWMLFF''s runtime was not evaluated' {
+        $dp = Import-DpModel (Get-TestDataPath 'deepmd/se_e2_a_agau.dp')
+        $r = $dp | Invoke-DpCompression -MinNeighborDistance 2.1721185693495006 | Test-CompressedModel -Reference $dp -Data $ag10[0] -Detailed
+        Get-ListLine $r 'PWMLFF/LAMMPS runtime' | Should -Match '^not evaluated'
+    }
+}
