@@ -91,3 +91,86 @@ Describe 'Model vs DFT lines of the report' {
         Get-ListLine $r 'PWMLFF/LAMMPS runtime' | Should -Match '^not evaluated'
     }
 }
+
+Describe 'Prediction table' {
+    It 'fits 80 columns with every column whole, and says which model (it cut Engine to "F…" and dropped Compressed)' {
+        $pw = Import-DpModel (Join-Path $agau 'cmp_o3_dx0.01.ckpt')
+        foreach ($p in @((Invoke-DpModel $model $ag10[0]), (Invoke-DpModel $cmp $ag10[0] -Engine Reference), (Invoke-DpModel $pw $ag10[2] -Runtime Pwmlff))) {
+            $lines = @(($p | Out-String -Width 80) -split "`r?`n" | Where-Object { $_.Trim() })
+            $lines.Count | Should -Be 3
+            $lines | ForEach-Object { $_ | Should -Not -Match '…' }
+            $lines[0] | Should -Match 'Model\s*$'
+            $want = if (-not $p.Compressed) { 'original' } elseif ("$($p.Runtime)" -eq 'Pwmlff') { 'as in PWMLFF' } else { 'compressed' }
+            $lines[2] | Should -Match ('^Ag10Au14\[\d\] .* ' + $want + '\s*$')
+        }
+    }
+    It 'a small largest force keeps its digits instead of 0.0000' {
+        $c = $ag10[0]
+        $f = [double[]](1..(3 * $c.AtomCount) | ForEach-Object { 2e-6 * ($_ % 5 - 2) })
+        $p = [DpCompress.Core.Inference.Prediction]::new($c, -80.0, [double[]]::new($c.AtomCount), $f, [double[]]::new(9))
+        $p.MaxForce | Should -BeGreaterThan 0
+        $row = @(($p | Out-String -Width 200) -split "`r?`n" | Where-Object { $_ -match '^Ag10Au14' })[0]
+        $row | Should -Not -Match '\s0\.0000\s'
+        $shown = @(Get-ShownNumber $row)[4]
+        [math]::Abs($shown - $p.MaxForce) / $p.MaxForce | Should -BeLessThan 0.01
+    }
+}
+
+Describe 'Measure-DpInference Speedup' {
+    It 'shows <S> as <Text>: a 4 % loss does not read like a 4 % gain' -ForEach @(
+        @{ S = 0.96; Text = '0.96x' }, @{ S = 1.04; Text = '1.04x' }, @{ S = 54.46; Text = '54.5x' }, @{ S = 0.004; Text = '0.004x' }
+    ) {
+        $t = [DpCompress.Core.Inference.InferenceTiming]@{ Label = 'compressed o3 dx 0.01 / Fast'; Threads = 1; TotalMs = 1; ModelMs = 1; Atoms = 10 }
+        $t.Speedup = $S
+        foreach ($view in 'InferenceTiming', 'Detail') {
+            $row = @(($t | Format-Table -View $view | Out-String -Width 200) -split "`r?`n" | Where-Object { $_ -match '^compressed' })[0]
+            $row | Should -Match ([regex]::Escape(" $Text") + '\s*$')
+        }
+    }
+}
+
+Describe 'Table accuracy per net' {
+    It 'fits 80 columns without cutting the whole-table error' {
+        $lines = @(($cmp.Compression.Accuracy | Out-String -Width 80) -split "`r?`n" | Where-Object { $_.Trim() })
+        $lines | ForEach-Object { $_ | Should -Not -Match '…' }
+        $row = @(Get-ShownNumber $lines[2])
+        $row.Count | Should -Be 7
+        $a = $cmp.Compression.Accuracy[0]
+        [math]::Abs($row[5] - $a.MaxValueError) / $a.MaxValueError | Should -BeLessThan 0.01
+    }
+    It 'a type-embedding net''s centre is "all", not -1' {
+        $te = Import-DpModel (Get-TestDataPath 'agau_te/dp_te_model.ckpt') | Invoke-DpCompression -Dx 0.05 -Layout Exact
+        $rows = @(($te.Compression.Accuracy | Out-String -Width 80) -split "`r?`n" | Where-Object { $_ -match '^\s*\d' })
+        $rows.Count | Should -Be 2
+        $rows | ForEach-Object { $_ | Should -Match '^\s*\d+\s+all\s' }
+    }
+}
+
+Describe 's grid' {
+    BeforeAll { $script:grid = $model | New-SijGrid -Dx 0.01 }
+    It 'its text gives dx 2^-7 in full (G4 wrote 0.007812)' {
+        $grid.Dx | Should -Be 0.0078125
+        "$grid" | Should -Match 'dx 0\.0078125 \(asked 0\.01\)'
+    }
+    It 'the table view shows where the inner grid ends, not only the training maximum' {
+        $lines = @(($grid | Out-String -Width 80) -split "`r?`n" | Where-Object { $_.Trim() })
+        $lines[0] | Should -Match 'Inner end'
+        @(Get-ShownNumber $lines[2]) | Should -Contain $grid.InnerEnd
+        $lines | ForEach-Object { $_.Length | Should -BeLessOrEqual 80 }
+    }
+    It 'the help remark states the inner end the example prints' {
+        $remark = ((Get-Help New-SijGrid -Examples).examples.example[0].remarks.Text -join ' ')
+        $remark | Should -Match ([regex]::Escape($grid.InnerEnd.ToString([cultureinfo]::InvariantCulture)))
+        $remark | Should -Not -Match 'ends at 8\.0;'
+    }
+}
+
+Describe 'Help examples do not print errors through PowerShell''s two-decimal table' {
+    It '<Command> example <N> shows every digit of the error properties' -ForEach @(
+        @{ Command = 'Test-CompressedModel'; N = 4 }, @{ Command = 'Invoke-DpModel'; N = 4 }
+    ) {
+        $code = @((Get-Help $Command -Examples).examples.example)[$N - 1].code
+        # Select-Object of up to four properties prints a table with two decimals: 1.02e-4 eV/atom as 0.00.
+        $code | Should -Not -Match 'Select-Object[^|]*\b(Max\w*Error|Energy|EnergyPerAtom)\b'
+    }
+}

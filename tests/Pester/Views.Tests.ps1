@@ -107,15 +107,15 @@ Describe 'Views show the values of the objects' {
         $p.MaxForce | Should -Be $maxF
         [math]::Abs($maxF - [math]::Round($maxF)) | Should -BeGreaterThan 1e-3   # the data make an integer fold visible
         Assert-View $p Table ([ordered]@{
-                'Configuration' = "$($ag10[$I])"; 'Atoms' = @(24)
+                'Configuration' = "Ag10Au14[$I]"; 'Atoms' = @(24)
                 'Energy (eV)' = @($p.Energy); 'eV/atom' = @($p.Energy / 24); 'Max |F| (eV/Å)' = @($maxF)
-                'Out of table' = @(0); 'Engine' = 'Fast'; 'Compressed' = 'False'
+                'Off table' = @(0); 'Model' = 'original'
             })
     }
     It 'SijGrid' {
         $g = $cmp.Compression.Grid
         Assert-View $g Table ([ordered]@{
-                's min' = @($g.SMin); 's max' = @($g.SMax); 'Dx' = @(0.05); 'Inner' = @($g.InnerIntervals); 'Outer' = @($g.OuterPoints)
+                's min' = @($g.SMin); 's max' = @($g.SMax); 'Inner end' = @($g.InnerEnd); 'Dx' = @(0.05); 'Inner' = @($g.InnerIntervals); 'Outer' = @($g.OuterPoints)
                 'Rows' = @($g.Rows); 'Raw S max' = @($g.RawSijMax); 'Source' = "$($g.Source)"
             })
     }
@@ -123,8 +123,8 @@ Describe 'Views show the values of the objects' {
         $a = $cmp.Compression.Accuracy[$K]
         Assert-View $a Table ([ordered]@{
                 'Net' = @($K); 'Centre' = @([math]::Floor($K / 2)); 'Neighbour' = @($K % 2)
-                'Max |Δg| (training range)' = @($a.InnerMaxValueError); 'Max |Δg′| (training range)' = @($a.InnerMaxDerivativeError)
-                'Max |Δg| (whole table)' = @($a.MaxValueError); 'Output scale' = @($a.OutputScale)
+                'Max |Δg| train' = @($a.InnerMaxValueError); 'Max |Δg′| train' = @($a.InnerMaxDerivativeError)
+                'Max |Δg| whole' = @($a.MaxValueError); 'Output scale' = @($a.OutputScale)
             })
     }
     It 'VerificationRow and VerificationReport (errors recomputed from the predictions)' {
@@ -202,6 +202,6 @@ Describe 'Views show the values of the objects' {
         $lines[0] | Should -Match 'Speedup\s*$'
         $rows = $lines | Select-Object -Skip 2
         $rows.Count | Should -Be 4
-        @($rows | Where-Object { $_ -match '^compressed .* \d+\.\dx\s*$' }).Count | Should -Be 2
+        @($rows | Where-Object { $_ -match '^compressed .* \d+\.\d+x\s*$' }).Count | Should -Be 2
     }
 }

@@ -134,8 +134,9 @@ public sealed class SijGrid
         return new SijGrid(sMin, sMax, dx, l, outer, rawSijMax, source);
     }
 
+    /// <summary>e.g. "s [-0.3125, 6.03666] dx 0.0078125 (asked 0.01): …"; dx and the dx asked for in full (G4 wrote 2^-7 as 0.007812).</summary>
     public override string ToString() =>
-        $"s [{SMin:G6}, {SMax:G6}] dx {Dx:G4}" + (RequestedDx is double r && r != Dx ? $" (asked {r:G4})" : "") +
+        $"s [{SMin:G6}, {SMax:G6}] dx {Dx}" + (RequestedDx is double r && r != Dx ? $" (asked {r})" : "") +
         $": {InnerIntervals} inner + {OuterPoints} outer ({Rows} rows), inner end {InnerEnd:G6}" +
         (Layout == TableLayout.Pwmlff ? ", PWMLFF runtime layout" : "");
 }

@@ -10,7 +10,7 @@ A prediction counts the s values beyond the table (OutOfTableCount) and beyond t
     Parameters  = @{
         Model         = 'The model to evaluate (from Import-DpModel or Invoke-DpCompression). A DpModel piped in binds here by its type; several piped models are each evaluated on all configurations.'
         Configuration = 'The configurations to evaluate: Configuration objects piped from Import-DpConfiguration, or paths of PWdata folders, MOVEMENT or extended XYZ files (wildcard characters are expanded), which are read first.'
-        Runtime       = 'Compressed models only. DpCompress (default): the table evaluated exactly. Pwmlff: what PWMLFF''s runtime and the TorchScript it writes for LAMMPS compute with the same file, reproduced operation by operation (float32 interval starts; pairs at or above the file''s sij_max read wrong rows). Each prediction says which in its Runtime property.'
+        Runtime       = 'Compressed models only. DpCompress (default): the table evaluated exactly. Pwmlff: what PWMLFF''s runtime and the TorchScript it writes for LAMMPS compute with the same file, reproduced operation by operation (float32 interval starts; pairs at or above the file''s sij_max read wrong rows). Each prediction says which in its Runtime property; the Model column of the default table reads "as in PWMLFF" for the latter, "compressed" for the former and "original" for an uncompressed model.'
         Engine        = 'Fast (default): float64 kernels with analytic gradients. Reference: TorchSharp autograd, mirrors PWMLFF; it keeps every neighbour slot in memory (about 8·(32 + 6·Σ embedding widths + 4·m) bytes per atom, type and max_neigh_num slot) and refuses a configuration whose estimate exceeds 4 GiB or half the available memory (ReferenceEngineMemoryLimit): use Fast for large cells.'
         ThrottleLimit = 'Threads of the Fast engine. Default: the number of processors.'
     }
@@ -46,7 +46,7 @@ Import-DpConfiguration ./tests/data/agau/PWdata/Ag10Au14 | Invoke-DpModel -Model
         }
         @{
             Title   = 'Paths instead of configurations'
-            Code    = 'Invoke-DpModel (Import-DpModel ./tests/data/agau/dp_model.ckpt) ./tests/data/formats/Au32_first10.xyz | Select-Object -First 2 Energy, EnergyPerAtom'
+            Code    = 'Invoke-DpModel (Import-DpModel ./tests/data/agau/dp_model.ckpt) ./tests/data/formats/Au32_first10.xyz | Select-Object -First 2'
             Remarks = 'Positional -Model and -Configuration; the extended XYZ file is read on the way.'
         }
         @{

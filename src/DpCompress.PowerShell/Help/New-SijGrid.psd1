@@ -24,7 +24,7 @@ Use it to inspect the table size before compressing, or to compress several time
         @{
             Title   = 'The grid PWMLFF would use'
             Code    = 'Import-DpModel ./tests/data/agau/dp_model.ckpt | New-SijGrid -Dx 0.01'
-            Remarks = 'Shows the normalised range and the number of inner and outer intervals for a requested dx of 0.01, from the checkpoint''s sij_max. With the default PWMLFF runtime layout the step is 2^-7 and the inner grid ends at 8.0; add -Layout Exact for PWMLFF compress''s own grid.'
+            Remarks = 'Shows the normalised range and the number of inner and outer intervals for a requested dx of 0.01, from the checkpoint''s sij_max. With the default PWMLFF runtime layout the step (Dx) is 2^-7 = 0.0078125 and the inner grid ends at 8.15625 (Inner end), above the training maximum s max 6.036658; add -Layout Exact for PWMLFF compress''s own grid.'
         }
         @{
             Title   = 'A grid from the training data, reused for two orders'

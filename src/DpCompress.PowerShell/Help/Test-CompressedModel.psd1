@@ -56,8 +56,8 @@ $cmp | Test-CompressedModel -Data (Import-DpConfiguration ./tests/data/agau/PWda
         }
         @{
             Title   = 'Check a checkpoint written by PWMLFF'
-            Code    = 'Import-DpModel ./tests/data/agau/cmp_o3_dx0.01.ckpt | Test-CompressedModel -Data ./tests/data/agau/PWdata/Ag12Au12 -Detailed | Select-Object Passed, MaxEnergyError, MaxForceError, Reasons'
-            Remarks = 'PWMLFF''s own compressed file carries the table its step bug produced: the report shows force differences far above those of a DpCompress table.'
+            Code    = 'Import-DpModel ./tests/data/agau/cmp_o3_dx0.01.ckpt | Test-CompressedModel -Data ./tests/data/agau/PWdata/Ag12Au12 -Detailed | Format-List Passed, MaxEnergyError, MaxForceError, Reasons'
+            Remarks = 'PWMLFF''s own compressed file carries the table its step bug produced: the report shows force differences far above those of a DpCompress table (MaxEnergyError 1.02E-04 eV/atom, MaxForceError 0.28 eV/Å). Format-List shows every digit; a table of these four properties (Select-Object) would print the energy error as 0.00.'
         }
     )
     Links       = @('Invoke-DpCompression', 'Invoke-DpModel', 'Export-DpChart')
