@@ -174,3 +174,45 @@ Describe 'Help examples do not print errors through PowerShell''s two-decimal ta
         $code | Should -Not -Match 'Select-Object[^|]*\b(Max\w*Error|Energy|EnergyPerAtom)\b'
     }
 }
+
+Describe 'Per-configuration rows of the report' {
+    It 'fit 80 columns with every column whole (the out-of-table count had 3 characters)' {
+        $r = Test-CompressedModel -Model $cmp -Data $ag10 -Detailed
+        $lines = @(($r.Rows | Out-String -Width 80) -split "`r?`n" | Where-Object { $_.Trim() })
+        $lines.Count | Should -Be 7      # header, rule, five rows: no header wrapped onto more lines
+        $lines | ForEach-Object { $_.Length | Should -BeLessOrEqual 80; $_ | Should -Not -Match '…' }
+        $lines[0] | Should -Match 'eV/atom .* eV/Å .* eV/atom .* Off table\s*$'
+    }
+    It 'the report''s table-usage line starts with the largest s, so a narrow console cannot split it' {
+        $r = Test-CompressedModel -Model $cmp -Data $ag10[2] -Detailed
+        $line = Get-ListLine $r 's values outside' -Width 80
+        $line | Should -Match ('^max s ' + [regex]::Escape(('{0:F4}' -f $r.MaxScaledS)) + '; 0 beyond table, 0 beyond training$')
+    }
+}
+
+Describe 'Phase times carry their unit' {
+    It 'the report''s CompressedTimings list says seconds and shows the values' {
+        $r = Test-CompressedModel -Model $cmp -Data $ag10[0] -Detailed
+        $text = $r.CompressedTimings | Out-String -Width 80
+        $text | Should -Match 'Embedding \(s\)\s*: '
+        $total = Get-ListLine $r.CompressedTimings 'Total (s)'
+        [math]::Abs([double]$total - $r.CompressedTimings.Total) / $r.CompressedTimings.Total | Should -BeLessThan 1e-5
+    }
+    It 'the Detail view labels allocation in MiB, which AllocatedMB counts (2^20 bytes)' {
+        $t = [DpCompress.Core.Inference.InferenceTiming]@{ Label = 'original / Fast'; Threads = 1; TotalMs = 1; ModelMs = 1; Atoms = 10; AllocatedMB = 1.5 }
+        ($t | Format-Table -View Detail | Out-String -Width 200) | Should -Match 'Alloc \(MiB\)'
+    }
+    It 'Invoke-DpCompression -Verbose gives the table size in MiB' {
+        $v = $model | Invoke-DpCompression -Dx 0.05 -Layout Exact -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+        ($v.Message -join "`n") | Should -Match '\(\d+\.\d MiB\)'
+    }
+}
+
+Describe 'PhaseBreakdown chart' {
+    It 'labels the number above a bar as the sum of the phases, which is not the median pass of TotalMs' {
+        $row = [DpCompress.PowerShell.Charts.PhaseRow]::new('original / Reference', 0.36, 4.42, 21.43, 2.12, 2.02, 49.11)
+        $text = [DpCompress.PowerShell.Charts.ChartRenderer]::PhaseAnnotation($row)
+        $text | Should -Match '^Σ phases 79\.5 ms\n'
+        $text | Should -Match 'backward 88\.8 %$'
+    }
+}

@@ -150,8 +150,8 @@ Describe 'Views show the values of the objects' {
         $row = $r.Rows[4]
         Assert-View $row Table ([ordered]@{
                 'Configuration' = 'Ag10Au14[4]'; 'Atoms' = @(24)
-                '|ΔE| (eV/atom)' = @($dE[4]); 'Max |ΔF| (eV/Å)' = @($dF[4]); 'Max |ΔW| (eV/atom)' = @($dW[4])
-                'Max s' = @($row.Compressed.MaxScaledS); 'Out of table' = @(0)
+                '|ΔE| eV/atom' = @($dE[4]); 'Max |ΔF| eV/Å' = @($dF[4]); 'Max |ΔW| eV/atom' = @($dW[4])
+                'Max s' = @($row.Compressed.MaxScaledS); 'Off table' = @(0)
             })
         Assert-View $r List ([ordered]@{
                 'Passed'                  = 'True'
@@ -164,7 +164,7 @@ Describe 'Views show the values of the objects' {
                 '95th pct. |ΔE|, max |ΔF|' = @((Get-Quantile $dE 0.95), (Get-Quantile $dF 0.95))
                 'Original vs DFT (RMS)'   = @((& $rms $eDft), [math]::Sqrt($fDft / $nF))
                 'Compressed vs DFT (RMS)' = @((& $rms $eDftC), [math]::Sqrt($fDftC / $nF))
-                's values outside'        = @(0, 0, ($r.Rows.Compressed.MaxScaledS | Measure-Object -Maximum).Maximum)
+                's values outside'        = @(($r.Rows.Compressed.MaxScaledS | Measure-Object -Maximum).Maximum, 0, 0)
                 'PWMLFF/LAMMPS runtime'   = @(($dEr | Measure-Object -Maximum).Maximum, ($dFr | Measure-Object -Maximum).Maximum, 0)
                 'Reasons'                 = ''
                 'Warnings'                = ''
@@ -192,7 +192,7 @@ Describe 'Views show the values of the objects' {
         Assert-View $t[1] Table -View Detail -Expected ([ordered]@{
                 'Label' = 'compressed o3 dx 0.05 / Fast'; 'Engine' = 'Fast'; 'Threads' = @(1); 'Atoms' = @(24)
                 'Total (ms)' = @($t[1].TotalMs); 'Model (ms)' = @($t[1].ModelMs); 'µs/atom' = @($t[1].TotalMs * 1000 / 24)
-                'Embedding share' = @($t[1].EmbeddingShare); 'Alloc (MB)' = @($t[1].AllocatedMB); 'Speedup' = @($speedup)
+                'Embedding share' = @($t[1].EmbeddingShare); 'Alloc (MiB)' = @($t[1].AllocatedMB); 'Speedup' = @($speedup)
             })
     }
     It 'InferenceTiming: the default table keeps its Speedup column at 80 columns (both engines)' {

@@ -94,7 +94,7 @@ public sealed class InvokeDpCompressionCommand : DpCmdlet
                 Compressor.Compress(Model, dx, Order, grid,
                     new Progress<CompressionProgress>(p => report(p.NetsDone, p.NetCount, $"net {p.NetsDone}/{p.NetCount}")),
                     ct, ThrottleLimit));
-            WriteVerbose($"Table: {table.NetCount} nets x {table.Rows} rows x {table.Width} x {table.Order + 1} ({table.SizeInBytes / 1048576.0:F1} MB); max |table − net| {table.InnerMaxValueError:E2} in the training range ({table.MaxValueError:E2} over the whole table), derivative {table.InnerMaxDerivativeError:E2}.");
+            WriteVerbose($"Table: {table.NetCount} nets x {table.Rows} rows x {table.Width} x {table.Order + 1} ({table.SizeInBytes / 1048576.0:F1} MiB); max |table − net| {table.InnerMaxValueError:E2} in the training range ({table.MaxValueError:E2} over the whole table), derivative {table.InnerMaxDerivativeError:E2}.");
             WriteObject(Model.WithCompression(table));
         }
         catch (DpCompressException e)
