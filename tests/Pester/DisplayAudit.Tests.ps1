@@ -216,3 +216,58 @@ Describe 'PhaseBreakdown chart' {
         $text | Should -Match 'backward 88\.8 %$'
     }
 }
+
+Describe 'Warnings state the numbers that triggered them' {
+    It 'SijMaxBelowData gives two different numbers when they differ in the 7th digit (G6 printed the same one twice)' {
+        $raw = (New-SijGrid -Model $model -TrainingData $ag10 -Layout Exact).RawSijMax
+        $doc = [DpCompress.Core.Serialization.CheckpointReader]::ReadDocument((Join-Path $agau 'dp_model.ckpt'))
+        $doc['sij_max'] = [DpCompress.Core.Serialization.TorchTensor]::FromDoubles([double[]]($raw * (1 - 1e-9)), [long[]]@())
+        $p = Join-Path $TestDrive 'sijmax-just-below.ckpt'
+        [DpCompress.Core.Serialization.CheckpointWriter]::WriteDocument($doc, $p) | Out-Null
+        $warn = $null
+        $null = New-SijGrid -Model (Import-DpModel -LiteralPath $p) -TrainingData $ag10 -Layout Exact -WarningVariable warn -WarningAction SilentlyContinue
+        "$($warn[0])" -match "sij_max (\S+) is below the largest S\(r\) in the training data, (\S+) " | Should -BeTrue -Because "$($warn[0])"
+        $Matches[1] | Should -Not -Be $Matches[2]
+        [double]$Matches[1] | Should -BeLessThan ([double]$Matches[2])
+    }
+    It 'Export-DpChart names the points it leaves out of a log axis, with their values' {
+        $pts = @{ Order = 5; Dx = 0.1; MaxEnergyError = 2e-8 }, @{ Order = 5; Dx = 0.01; MaxEnergyError = 1.4e-14 }, @{ Order = 5; Dx = 0.001; MaxEnergyError = 0.0 }
+        $warn = $null
+        $pts | ForEach-Object { [pscustomobject]$_ } | Export-DpChart -Path (Join-Path $TestDrive 'zero.png') -ErrorProperty MaxEnergyError -WarningVariable warn -WarningAction SilentlyContinue
+        "$($warn[0])" | Should -Match '^1 of 3 point'
+        "$($warn[0])" | Should -Match 'order 5, dx 0\.001: MaxEnergyError 0\b'
+    }
+    It 'the beyond-training warning gives the largest s and the training maximum it exceeds' {
+        $g = New-SijGrid -Model $model -SijMax 0.3 -Dx 0.05 -Layout Exact
+        $c = $model | Invoke-DpCompression -Grid $g
+        $warn = $null
+        $r = Test-CompressedModel -Model $c -Data $ag10[2] -Detailed -WarningVariable warn -WarningAction SilentlyContinue
+        $r.BeyondTrainingCount | Should -BeGreaterThan 0
+        $w = @($warn | Where-Object { "$_" -match 'above the training maximum' })[0]
+        "$w" -match 'largest s (\S+) against the training maximum (\S+);' | Should -BeTrue -Because "$w"
+        [math]::Abs([double]$Matches[1] - $r.MaxScaledS) / $r.MaxScaledS | Should -BeLessThan 1e-5
+        [math]::Abs([double]$Matches[2] - $g.SMax) / $g.SMax | Should -BeLessThan 1e-5
+    }
+}
+
+Describe 'Model table' {
+    It 'shows a cutoff of 5.9996 Å as it is, not rounded to 6' {
+        $doc = [DpCompress.Core.Serialization.CheckpointReader]::ReadDocument((Join-Path $agau 'dp_model.ckpt'))
+        $doc['json_file']['model']['descriptor']['Rmax'] = 5.9996
+        $p = Join-Path $TestDrive 'rmax59996.ckpt'
+        [DpCompress.Core.Serialization.CheckpointWriter]::WriteDocument($doc, $p) | Out-Null
+        $m = Import-DpModel -LiteralPath $p
+        $m.Rmax | Should -Be 5.9996
+        $row = @(($m | Out-String -Width 80) -split "`r?`n" | Where-Object { $_ -match '^Ag,Au' })[0]
+        $row | Should -Match '\s5\.9996\s'
+    }
+}
+
+Describe 'Invoke-DpCompression help states the steps the examples get' {
+    It 'example <N> gives the dx that -Dx <Asked> becomes' -ForEach @(@{ N = 4; Asked = 0.001 }, @{ N = 6; Asked = 0.01 }) {
+        $dx = ($model | New-SijGrid -Dx $Asked).Dx
+        $remark = (@((Get-Help Invoke-DpCompression -Examples).examples.example)[$N - 1].remarks.Text -join ' ')
+        $remark | Should -Match ([regex]::Escape($dx.ToString([cultureinfo]::InvariantCulture)))
+        $remark | Should -Not -Match 'ten times finer'
+    }
+}

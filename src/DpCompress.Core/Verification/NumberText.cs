@@ -26,4 +26,23 @@ public static class NumberText
         }
         return new[] { a, b };
     }
+
+    /// <summary>
+    /// As <see cref="Distinct"/>, in the general format ("G") with <paramref name="significant"/> significant digits or
+    /// as many more (up to 17) as it takes: (0.4600364990, 0.4600364995) gives "0.460036499" and "0.4600364995", where
+    /// G6 wrote "0.460036" for both.
+    /// </summary>
+    /// <returns>[value's text, other's text].</returns>
+    public static string[] DistinctGeneral(double value, double other, int significant = 6)
+    {
+        int d = Math.Clamp(significant, 1, 17);
+        string a = value.ToString("G" + d), b = other.ToString("G" + d);
+        while (a == b && value != other && double.IsFinite(value) && double.IsFinite(other) && d < 17)
+        {
+            d++;
+            a = value.ToString("G" + d);
+            b = other.ToString("G" + d);
+        }
+        return new[] { a, b };
+    }
 }

@@ -126,7 +126,7 @@ public sealed class VerificationReport
 {
     internal VerificationReport(IReadOnlyList<VerificationRow> rows, IReadOnlyList<SkippedConfiguration> skipped, VerificationTolerances tolerances,
         string engine, int? order, double? dx, PhaseTimings compressedTimings, PhaseTimings originalTimings, double neighborSearchSeconds,
-        RuntimeVerification? pwmlffRuntime = null)
+        RuntimeVerification? pwmlffRuntime = null, double? trainingMaxS = null)
     {
         PwmlffRuntime = pwmlffRuntime;
         Rows = rows;
@@ -177,7 +177,12 @@ public sealed class VerificationReport
             if (tolerances.FailOnOutOfTable) reasons.Add(msg); else warnings.Add(msg);
         }
         if (BeyondTrainingCount > 0)
-            warnings.Add($"{BeyondTrainingCount} s values lie above the training maximum (inside the coarse outer table): these configurations are closer than any seen in training.");
+        {
+            // The numbers that triggered it: the table's training maximum (the engines count s > Grid.SMax) and the largest s met.
+            string[] sText = trainingMaxS is double t ? NumberText.DistinctGeneral(MaxScaledS, t) : new[] { MaxScaledS.ToString("G6") };
+            string where = trainingMaxS is null ? $"largest s {sText[0]}" : $"largest s {sText[0]} against the training maximum {sText[1]}";
+            warnings.Add($"{BeyondTrainingCount} s values lie above the training maximum ({where}; inside the coarse outer table): these configurations are closer than any seen in training.");
+        }
         foreach (var s in skipped)
             warnings.Add($"{s.Label} was skipped: {s.Message}");
         if (rows.Count == 0) reasons.Add("No configuration could be evaluated.");

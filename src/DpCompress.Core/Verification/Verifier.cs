@@ -109,6 +109,7 @@ public static class Verifier
         }
         return new VerificationReport(rows, skipped, tolerances, compressedEngine.Kind.ToString(),
             compressedModel.Order, compressedModel.Dx, tc, to, neighborSeconds,
-            runtimeEngine is null ? null : new RuntimeVerification(rows, tolerances, compressedModel.Compression.Grid, verdictFromPwmlffRuntime));
+            runtimeEngine is null ? null : new RuntimeVerification(rows, tolerances, compressedModel.Compression.Grid, verdictFromPwmlffRuntime),
+            compressedModel.Compression.Grid.SMax);
     }
 }

@@ -131,10 +131,13 @@ public sealed class ExportDpChartCommand : DpCmdlet
     private List<ErrorPoint> ErrorPoints()
     {
         var points = _items.Select((o, i) => new ErrorPoint(Number(o, i, "Dx"), (int)Math.Round(Number(o, i, "Order")), Number(o, i, ErrorProperty))).ToList();
-        int hidden = points.Count(p => !(p.Dx > 0 && p.Error > 0 && double.IsFinite(p.Dx) && double.IsFinite(p.Error)));
-        if (hidden > 0)
+        var hidden = points.Where(p => !(p.Dx > 0 && p.Error > 0 && double.IsFinite(p.Dx) && double.IsFinite(p.Error))).ToList();
+        if (hidden.Count > 0)
         {
-            WriteWarning($"{hidden} of {points.Count} point(s) have a zero, negative or non-finite Dx or {ErrorProperty} and cannot be drawn on log axes; they are left out.");
+            // Name the points and their values (an error of exactly 0, say order 5 at dx 0.001, is a result, not a glitch).
+            string which = string.Join("; ", hidden.Take(5).Select(p => string.Create(CultureInfo.InvariantCulture, $"order {p.Order}, dx {p.Dx}: {ErrorProperty} {p.Error:G6}"))) +
+                (hidden.Count > 5 ? $"; and {hidden.Count - 5} more" : "");
+            WriteWarning($"{hidden.Count} of {points.Count} point(s) have a zero, negative or non-finite Dx or {ErrorProperty} and cannot be drawn on log axes; they are left out ({which}).");
         }
         return points;
     }

@@ -2,6 +2,7 @@ using System.Management.Automation;
 using DpCompress.Core;
 using DpCompress.Core.Compression;
 using DpCompress.Core.Model;
+using DpCompress.Core.Verification;
 
 namespace DpCompress.PowerShell.Commands;
 
@@ -75,9 +76,13 @@ public sealed class NewSijGridCommand : DpCmdlet
         WriteVerbose($"Closest pair: {scan.MinDistance:F6} Å in {scan.ClosestConfiguration}; raw S max {scan.RawSijMax:G10} over {scan.Configurations} configurations.");
         // The checkpoint's own sij_max is what a compression without -TrainingData uses: say when the data go beyond it.
         if (Model.SijMax is double own && own < scan.RawSijMax)
-            WriteWarning($"SijMaxBelowData: the checkpoint's sij_max {own:G6} is below the largest S(r) in the training data, {scan.RawSijMax:G6} " +
+        {
+            // As many digits as it takes for the two to read differently (G6 could print "0.460036 is below ... 0.460036").
+            string[] text = NumberText.DistinctGeneral(own, scan.RawSijMax);
+            WriteWarning($"SijMaxBelowData: the checkpoint's sij_max {text[0]} is below the largest S(r) in the training data, {text[1]} " +
                 $"(closest pair {scan.MinDistance:F3} Å in {scan.ClosestConfiguration}). A table on the checkpoint's grid would put those pairs beyond " +
                 "its training range; this grid covers the data.");
+        }
         return RuntimeLayout.BuildGrid(Model, layout, Dx, 3, SijMaxSource.TrainingData, scan.RawSijMax, cover);
     }
 }

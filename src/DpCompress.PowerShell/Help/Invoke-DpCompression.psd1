@@ -54,7 +54,7 @@ The nets are tabulated in parallel (-ThrottleLimit); the command reports progres
         @{
             Title   = 'A more accurate table'
             Code    = 'Import-DpModel ./tests/data/agau/dp_model.ckpt | Invoke-DpCompression -Dx 0.001 -Order 3 | Export-DpModel cmp -Force'
-            Remarks = 'A ten times finer grid: the error of a cubic table falls about 10^4 times (it scales as dx^4). Writes cmp.ckpt.'
+            Remarks = 'A finer grid: with the default layout -Dx 0.001 becomes 2^-10 = 0.0009765625, eight times finer than the 2^-7 of -Dx 0.01, and the table error (TableError) falls about 8^4 = 4096 times, from 3.8e-10 to 9.2e-14 on Ag-Au (it scales as dx^4). Writes cmp.ckpt.'
         }
         @{
             Title   = 'Exactly the dx typed'
@@ -67,7 +67,7 @@ The nets are tabulated in parallel (-ThrottleLimit); the command reports progres
 $model = Import-DpModel ./tests/data/agau/dp_model.ckpt
 3, 5 | ForEach-Object { $model | Invoke-DpCompression -Order $_ -Verbose } | Format-Table
 '@
-            Remarks = 'Compresses with dx 0.01 at both orders and shows the two compressed models side by side.'
+            Remarks = 'Compresses at both orders with the default -Dx 0.01, which the default layout makes 2^-7 (the Table column shows o3 dx 0.0078125 and o5 dx 0.0078125), and shows the two compressed models side by side.'
         }
     )
     Links       = @('New-SijGrid', 'Export-DpModel', 'Test-CompressedModel', 'Import-DpModel')
