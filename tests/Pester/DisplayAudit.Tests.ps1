@@ -271,3 +271,34 @@ Describe 'Invoke-DpCompression help states the steps the examples get' {
         $remark | Should -Not -Match 'ten times finer'
     }
 }
+
+Describe 'Missing parts read n/a, not a blank before a unit' {
+    It 'labels with forces but no energy: the comparison texts and the report''s DFT lines' {
+        $c = [DpCompress.Core.Structures.Configuration]::new($ag10[0].Cell, $ag10[0].Positions, $ag10[0].AtomicNumbers)
+        $c.Forces = $ag10[0].Forces
+        $r = Test-CompressedModel -Model $cmp -Data $c -Detailed
+        "$($r.Rows[0].CompressedVsDft)" | Should -Match '\|dE\|/atom n/a eV, max \|dF\| \d\.\d\dE[-+]\d+ eV/A, max \|dW\|/atom n/a eV$'
+        "$($r.CompressedVsDft)" | Should -Match '\|dE\|/atom max n/a rms n/a eV; \|dF\| max \d'
+        "$($r.CompressedVsDft)" | Should -Not -Match '  '
+        # The force RMS against DFT is shown although the energies are missing (the line was blank).
+        $line = Get-ListLine $r 'Original vs DFT (RMS)'
+        $line | Should -Match '^no DFT energies, '
+        [math]::Abs(@(Get-ShownNumber $line)[0] - $r.OriginalDftForceRms) / $r.OriginalDftForceRms | Should -BeLessThan 1e-3
+    }
+    It 'Measure-DpConvergence without a fit shows p as n/a' {
+        $pts = @{ Order = 5; Dx = 0.01; MaxForceError = 1.8e-11 }, @{ Order = 5; Dx = 0.001; MaxForceError = 1.3e-11 }
+        $f = $pts | ForEach-Object { [pscustomobject]$_ } | Measure-DpConvergence -Quantity MaxForceError -WarningAction SilentlyContinue
+        $f.P | Should -BeNullOrEmpty
+        $row = @(($f | Out-String -Width 120) -split "`r?`n" | Where-Object { $_ -match '^\s*5 ' })[0]
+        $row | Should -Match 'MaxForceError \(eV/Å\)\s+n/a'
+    }
+}
+
+Describe 'The Demo names the dx its tables have' {
+    It 'prints the type-embedding report''s Dx, not the dx typed, and MiB for Length / 1MB' {
+        $demo = Get-Content -Raw (Join-Path $PSScriptRoot '../../examples/Demo.ps1')
+        $demo | Should -Not -Match "order 3, dx 0\.01: max"
+        $demo | Should -Match '\$teReport\.Dx'
+        $demo | Should -Not -Match 'MB\)'' -f [^\r\n]*/ 1MB'
+    }
+}

@@ -27,6 +27,9 @@ public static class NumberText
         return new[] { a, b };
     }
 
+    /// <summary><paramref name="value"/> in E2, or "n/a" when there is none (a missing value is not an empty space or 0).</summary>
+    public static string E2(double? value) => value is double v ? v.ToString("E2") : "n/a";
+
     /// <summary>
     /// As <see cref="Distinct"/>, in the general format ("G") with <paramref name="significant"/> significant digits or
     /// as many more (up to 17) as it takes: (0.4600364990, 0.4600364995) gives "0.460036499" and "0.4600364995", where

@@ -53,8 +53,10 @@ public sealed class PredictionComparison
     /// <summary>max over atoms |E_i − E_i,ref| (eV), when both sides have atomic energies.</summary>
     public double? MaxAtomicEnergyError { get; }
 
+    /// <summary>e.g. "Ag10Au14[0]: |dE|/atom 4.61E-013 eV, …"; a part the reference lacks (DFT labels without energies) reads n/a,
+    /// not an empty space before its unit.</summary>
     public override string ToString() =>
-        $"{Label}: |dE|/atom {EnergyErrorPerAtom:E2} eV, max |dF| {MaxForceError:E2} eV/A, max |dW|/atom {MaxVirialErrorPerAtom:E2} eV";
+        $"{Label}: |dE|/atom {NumberText.E2(EnergyErrorPerAtom)} eV, max |dF| {NumberText.E2(MaxForceError)} eV/A, max |dW|/atom {NumberText.E2(MaxVirialErrorPerAtom)} eV";
 }
 
 /// <summary>Compares predictions with each other or with DFT labels.</summary>
@@ -199,6 +201,8 @@ public sealed class ErrorSummary
     /// <summary>max |ΔE_i| (eV).</summary>
     public double? MaxAtomicEnergyError { get; }
 
+    /// <summary>As <see cref="PredictionComparison.ToString"/>: n/a for what no configuration had.</summary>
     public override string ToString() =>
-        $"{Count} configurations: |dE|/atom max {MaxEnergyErrorPerAtom:E2} rms {RmsEnergyErrorPerAtom:E2} eV; |dF| max {MaxForceError:E2} rms {RmsForceError:E2} eV/A; |dW|/atom max {MaxVirialErrorPerAtom:E2} eV";
+        $"{Count} configurations: |dE|/atom max {NumberText.E2(MaxEnergyErrorPerAtom)} rms {NumberText.E2(RmsEnergyErrorPerAtom)} eV; " +
+        $"|dF| max {NumberText.E2(MaxForceError)} rms {NumberText.E2(RmsForceError)} eV/A; |dW|/atom max {NumberText.E2(MaxVirialErrorPerAtom)} eV";
 }
