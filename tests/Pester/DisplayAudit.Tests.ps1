@@ -302,3 +302,16 @@ Describe 'The Demo names the dx its tables have' {
         $demo | Should -Not -Match 'MB\)'' -f [^\r\n]*/ 1MB'
     }
 }
+
+Describe 'Measure-DpConvergence help states what its first example prints' {
+    It 'every p the remark quotes is a p the example fits, and the remark names the steps of the dx fitted column' {
+        $ex = @((Get-Help Measure-DpConvergence -Examples).examples.example)[0]
+        Push-Location (Join-Path $PSScriptRoot '../..')
+        try { $fits = & ([scriptblock]::Create($ex.code)) } finally { Pop-Location }
+        $shown = @($fits | ForEach-Object { '{0:F2}' -f $_.P })
+        $shown.Count | Should -Be 6
+        $remark = $ex.remarks.Text -join ' '
+        foreach ($p in $shown) { $remark | Should -Match ([regex]::Escape($p)) }
+        $remark | Should -Match ([regex]::Escape(($fits[0].Fit.UsedDx | ForEach-Object { $_.ToString([cultureinfo]::InvariantCulture) }) -join ', '))
+    }
+}
