@@ -315,3 +315,11 @@ Describe 'Measure-DpConvergence help states what its first example prints' {
         $remark | Should -Match ([regex]::Escape(($fits[0].Fit.UsedDx | ForEach-Object { $_.ToString([cultureinfo]::InvariantCulture) }) -join ', '))
     }
 }
+
+Describe 'Sizes counted in 2^20 bytes are labelled MiB' {
+    It 'Export-DpModel example 3 prints Length / 1MB as MiB' {
+        $code = @((Get-Help Export-DpModel -Examples).examples.example)[2].code
+        $code | Should -Match '1MB'
+        $code | Should -Match "MiB' -f"
+    }
+}

@@ -37,7 +37,7 @@ For PWMLFF models, ".ckpt" is appended to a file name without it. The cmdlet beh
             Code    = @'
 $model = Import-DpModel ./tests/data/agau/dp_model.ckpt
 $file = $model | Invoke-DpCompression -Dx 0.001 -Order 5 | Export-DpModel cmp_o5 -Force -PassThru
-'{0}: {1:N1} MB' -f $file.Name, ($file.Length / 1MB)
+'{0}: {1:N1} MiB' -f $file.Name, ($file.Length / 1MB)
 '@
             Remarks = 'Writes cmp_o5.ckpt (the extension is added), replacing an older file of that name, and prints its size.'
         }
