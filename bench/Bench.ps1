@@ -38,7 +38,7 @@ $compression = foreach ($case in @(@{ Order = 5; Dx = 0.001 }, @{ Order = 3; Dx 
         $sw.Stop(); $proc.Refresh()
         [pscustomobject]@{
             Order = $case.Order; Dx = '{0:G}' -f $case.Dx; Nets = $t.NetCount; Rows = $t.Rows
-            'Table (MB)' = [math]::Round($t.SizeInBytes / 1MB, 1)
+            'Table (MiB)' = [math]::Round($t.SizeInBytes / 1MB, 1)
             Work = if ($measure) { 'table + accuracy' } else { 'table only' }
             'Wall (s)' = [math]::Round($sw.Elapsed.TotalSeconds, 3)
             'CPU (s)' = [math]::Round(($proc.TotalProcessorTime - $cpu0).TotalSeconds, 3)
@@ -58,7 +58,7 @@ $cmp3 = $model | Invoke-DpCompression -Dx 0.01 -Order 3 -Layout Exact
 $timings = Measure-DpInference -Model $model, $cmp3 -Data $cell500 -Engine Reference, Fast -Repeat $Repeat -Warmup 2 -ThrottleLimit 1
 $timings | Show -Property Label, @{ n = 'Model (ms)'; e = { '{0:F2}' -f $_.ModelMs } }, @{ n = 'With neighbours (ms)'; e = { '{0:F2}' -f $_.TotalMs } },
     @{ n = 'Embedding'; e = { '{0:F2}' -f $_.EmbeddingMs } }, @{ n = 'Emb. grad'; e = { '{0:F2}' -f $_.EmbeddingBackwardMs } }, @{ n = 'Backward'; e = { '{0:F2}' -f $_.BackwardMs } },
-    @{ n = 'Fitting'; e = { '{0:F2}' -f $_.FittingMs } }, @{ n = 'Emb. share'; e = { '{0:P1}' -f $_.EmbeddingShare } }, @{ n = 'Alloc (MB)'; e = { '{0:F1}' -f $_.AllocatedMB } }
+    @{ n = 'Fitting'; e = { '{0:F2}' -f $_.FittingMs } }, @{ n = 'Emb. share'; e = { '{0:P1}' -f $_.EmbeddingShare } }, @{ n = 'Alloc (MiB)'; e = { '{0:F1}' -f $_.AllocatedMB } }
 $timings | Select-Object Label, Engine, Compressed, Atoms, ModelMs, TotalMs, NeighborSearchMs, EnvironmentMs, EmbeddingMs, DescriptorMs, FittingMs, BackwardMs, EmbeddingBackwardMs, EmbeddingShare, AllocatedMB, PeakManagedMB |
     Export-Csv (Join-Path $OutDir 'inference500.csv') -NoTypeInformation
 $t = @{}; foreach ($x in $timings) { $t[$x.Label] = $x }
@@ -93,7 +93,7 @@ if ('$which' -eq 'compressed') { `$m = `$m | Invoke-DpCompression -Dx 0.01 -Orde
         $memory["$which/$eng"] = [double](& dotnet pwsh -NoProfile -NonInteractive -Command $script | Select-Object -Last 1)
     }
 }
-$memory.GetEnumerator() | Sort-Object Name | Show -Property @{ n = 'Model/engine'; e = { $_.Name } }, @{ n = 'Peak working set growth (MB)'; e = { '{0:F1}' -f $_.Value } }
+$memory.GetEnumerator() | Sort-Object Name | Show -Property @{ n = 'Model/engine'; e = { $_.Name } }, @{ n = 'Peak working set growth (MiB)'; e = { '{0:F1}' -f $_.Value } }
 
 # The sections above leave gigabytes of garbage (460 MB tables, 32,000-atom buffers): return it before timing,
 # so the tables below get fresh memory (and huge pages) as in a process that only runs a model.
@@ -306,8 +306,8 @@ $summary = [ordered]@{
     'Reference compressed vs reference original (x)'              = [math]::Round($refOrig.ModelMs / $refCmp.ModelMs, 1)
     'Reference original: embedding + its gradient share'          = '{0:P1}' -f $refOrig.EmbeddingShare
     'Scaling, compressed: time(64x)/time(1x) (64 = linear)'       = [math]::Round($per[-1].ModelMs / $per[0].ModelMs, 1)
-    'Peak memory, fast: compressed vs original (MB, separate processes)'      = '{0:F1} vs {1:F1}' -f $memory['compressed/Fast'], $memory['original/Fast']
-    'Peak memory, reference: compressed vs original (MB, separate processes)' = '{0:F1} vs {1:F1}' -f $memory['compressed/Reference'], $memory['original/Reference']
+    'Peak memory, fast: compressed vs original (MiB, separate processes)'      = '{0:F1} vs {1:F1}' -f $memory['compressed/Fast'], $memory['original/Fast']
+    'Peak memory, reference: compressed vs original (MiB, separate processes)' = '{0:F1} vs {1:F1}' -f $memory['compressed/Reference'], $memory['original/Reference']
 }
 $summary.GetEnumerator() | Show -Property @{ n = 'Measure'; e = { $_.Key } }, @{ n = 'Value'; e = { $_.Value } }
 [pscustomobject]$summary | Export-Csv (Join-Path $OutDir 'summary.csv') -NoTypeInformation

@@ -77,7 +77,7 @@ Write-Host "B (after):  $($builds[1][0].Dir)"
 # (≈ 0.85 GB per load) should be covered; a run with much less is not a fair comparison.
 if (Test-Path /proc/self/smaps_rollup) {
     $huge = Select-String -Path /proc/self/smaps_rollup -Pattern '^AnonHugePages:\s+(\d+) kB' | ForEach-Object { [long]$_.Matches[0].Groups[1].Value }
-    Write-Host ("Huge pages backing this process: {0:N0} MB" -f ($huge / 1024))
+    Write-Host ("Huge pages backing this process: {0:N0} MiB" -f ($huge / 1024))
 }
 $names = @($builds[0][0].Engines.Keys)
 foreach ($load in $builds[0] + $builds[1]) { foreach ($k in $names) { 1..5 | ForEach-Object { $null = $load.Engines[$k].Evaluate($load.Cell, $load.Neighbors, $null, $none) } } }
