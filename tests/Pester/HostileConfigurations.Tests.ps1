@@ -1,0 +1,102 @@
+# Hostile and broken configuration files (PWdata .npy, MOVEMENT, extended XYZ): each crafted file below
+# used to crash the process, take super-linear time, or be read as something it is not; it now ends in
+# an error with an id naming the file and the line, file or element. Files are generated in $TestDrive
+# from scratch or from the shipped tests/data/formats files.
+
+BeforeDiscovery {
+    $script:Cube = 'Lattice="10 0 0 0 10 0 0 0 10"'
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-DpCompressUnderTest
+
+    $script:FormatsDir = Get-TestDataPath 'formats'
+
+    # A .npy file: format $Major (1 or 2) with the dict literal $Header (padded to 64 bytes) and the raw $Data.
+    function New-Npy([string] $Path, [string] $Header, [byte[]] $Data = @(), [int] $Major = 1) {
+        $pre = if ($Major -eq 1) { 10 } else { 12 }
+        $pad = (64 - ($pre + $Header.Length + 1) % 64) % 64
+        $h = [System.Text.Encoding]::Latin1.GetBytes($Header + (' ' * $pad) + "`n")
+        $len = if ($Major -eq 1) { [BitConverter]::GetBytes([uint16] $h.Length) } else { [BitConverter]::GetBytes([uint32] $h.Length) }
+        $bytes = [System.Collections.Generic.List[byte]]::new()
+        $bytes.AddRange([byte[]](0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, $Major, 0))
+        $bytes.AddRange([byte[]] $len)
+        $bytes.AddRange($h)
+        $bytes.AddRange($Data)
+        [System.IO.File]::WriteAllBytes($Path, $bytes.ToArray())
+    }
+    function Get-F8Bytes([double[]] $Values) {
+        $b = [System.Collections.Generic.List[byte]]::new()
+        foreach ($v in $Values) { $b.AddRange([BitConverter]::GetBytes($v)) }
+        , $b.ToArray()
+    }
+
+    # A PWdata folder of one image of two Au atoms in a 4 Å cube; $Labels adds label files (name => values of one image).
+    function New-PwFolder([string] $Name, [hashtable] $Labels = @{}) {
+        $d = New-Item -ItemType Directory -Path (Join-Path $TestDrive $Name) -Force
+        New-Npy (Join-Path $d 'position.npy') "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 6), }" (Get-F8Bytes 0, 0, 0, 0.5, 0.5, 0.5)
+        New-Npy (Join-Path $d 'lattice.npy') "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 9), }" (Get-F8Bytes 4, 0, 0, 0, 4, 0, 0, 0, 4)
+        New-Npy (Join-Path $d 'image_type.npy') "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 2), }" (Get-F8Bytes 79, 79)
+        foreach ($file in $Labels.Keys) {
+            [double[]] $v = $Labels[$file]
+            New-Npy (Join-Path $d $file) "{'descr': '<f8', 'fortran_order': False, 'shape': (1, $($v.Length)), }" (Get-F8Bytes $v)
+        }
+        $d.FullName
+    }
+
+    # The first frame of Ag10Au14_valid.MOVEMENT (24 atoms: header, lattice at lines 2-5, Position 6-30, Force 31-55, dashes 56).
+    $script:MovementFrame = @(Get-Content -LiteralPath (Join-Path $FormatsDir 'Ag10Au14_valid.MOVEMENT') -TotalCount 56)
+    function New-Movement([string] $Name, [string[]] $Lines) {
+        $p = Join-Path $TestDrive $Name
+        Set-Content -LiteralPath $p -Value $Lines
+        $p
+    }
+
+    $script:Cube = 'Lattice="10 0 0 0 10 0 0 0 10"'
+    function New-Xyz([string] $Name, [string] $Text) {
+        $p = Join-Path $TestDrive $Name
+        Set-Content -LiteralPath $p -Value $Text -NoNewline
+        $p
+    }
+    function Read-Configuration([string] $Path) { [DpCompress.Core.Structures.ConfigurationReader]::Read($Path) }
+}
+
+Describe 'Import-DpConfiguration: .npy headers (PWdata)' {
+    It 'a header nesting <Kind> 20 deep is NpyCorrupt (containers nested too deep)' -ForEach @(
+        @{ Kind = 'tuples'; Header = "{'descr': '<f8', 'fortran_order': False, 'shape': " + ('(' * 20) + (')' * 20) + ', }' }
+        @{ Kind = 'dicts'; Header = "{'a': " + ("{'a': " * 20) + '1' + ('}' * 20) + ", 'descr': '<f8', 'shape': (1, 6)}" }
+    ) {
+        $p = Join-Path $TestDrive "nested_$Kind.npy"
+        New-Npy $p $Header
+        $e = Get-DpError { [DpCompress.Core.Structures.NpyReader]::Read($p) }
+        $e.ErrorId | Should -Be 'NpyCorrupt'
+        $e.Message | Should -BeLike '*nested deeper than*'
+    }
+
+    It 'a 60 KB header of 60,000 opening brackets is ConfigurationCorrupt (NpyCorrupt inside), not a stack overflow that kills the process' {
+        $d = New-PwFolder 'nest60k'
+        New-Npy (Join-Path $d 'position.npy') ("{'descr': '<f8', 'fortran_order': False, 'shape': " + ('(' * 60000) + '}')
+        $err = $null
+        Import-DpConfiguration -LiteralPath $d -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ConfigurationCorrupt,*'
+        $err[0].Exception.InnerException.ErrorId | Should -Be 'NpyCorrupt'
+        $err[0].Exception.Message | Should -BeLike '*position.npy*nested deeper than*'
+    }
+
+    It 'a Fortran-order shape of 100,001 dimensions is NpyCorrupt before its elements are reordered' {
+        $p = Join-Path $TestDrive 'rank.npy'
+        New-Npy $p ("{'descr': '|u1', 'fortran_order': True, 'shape': (" + ('1, ' * 100000) + '4), }') ([byte[]](1, 2, 3, 4)) -Major 2
+        $e = Get-DpError { [DpCompress.Core.Structures.NpyReader]::Read($p) }
+        $e.ErrorId | Should -Be 'NpyCorrupt'
+        $e.Message | Should -BeLike '*100001 dimensions*'
+    }
+
+    It 'a 64-dimension shape (numpy''s limit) still reads' {
+        $p = Join-Path $TestDrive 'rank64.npy'
+        New-Npy $p ("{'descr': '|u1', 'fortran_order': True, 'shape': (" + ('1, ' * 63) + '4), }') ([byte[]](1, 2, 3, 4))
+        $a = [DpCompress.Core.Structures.NpyReader]::Read($p)
+        $a.Rank | Should -Be 64
+        $a.Data | Should -Be @(1, 2, 3, 4)
+    }
+}
