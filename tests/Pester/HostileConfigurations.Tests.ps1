@@ -100,3 +100,26 @@ Describe 'Import-DpConfiguration: .npy headers (PWdata)' {
         $a.Data | Should -Be @(1, 2, 3, 4)
     }
 }
+
+Describe 'Import-DpConfiguration: PWdata labels' {
+    It 'a non-finite value in <File> is ConfigurationCorrupt naming the file and image' -ForEach @(
+        @{ File = 'energies.npy'; Values = @([double]::NaN) }
+        @{ File = 'forces.npy'; Values = @(0, 0, 0, 0, [double]::NaN, 0) }
+        @{ File = 'virials.npy'; Values = @(1, 0, 0, 0, 1, 0, 0, 0, [double]::PositiveInfinity) }
+        @{ File = 'ei.npy'; Values = @(-1, [double]::NegativeInfinity) }
+    ) {
+        $d = New-PwFolder "label_$File" @{ $File = $Values }
+        $err = $null
+        Import-DpConfiguration -LiteralPath $d -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ConfigurationCorrupt,*'
+        $err[0].Exception.Message | Should -BeLike "*$File*image 0*not a finite number*"
+    }
+
+    It 'finite labels and the "no virial" rows of -1e5 still read' {
+        $d = New-PwFolder 'labels_ok' @{ 'energies.npy' = @(-5.0); 'virials.npy' = @(-1e5) * 9 }
+        $c = @(Import-DpConfiguration -LiteralPath $d)
+        $c.Count | Should -Be 1
+        $c[0].Energy | Should -Be (-5.0)
+        $c[0].Virial | Should -BeNullOrEmpty
+    }
+}

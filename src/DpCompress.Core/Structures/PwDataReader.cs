@@ -94,6 +94,8 @@ public static class PwDataReader
         if (forces is not null) CheckShape(folder, forces, nimg, 3 * natoms);
         if (virials is not null) CheckShape(folder, virials, nimg, 9);
         if (ei is not null) CheckShape(folder, ei, nimg, natoms);
+        foreach (var labels in new[] { energies, forces, virials, ei })
+            if (labels is not null) CheckFinite(folder, labels);
 
         var list = new List<Configuration>(nimg);
         for (int img = 0; img < nimg; img++)
@@ -185,6 +187,22 @@ public static class PwDataReader
         catch (DpCompressException ex) when (ex.ErrorId is "NpyCorrupt" or "NpyUnsupportedDtype" or "NpyUnsupportedVersion")
         {
             throw ConfigurationErrors.Corrupt(p, "", ex.Message, ex);
+        }
+    }
+
+    /// <summary>
+    /// Labels must be finite numbers, as the XYZ and MOVEMENT readers require: a NaN energy or force
+    /// was read and made every error statistic of Test-CompressedModel -Detailed against the DFT labels NaN.
+    /// </summary>
+    private static void CheckFinite(string folder, NpyArray a)
+    {
+        double[] d = a.Data;
+        long perImage = Math.Max(1, a.Length / Math.Max(1, Rows(a)));
+        for (int q = 0; q < d.Length; q++)
+        {
+            if (double.IsFinite(d[q])) continue;
+            throw ConfigurationErrors.Corrupt(folder, Path.GetFileName(a.Path),
+                $"element {q} (image {q / perImage}) is {d[q].ToString(System.Globalization.CultureInfo.InvariantCulture)}, not a finite number.");
         }
     }
 
