@@ -123,3 +123,59 @@ Describe 'Import-DpConfiguration: PWdata labels' {
         $c[0].Virial | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Import-DpConfiguration: MOVEMENT' {
+    It 'a header declaring 20 atoms before blocks of 24 is ConfigurationCorrupt, not a frame of 20 atoms with the energy of 24' {
+        $lines = $MovementFrame.Clone()
+        $lines[0] = $lines[0] -replace '^\s*24 atoms', '    20 atoms'
+        $e = Get-DpError { Read-Configuration (New-Movement 'fewer.MOVEMENT' $lines) }
+        $e.ErrorId | Should -Be 'ConfigurationCorrupt'
+        $e.Message | Should -BeLike '*line 27*position block has more atom lines than the 20 atoms*'
+    }
+
+    It 'a <Where> of <Value> is ConfigurationCorrupt naming line <Line>' -ForEach @(
+        @{ Where = 'lattice value'; Line = 3; Value = 'NaN'; Pattern = '8.1499996185E+00' }
+        @{ Where = 'stress value'; Line = 3; Value = 'Infinity'; Pattern = '2.361934E+01' }
+        @{ Where = 'fractional position'; Line = 7; Value = 'NaN'; Pattern = '0.500184023345618' }
+        @{ Where = 'force'; Line = 32; Value = '-Infinity'; Pattern = $null }
+    ) {
+        $lines = $MovementFrame.Clone()
+        if ($Pattern) { $lines[$Line - 1] = $lines[$Line - 1].Replace($Pattern, $Value) }
+        else { $t = -split $lines[$Line - 1]; $t[1] = $Value; $lines[$Line - 1] = ' ' + ($t -join '  ') }
+        $e = Get-DpError { Read-Configuration (New-Movement "nonfinite$Line.MOVEMENT" $lines) }
+        $e.ErrorId | Should -Be 'ConfigurationCorrupt'
+        $e.Message | Should -BeLike "*line $Line *'$Value' is not a finite number*"
+    }
+
+    It 'an Ep of NaN is ConfigurationCorrupt' {
+        $lines = $MovementFrame.Clone()
+        $lines[0] = $lines[0].Replace('-7.9919776917E+01 -7.9919776917E+01', '-7.9919776917E+01 NaN')
+        (Get-DpError { Read-Configuration (New-Movement 'nanEp.MOVEMENT' $lines) }).ErrorId | Should -Be 'ConfigurationCorrupt'
+    }
+
+    It 'a second Position block in one frame is ConfigurationCorrupt, not silently the later one' {
+        $second = $MovementFrame[5..29].Clone()
+        $second[1] = $second[1].Replace('0.500184023345618', '0.100000000000000')
+        $lines = $MovementFrame[0..29] + $second + $MovementFrame[30..55]
+        $e = Get-DpError { Read-Configuration (New-Movement 'twice.MOVEMENT' $lines) }
+        $e.ErrorId | Should -Be 'ConfigurationCorrupt'
+        $e.Message | Should -BeLike "*line 31 *second 'Position' block*"
+    }
+
+    It 'a Force block before the Position block is still checked atom by atom against it' {
+        $force = $MovementFrame[30..54].Clone()
+        $force[1] = $force[1] -replace '^(\s*)47', '${1}79'
+        $lines = $MovementFrame[0..4] + $force + $MovementFrame[5..29] + $MovementFrame[55]
+        $e = Get-DpError { Read-Configuration (New-Movement 'forcefirst.MOVEMENT' $lines) }
+        $e.ErrorId | Should -Be 'ConfigurationCorrupt'
+        $e.Message | Should -BeLike '*atom 0 is Z = 47 in the position block but Z = 79 in the force block*'
+    }
+
+    It 'the same blocks in that order, consistent, read as the original frame' {
+        $lines = $MovementFrame[0..4] + $MovementFrame[30..54] + $MovementFrame[5..29] + $MovementFrame[55]
+        $c = @(Read-Configuration (New-Movement 'forcefirst_ok.MOVEMENT' $lines))
+        $o = @(Read-Configuration (New-Movement 'original.MOVEMENT' $MovementFrame))
+        $c[0].Forces | Should -Be $o[0].Forces
+        $c[0].Positions | Should -Be $o[0].Positions
+    }
+}
