@@ -179,3 +179,28 @@ Describe 'Import-DpConfiguration: MOVEMENT' {
         $c[0].Positions | Should -Be $o[0].Positions
     }
 }
+
+Describe 'Import-DpConfiguration: extended XYZ' {
+    It '<Name> is ConfigurationCorrupt: <Pattern>' -ForEach @(
+        @{ Name = 'two Lattice keys with different values'; Text = "1`n$Cube Lattice=`"5 0 0 0 5 0 0 0 5`"`nAu 0 0 0`n"; Pattern = "*line 2*'Lattice' is given twice with different values*" }
+        @{ Name = 'Properties twice with different values'; Text = "1`n$Cube Properties=species:S:1:pos:R:3 properties=Z:I:1:pos:R:3`nAu 0 0 0`n"; Pattern = "*given twice with different values*" }
+        @{ Name = 'pos and positions columns'; Text = "1`n$Cube Properties=species:S:1:pos:R:3:positions:R:3`nAu 0 0 0 1 1 1`n"; Pattern = "*line 2*declares the column 'pos' twice ('pos' and 'positions')*" }
+        @{ Name = 'force and forces columns'; Text = "1`n$Cube Properties=species:S:1:pos:R:3:forces:R:3:force:R:3`nAu 0 0 0 1 1 1 2 2 2`n"; Pattern = "*declares the column 'forces' twice*" }
+        @{ Name = 'species and Z columns that disagree'; Text = "1`n$Cube Properties=species:S:1:pos:R:3:Z:I:1`nAu 0 0 0 47`n"; Pattern = "*line 3*species column says Au (Z = 79) but the Z column says '47'*" }
+        @{ Name = 'an energy of NaN'; Text = "1`n$Cube energy=NaN`nAu 0 0 0`n"; Pattern = "*line 2*energy='NaN' is not a finite number*" }
+        @{ Name = 'two column counts of 2^31-1'; Text = "1`n$Cube Properties=species:S:1:pos:R:3:a:R:2147483647:b:R:2147483647`nAu 0 0 0 1`n"; Pattern = "*line 2*Properties declares more than 1000000 columns*" }
+    ) {
+        $err = $null
+        Import-DpConfiguration -LiteralPath (New-Xyz 'bad.xyz' $Text) -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ConfigurationCorrupt,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        $err[0].Exception.Message | Should -BeLike $Pattern
+    }
+
+    It 'a key repeated with the same value, and species and Z that agree, still read' {
+        $c = @(Import-DpConfiguration -LiteralPath (New-Xyz 'ok.xyz' "1`n$Cube $Cube pbc=`"T T T`" Properties=species:S:1:pos:R:3:Z:I:1`nAu 1 2 3 79`n"))
+        $c.Count | Should -Be 1
+        $c[0].AtomicNumbers | Should -Be @(79)
+        $c[0].Positions | Should -Be @(1, 2, 3)
+    }
+}
