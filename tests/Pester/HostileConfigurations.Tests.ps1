@@ -204,3 +204,30 @@ Describe 'Import-DpConfiguration: extended XYZ' {
         $c[0].Positions | Should -Be @(1, 2, 3)
     }
 }
+
+Describe 'Import-DpConfiguration: line length' {
+    It 'a line of more than 1 MiB characters (<Name>) is ConfigurationLineTooLong naming line <Line>' -ForEach @(
+        @{ Name = 'an XYZ comment line'; File = 'long.xyz'; Line = 2; Before = "1`n$Cube junk="; After = "`nAu 0 0 0`n" }
+        @{ Name = 'an XYZ atom line'; File = 'long.xyz'; Line = 3; Before = "1`n$Cube`nAu 0 0 0"; After = "`n" }
+        @{ Name = 'a MOVEMENT header'; File = 'long.MOVEMENT'; Line = 1; Before = '    24 atoms,Iteration (fs) = 1.0, '; After = "`n" }
+        @{ Name = 'the first line of a file without extension'; File = 'long'; Line = 1; Before = '1'; After = "`n" }
+    ) {
+        $filler = if ($Line -eq 3) { ' 1' * 600000 } else { 'a' * 1200000 }
+        $err = $null
+        Import-DpConfiguration -LiteralPath (New-Xyz $File ($Before + $filler + $After)) -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ConfigurationLineTooLong,*'
+        $err[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
+        $err[0].Exception.Message | Should -BeLike "*line $Line*longer than 1048576 characters*"
+    }
+
+    It 'a line of exactly 1 MiB characters, and \r\n and \r line ends, still read' {
+        $comment = "$Cube note="
+        $comment += 'a' * (1048576 - $comment.Length)
+        foreach ($eol in "`n", "`r`n", "`r") {
+            $c = @(Import-DpConfiguration -LiteralPath (New-Xyz 'edge.xyz' ("1$eol$comment${eol}Au 1 2 3$eol${eol}1${eol}$Cube${eol}Ag 0 0 0")))
+            $c.Count | Should -Be 2
+            $c[0].Positions | Should -Be @(1, 2, 3)
+            $c[1].AtomicNumbers | Should -Be @(47)
+        }
+    }
+}

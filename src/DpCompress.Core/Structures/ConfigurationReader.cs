@@ -34,7 +34,8 @@ public static class ConfigurationReader
         string? first = null;
         try
         {
-            using var r = new StreamReader(path);
+            using var file = new StreamReader(path);
+            var r = new BoundedLineReader(file, path);
             for (int k = 0; k < 1000 && first is null; k++)
             {
                 string? l = r.ReadLine();

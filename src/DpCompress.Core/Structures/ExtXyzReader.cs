@@ -46,9 +46,10 @@ public static class ExtXyzReader
     {
         var frames = new List<Configuration>();
         var notice = new XyzNotices();
+        var lines = new BoundedLineReader(reader, path); // reader itself only for the file length (CheckAtomCount)
         int lineNo = 0;
         string? line;
-        while ((line = reader.ReadLine()) is not null)
+        while ((line = lines.ReadLine()) is not null)
         {
             lineNo++;
             if (line.Trim().Length == 0) continue;
@@ -57,7 +58,7 @@ public static class ExtXyzReader
             if (!TextParsing.TryParseInt(line.Trim(), out int n) || n <= 0)
                 throw ConfigurationErrors.Corrupt(path, $"line {lineNo}", $"expected the atom count of frame {frames.Count}, found '{Short(line)}'.");
             ConfigurationErrors.CheckAtomCount(n, reader, path, where);
-            string comment = reader.ReadLine() ?? throw ConfigurationErrors.Corrupt(path, where, "the file ends before the comment line.");
+            string comment = lines.ReadLine() ?? throw ConfigurationErrors.Corrupt(path, where, "the file ends before the comment line.");
             lineNo++;
             Dictionary<string, string> kv;
             try
@@ -103,7 +104,7 @@ public static class ExtXyzReader
             double[]? ei = eiCol is null ? null : new double[n];
             for (int i = 0; i < n; i++)
             {
-                string al = reader.ReadLine() ?? throw ConfigurationErrors.Corrupt(path, where, $"the file ends after {i} of {n} atoms.");
+                string al = lines.ReadLine() ?? throw ConfigurationErrors.Corrupt(path, where, $"the file ends after {i} of {n} atoms.");
                 lineNo++;
                 var tok = TextParsing.Split(al);
                 if (tok.Length < width) throw ConfigurationErrors.Corrupt(path, $"line {lineNo}", $"atom {i} has {tok.Length} columns, Properties needs {width}.");

@@ -44,7 +44,7 @@ public static class MovementReader
     /// </summary>
     public static IReadOnlyList<Configuration> Read(TextReader reader, string path, ICollection<string>? warnings)
     {
-        var src = new LineSource(reader);
+        var src = new LineSource(new BoundedLineReader(reader, path)); // reader itself only for the file length (CheckAtomCount)
         var frames = new List<Configuration>();
         Frame? frame = null;
         string? line;
