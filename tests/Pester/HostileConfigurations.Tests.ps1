@@ -231,3 +231,39 @@ Describe 'Import-DpConfiguration: line length' {
         }
     }
 }
+
+Describe 'Invoke-DpModel: crowded configurations with a DeePMD-kit model (nearest sel kept)' {
+    BeforeAll {
+        $script:DeepMd = Import-DpModel -LiteralPath (Get-TestDataPath 'deepmd/se_e2_a_agau.dp')
+        function Invoke-Crowded([string] $Name, [string] $Text) {
+            $err = $null
+            $out = Import-DpConfiguration -LiteralPath (New-Xyz $Name $Text) | Invoke-DpModel -Model $DeepMd -ErrorAction SilentlyContinue -ErrorVariable err
+            [pscustomobject]@{ Output = $out; Error = $err }
+        }
+    }
+
+    It 'one atom in a 0.2 Å cell (112,930 own images within rcut) is TooManyNeighbors explaining the search limit, not PWMLFF''s max_neigh_num' {
+        $r = Invoke-Crowded 'tiny.xyz' "1`nLattice=`"0.2 0 0 0 0.2 0 0 0 0.2`"`nAu 0 0 0`n"
+        $r.Output | Should -BeNullOrEmpty
+        $r.Error[0].FullyQualifiedErrorId | Should -BeLike 'TooManyNeighbors,*'
+        $r.Error[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
+        $r.Error[0].Exception.Message | Should -BeLike '*atom 0 (Au) has 112930 neighbours*DeePMD-kit keeps the nearest sel = `[60, 96`]*'
+        $r.Error[0].Exception.Message | Should -Not -BeLike '*PWMLFF*'
+    }
+
+    It '2,000 Au atoms in a 5 Å cube are refused before the complete list grows past 1 GiB' {
+        $rng = [System.Random]::new(1)
+        $sb = [System.Text.StringBuilder]::new("2000`nLattice=`"5 0 0 0 5 0 0 0 5`"`n")
+        for ($i = 0; $i -lt 2000; $i++) { $null = $sb.AppendFormat([cultureinfo]::InvariantCulture, "Au {0:F6} {1:F6} {2:F6}`n", 5 * $rng.NextDouble(), 5 * $rng.NextDouble(), 5 * $rng.NextDouble()) }
+        $r = Invoke-Crowded 'dense.xyz' $sb.ToString()
+        $r.Output | Should -BeNullOrEmpty
+        $r.Error[0].FullyQualifiedErrorId | Should -BeLike 'TooManyNeighbors,*'
+        $r.Error[0].Exception.Message | Should -BeLike '*more than 6144 neighbours of one type*GiB*'
+    }
+
+    It 'one atom in a 0.5 Å cell (7,238 own images) is still evaluated with the nearest sel kept' {
+        $r = Invoke-Crowded 'small.xyz' "1`nLattice=`"0.5 0 0 0 0.5 0 0 0 0.5`"`nAu 0 0 0`n"
+        $r.Error | Should -BeNullOrEmpty
+        [double]::IsFinite($r.Output.Energy) | Should -BeTrue
+    }
+}
