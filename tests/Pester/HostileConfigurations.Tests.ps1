@@ -267,3 +267,15 @@ Describe 'Invoke-DpModel: crowded configurations with a DeePMD-kit model (neares
         [double]::IsFinite($r.Output.Energy) | Should -BeTrue
     }
 }
+
+Describe 'Invoke-DpModel: cells of absurd size' {
+    It 'a cell of 1e308 Å vectors is DegenerateCell saying it is too large, not "degenerate (volume Infinity)"' {
+        $model = Import-DpModel -LiteralPath (Get-TestDataPath 'agau/dp_model.ckpt')
+        $err = $null
+        Import-DpConfiguration -LiteralPath (New-Xyz 'huge.xyz' "1`nLattice=`"1e308 0 0 0 1e308 0 0 0 1e308`"`nAu 0 0 0`n") |
+            Invoke-DpModel -Model $model -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'DegenerateCell,*'
+        $err[0].Exception.Message | Should -BeLike '*too large to compute with*1E+308 0 0*'
+        $err[0].Exception.Message | Should -Not -BeLike '*Infinity*'
+    }
+}

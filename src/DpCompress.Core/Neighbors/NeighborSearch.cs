@@ -104,6 +104,12 @@ public static class NeighborSearch
         Cross(h, 0, h, 3, recip, 6);
         double vol = h[0] * recip[0] + h[1] * recip[1] + h[2] * recip[2];
         double la = Norm(h, 0), lb = Norm(h, 3), lc = Norm(h, 6);
+        // A cell of finite entries whose volume or lengths overflow (1e308 Å vectors) is not flat but too large to
+        // compute with; it used to be called "degenerate (volume Infinity …)".
+        if (Array.TrueForAll(h, double.IsFinite) && !(double.IsFinite(vol) && double.IsFinite(la * lb * lc)))
+            throw new DpCompressException("DegenerateCell", ErrorKind.InvalidData,
+                $"{Describe(c)}: the cell is too large to compute with: its volume overflows double precision (lattice vectors {F(h[0])} {F(h[1])} {F(h[2])}, " +
+                $"{F(h[3])} {F(h[4])} {F(h[5])}, {F(h[6])} {F(h[7])} {F(h[8])} Å).", c.Source);
         if (!double.IsFinite(vol) || !(Math.Abs(vol) > 1e-9 * la * lb * lc) || Math.Abs(vol) < 1e-12)
             throw new DpCompressException("DegenerateCell", ErrorKind.InvalidData,
                 $"{Describe(c)}: the cell is degenerate (volume {F(vol)} Å³ for lattice vector lengths {F(la)}, {F(lb)}, {F(lc)} Å).", c.Source);
