@@ -279,3 +279,41 @@ Describe 'Invoke-DpModel: cells of absurd size' {
         $err[0].Exception.Message | Should -Not -BeLike '*Infinity*'
     }
 }
+
+Describe 'Import-DpConfiguration: PWdata folder trees with links' {
+    BeforeAll {
+        # Pester lists $TestDrive with GetFileSystemEntries(AllDirectories), which follows folder links: each It removes its links.
+        $script:Links = [System.Collections.Generic.List[string]]::new()
+        function New-DirLink([string] $Path, [string] $Target) {
+            $null = [System.IO.Directory]::CreateSymbolicLink($Path, $Target)
+            $Links.Add($Path)
+        }
+    }
+    AfterEach {
+        foreach ($l in $Links) { [System.IO.File]::Delete($l) }
+        $Links.Clear()
+    }
+
+    It 'a folder holding links to itself and its parent ends, and is ConfigurationFormatUnknown' {
+        $loop = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'loop') -Force
+        New-DirLink (Join-Path $loop 'a') '.'
+        New-DirLink (Join-Path $loop 'b') '.'
+        New-DirLink (Join-Path $loop 'c') '../loop'
+        $err = $null
+        Import-DpConfiguration -LiteralPath $loop.FullName -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ConfigurationFormatUnknown,*'
+    }
+
+    It 'a PWdata folder reached again through links is read once; a linked-in folder keeps its link name' {
+        $root = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'tree') -Force
+        $data = New-PwFolder 'tree/data/Au2'
+        New-DirLink (Join-Path $data 'up') '..'
+        New-DirLink (Join-Path $root 'again') 'data'
+        New-DirLink (Join-Path $root 'abs') $root.FullName
+        $elsewhere = New-PwFolder 'elsewhere/run17'
+        New-DirLink (Join-Path $root 'Linked') $elsewhere
+        $c = @(Import-DpConfiguration -LiteralPath $root.FullName)
+        $c.Count | Should -Be 2
+        $c.Name | Sort-Object | Should -Be @('Au2', 'Linked')
+    }
+}

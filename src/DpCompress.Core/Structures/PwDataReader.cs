@@ -36,12 +36,22 @@ public static class PwDataReader
     /// <summary>True when <paramref name="folder"/> itself holds PWdata .npy files.</summary>
     public static bool IsDataFolder(string folder) => File.Exists(Path.Combine(folder, PositionFile));
 
-    /// <summary>All PWdata folders at or below <paramref name="root"/>, depth-first, ordinal name order.</summary>
+    /// <summary>
+    /// All PWdata folders at or below <paramref name="root"/>, depth-first, ordinal name order, each folder once.
+    /// </summary>
+    /// <remarks>
+    /// Folder links are followed (data kept elsewhere is often linked in), but a folder reached a second time
+    /// (its path with every link on the way replaced by its target) is skipped. Before, a folder holding two
+    /// links to itself was walked 2^33 times down to the depth limit (Import-DpConfiguration did not return in
+    /// 30 s), and a PWdata folder beside a link to its parent was read 32 times over.
+    /// </remarks>
     public static IReadOnlyList<string> FindDataFolders(string root)
     {
         var result = new List<string>();
-        void Walk(string dir, int depth)
+        var visited = new HashSet<string>(StringComparer.Ordinal);
+        void Walk(string dir, string real, int depth)
         {
+            if (!visited.Add(real)) return;
             if (IsDataFolder(dir)) { result.Add(dir); return; }
             if (depth > 32) return;
             string[] subs;
@@ -54,10 +64,36 @@ public static class PwDataReader
                 return;
             }
             Array.Sort(subs, StringComparer.Ordinal);
-            foreach (string s in subs) Walk(s, depth + 1);
+            foreach (string s in subs) Walk(s, RealPath(real, Path.GetFileName(s)), depth + 1);
         }
-        Walk(Path.GetFullPath(root), 0);
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
+        string? parent = Path.GetDirectoryName(full);
+        Walk(full, parent is null ? full : RealPath(parent, Path.GetFileName(full)), 0);
         return result;
+    }
+
+    /// <summary>
+    /// The path of folder <paramref name="name"/> in the folder whose link-free path is <paramref name="realParent"/>,
+    /// with links replaced by their targets (relative ones taken from the link's real folder, as the system does).
+    /// </summary>
+    private static string RealPath(string realParent, string name)
+    {
+        string real = Path.Combine(realParent, name);
+        for (int hop = 0; hop < 40; hop++)
+        {
+            string? target;
+            try
+            {
+                target = new DirectoryInfo(real).LinkTarget;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                break;
+            }
+            if (target is null) break;
+            real = Path.TrimEndingDirectorySeparator(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(real) ?? real, target)));
+        }
+        return real;
     }
 
     /// <summary>Reads one PWdata folder (the folder holding position.npy).</summary>
