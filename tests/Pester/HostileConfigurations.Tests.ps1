@@ -317,3 +317,33 @@ Describe 'Import-DpConfiguration: PWdata folder trees with links' {
         $c.Name | Sort-Object | Should -Be @('Au2', 'Linked')
     }
 }
+
+Describe 'Import-DpConfiguration -Format: a path of the other kind' {
+    It '-Format PwData on an XYZ file is ConfigurationFormatUnknown, not ConfigurationNotFound ("does not exist")' {
+        $err = $null
+        Import-DpConfiguration -LiteralPath (Join-Path $FormatsDir 'Ag10Au14_valid.xyz') -Format PwData -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ConfigurationFormatUnknown,*'
+        $err[0].Exception.Message | Should -BeLike '*to be read as PwData*but it is another file*'
+    }
+
+    It '-Format PwData on a position.npy reads its folder, as detection does' {
+        $d = New-PwFolder 'format_npy'
+        @(Import-DpConfiguration -LiteralPath (Join-Path $d 'position.npy') -Format PwData).Count | Should -Be 1
+    }
+
+    It '-Format <Format> on a PWdata folder is ConfigurationFormatUnknown' -ForEach @(@{ Format = 'Movement' }, @{ Format = 'ExtendedXyz' }) {
+        $d = New-PwFolder "format_$Format"
+        $err = $null
+        Import-DpConfiguration -LiteralPath $d -Format $Format -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ConfigurationFormatUnknown,*'
+        $err[0].Exception.Message | Should -BeLike "*to be read as $Format*but it is a folder*"
+    }
+
+    It '-Format ExtendedXyz on a binary .npy quotes its first line without control characters' {
+        $d = New-PwFolder 'format_binary'
+        $e = Get-DpError { [DpCompress.Core.Structures.ConfigurationReader]::Read((Join-Path $d 'position.npy'), 'ExtendedXyz') }
+        $e.ErrorId | Should -Be 'ConfigurationCorrupt'
+        $e.Message | Should -BeLike "*line 1: expected the atom count*NUMPY*"
+        $e.Message.ToCharArray().Where({ [char]::IsControl($_) }).Count | Should -Be 0
+    }
+}

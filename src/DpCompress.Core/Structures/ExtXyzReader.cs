@@ -279,5 +279,7 @@ public static class ExtXyzReader
         return d;
     }
 
-    private static string Short(string s) => s.Length > 60 ? s[..60] + "…" : s;
+    /// <summary>At most 60 characters of untrusted text for a message, control characters (a binary file's bytes) as '?'.</summary>
+    private static string Short(string s) =>
+        string.Concat((s.Length > 60 ? s[..60] : s).Select(ch => char.IsControl(ch) ? '?' : ch)) + (s.Length > 60 ? "…" : "");
 }
