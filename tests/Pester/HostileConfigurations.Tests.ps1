@@ -347,3 +347,27 @@ Describe 'Import-DpConfiguration -Format: a path of the other kind' {
         $e.Message.ToCharArray().Where({ [char]::IsControl($_) }).Count | Should -Be 0
     }
 }
+
+Describe 'Neighbour lists too large for memory' {
+    It 'N·T·K beyond one array (24 atoms, K = 5e7) is NeighborListTooLarge, not an OverflowException' {
+        $c = @(Import-DpConfiguration -LiteralPath (Join-Path $FormatsDir 'Ag10Au14_valid.xyz'))[0]
+        $e = Get-DpError { [DpCompress.Core.Neighbors.NeighborSearch]::Build($c, [int[]](47, 79), 6.0, 50000000) }
+        $e.ErrorId | Should -Be 'NeighborListTooLarge'
+        $e.Kind | Should -Be 'LimitsExceeded'
+        $e.Message | Should -BeLike '*24 atoms × 2 model types × 50000000 slots*more than one array can hold*'
+    }
+
+    It 'a 14 MB PWdata folder of 3.6 million atoms is NeighborListTooLarge at Invoke-DpModel, before anything is allocated for it' {
+        $n = 3600000
+        $d = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'huge') -Force
+        New-Npy (Join-Path $d 'position.npy') "{'descr': '|u1', 'fortran_order': False, 'shape': (1, $(3 * $n)), }" ([byte[]]::new(3 * $n))
+        New-Npy (Join-Path $d 'lattice.npy') "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 9), }" (Get-F8Bytes 1000, 0, 0, 0, 1000, 0, 0, 0, 1000)
+        $types = [byte[]]::new($n); [Array]::Fill($types, [byte] 79)
+        New-Npy (Join-Path $d 'image_type.npy') "{'descr': '|u1', 'fortran_order': False, 'shape': (1, $n), }" $types
+        $model = Import-DpModel -LiteralPath (Get-TestDataPath 'agau/dp_model.ckpt')
+        $err = $null
+        Invoke-DpModel -Model $model -Configuration $d.FullName -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'NeighborListTooLarge,*'
+        $err[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
+    }
+}

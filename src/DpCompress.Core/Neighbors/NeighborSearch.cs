@@ -94,6 +94,7 @@ public static class NeighborSearch
         int n = c.AtomCount;
         int ntypes = modelAtomTypes.Length;
         int k = maxNeighbors;
+        CheckListSize(c, n, ntypes, k);
         int[] atomTypes = MapTypes(c, modelAtomTypes);
 
         // Cell geometry: H rows a, b, c; reciprocal rows (b×c, c×a, a×b)/V give f = r·H⁻¹.
@@ -540,6 +541,28 @@ public static class NeighborSearch
             table[mask] = Vector256.Create(idx);
         }
         return table;
+    }
+
+    /// <summary>Bytes one slot of the list takes: the neighbour index and dR.</summary>
+    private const int SlotBytes = sizeof(int) + 3 * sizeof(double);
+
+    /// <summary>
+    /// Refuses a list of N·T·K slots that no array can hold or that would take more than half the memory
+    /// available to the process (NeighborListTooLarge, LimitsExceeded), before anything is allocated. The slot
+    /// count used to be an int product: 24 atoms with K = 5e7 ended in a raw OverflowException, with K = 1e8 the
+    /// product wrapped to a smaller array and an IndexOutOfRangeException; 10 million atoms (a 33 MB PWdata
+    /// position.npy of uint8) asked for 56 GB.
+    /// </summary>
+    private static void CheckListSize(Configuration c, int n, int ntypes, int k)
+    {
+        long slots = (long)n * ntypes * k;
+        double bytes = (double)slots * SlotBytes;
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        bool tooLong = 3 * slots > Array.MaxLength;
+        if (tooLong || (available > 0 && bytes > available / 2))
+            throw new DpCompressException("NeighborListTooLarge", ErrorKind.LimitsExceeded,
+                $"{Describe(c)}: the neighbour list of {n} atoms × {ntypes} model types × {k} slots (max_neigh_num) would take {bytes / (1 << 30):F1} GiB, " +
+                (tooLong ? "more than one array can hold." : $"more than half of the {available / (double)(1 << 30):F1} GiB available."), c.Source);
     }
 
     /// <summary>Model type index of every atom; throws UnknownElement for an element the model lacks.</summary>
