@@ -3,7 +3,7 @@
     Description = @'
 Import-DpConfiguration reads structures with their cell, positions and atomic numbers, and the DFT labels (energy, forces, virial, atomic energies) when the file has them. The format is detected from the content:
 
-- a PWdata folder (position.npy, lattice.npy, image_type.npy, ...), or a parent folder of such folders (every system below it is read);
+- a PWdata folder (position.npy, lattice.npy, image_type.npy, ...), or a parent folder of such folders (every system below it is read; folder links are followed, each folder is read once);
 - a PWmat MOVEMENT file;
 - an extended XYZ file (Lattice="..." Properties=species:S:1:pos:R:3...).
 
@@ -27,7 +27,7 @@ The other cmdlets that read paths (Invoke-DpModel, Test-CompressedModel, Measure
     Parameters  = @{
         Path        = 'One or more files or folders. Wildcard characters are expanded.'
         LiteralPath = 'One or more files or folders, used exactly as typed. FileInfo and DirectoryInfo objects from Get-ChildItem bind here by their PSPath property.'
-        Format      = 'Reads every path as this format (PwData, Movement or ExtendedXyz) instead of detecting it from the name and content.'
+        Format      = 'Reads every path as this format (PwData, Movement or ExtendedXyz) instead of detecting it from the name and content. PwData reads a folder (or the folder of a .npy file), Movement and ExtendedXyz a file; a path of the other kind is ConfigurationFormatUnknown.'
     }
     Defaults    = @{ Format = 'detected from the file' }
     Inputs      = @{
