@@ -371,3 +371,17 @@ Describe 'Neighbour lists too large for memory' {
         $err[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
     }
 }
+
+Describe 'Import-DpConfiguration: PWdata atom count' {
+    It 'an image_type.npy of 10,000,001 atoms is ConfigurationTooManyAtoms, as in the text formats, before position.npy is decoded' {
+        $n = 10000001
+        $d = New-PwFolder 'toomany'
+        $types = [byte[]]::new($n); [Array]::Fill($types, [byte] 79)
+        New-Npy (Join-Path $d 'image_type.npy') "{'descr': '|u1', 'fortran_order': False, 'shape': (1, $n), }" $types
+        $err = $null
+        Import-DpConfiguration -LiteralPath $d -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ConfigurationTooManyAtoms,*'
+        $err[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
+        $err[0].Exception.Message | Should -BeLike '*image_type.npy*10000001 atoms*'
+    }
+}

@@ -7,7 +7,7 @@ Import-DpConfiguration reads structures with their cell, positions and atomic nu
 - a PWmat MOVEMENT file;
 - an extended XYZ file (Lattice="..." Properties=species:S:1:pos:R:3...).
 
-A frame's declared atom count is checked before anything is allocated for it: more atoms than the file has room for (8 bytes per atom line) is ConfigurationAtomCountBeyondFile, more than 10,000,000 atoms ConfigurationTooManyAtoms, and a MOVEMENT or extended XYZ line longer than 1,048,576 characters ConfigurationLineTooLong (all LimitsExceeded). Any other problem with a file is an error with an id (ConfigurationCorrupt, ConfigurationUnexpectedError for what no check anticipated).
+A frame's declared atom count is checked before anything is allocated for it: more atoms than the file has room for (8 bytes per atom line) is ConfigurationAtomCountBeyondFile, more than 10,000,000 atoms (a PWdata image_type.npy too) ConfigurationTooManyAtoms, and a MOVEMENT or extended XYZ line longer than 1,048,576 characters ConfigurationLineTooLong (all LimitsExceeded). Any other problem with a file is an error with an id (ConfigurationCorrupt, ConfigurationUnexpectedError for what no check anticipated).
 
 It returns one Configuration per image, in file order, with Source, Name and Index set so you can tell where each came from. A file that cannot be read is a non-terminating error with its own error id, and the other files are still read.
 
