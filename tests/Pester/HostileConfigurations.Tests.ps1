@@ -385,3 +385,16 @@ Describe 'Import-DpConfiguration: PWdata atom count' {
         $err[0].Exception.Message | Should -BeLike '*image_type.npy*10000001 atoms*'
     }
 }
+
+Describe 'Invoke-DpModel: many atoms in a tiny cell (PWMLFF model)' {
+    It '30 atoms in a 0.1 Å cube are TooManyNeighbors after at most 2^20 gathered images of the first atom' {
+        $rng = [System.Random]::new(3)
+        $sb = [System.Text.StringBuilder]::new("30`nLattice=`"0.1 0 0 0 0.1 0 0 0 0.1`"`n")
+        for ($i = 0; $i -lt 30; $i++) { $null = $sb.AppendFormat([cultureinfo]::InvariantCulture, "Au {0:F8} {1:F8} {2:F8}`n", 0.1 * $rng.NextDouble(), 0.1 * $rng.NextDouble(), 0.1 * $rng.NextDouble()) }
+        $model = Import-DpModel -LiteralPath (Get-TestDataPath 'agau/dp_model.ckpt')
+        $err = $null
+        Import-DpConfiguration -LiteralPath (New-Xyz 'crowd.xyz' $sb.ToString()) | Invoke-DpModel -Model $model -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'TooManyNeighbors,*'
+        $err[0].Exception.Message | Should -Match 'atom 0 \(Au\) has more than 10\d{5} neighbours of model type 1 \(Au\).*max_neigh_num = 100 \(the search stopped counting at 10\d{5} neighbours of all types\)'
+    }
+}
