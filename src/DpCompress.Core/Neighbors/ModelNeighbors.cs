@@ -13,6 +13,16 @@ public static class ModelNeighbors
     /// <summary>Largest block the truncating search will allocate while it looks for every neighbour.</summary>
     private const int MaxSearchSlots = 1 << 16;
 
+    /// <summary>
+    /// Most bytes the complete search's [N, T, K] arrays may take once K grows beyond 4 × its first size
+    /// (28 bytes a slot: the index and dR). Before this limit, a 60 KB XYZ file of 2,000 Au atoms in a 5 Å
+    /// cube grew K to 24,576 and took 8 s and 1.3 GB (2.75 GB allocated); an atom with more than 65,536
+    /// neighbours was refused with a message about PWMLFF's max_neigh_num = 65,536, which no model has.
+    /// </summary>
+    internal const long MaxSearchBytes = 1L << 30;
+
+    private const int SlotBytes = sizeof(int) + 3 * sizeof(double);
+
     /// <summary>Builds the neighbour list of <paramref name="c"/> for <paramref name="model"/>.</summary>
     /// <param name="c">The configuration.</param>
     /// <param name="model">The model (its types, cutoff, K and conventions).</param>
@@ -76,9 +86,17 @@ public static class ModelNeighbors
                 }
                 break;
             }
-            catch (DpCompressException e) when (e.ErrorId == "TooManyNeighbors" && k < MaxSearchSlots)
+            catch (DpCompressException e) when (e.ErrorId == "TooManyNeighbors")
             {
-                k = Math.Min(MaxSearchSlots, k * 4);
+                int next = Math.Min(MaxSearchSlots, k * 4);
+                double bytes = (double)n * nt * next * SlotBytes;
+                if (k >= MaxSearchSlots || (next > 4 * baseK && bytes > MaxSearchBytes))
+                    throw new DpCompressException("TooManyNeighbors", ErrorKind.LimitsExceeded,
+                        $"{(c.Source is null ? c.ToString() : $"{c} from '{c.Source}'")}: an atom has more than {k} neighbours of one type within " +
+                        $"rcut = {rcut.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)} Å ({Excerpt(e.Message, c)}). DeePMD-kit keeps the nearest sel = [{string.Join(", ", sel)}] " +
+                        $"of each type, but picks them from a list of every neighbour, which here would need more than {(k >= MaxSearchSlots ? $"{MaxSearchSlots} slots a block" : $"{bytes / (1 << 30):F1} GiB")} " +
+                        "(atoms far closer together than in any material); the configuration is refused.", c.Source, e);
+                k = next;
             }
         }
 
@@ -143,5 +161,13 @@ public static class ModelNeighbors
         var list = new NeighborList(n, nt, maxNeighbors, all.AtomTypes, counts, neighbor, delta);
         if (scratch is not null) (scratch.Kept, scratch.KeptClean) = (list, true);
         return list;
+    }
+
+    /// <summary>The part of the search's TooManyNeighbors message that names the atom and its count ("atom 0 (Au) has 112930 neighbours of model type 1 (Au)").</summary>
+    private static string Excerpt(string message, Configuration c)
+    {
+        int from = message.IndexOf(": atom ", StringComparison.Ordinal);
+        int to = message.IndexOf(" within ", StringComparison.Ordinal);
+        return from >= 0 && to > from ? message[(from + 2)..to] : c.ToString();
     }
 }

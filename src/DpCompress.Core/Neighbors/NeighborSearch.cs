@@ -94,6 +94,7 @@ public static class NeighborSearch
         int n = c.AtomCount;
         int ntypes = modelAtomTypes.Length;
         int k = maxNeighbors;
+        CheckListSize(c, n, ntypes, k);
         int[] atomTypes = MapTypes(c, modelAtomTypes);
 
         // Cell geometry: H rows a, b, c; reciprocal rows (b×c, c×a, a×b)/V give f = r·H⁻¹.
@@ -104,6 +105,12 @@ public static class NeighborSearch
         Cross(h, 0, h, 3, recip, 6);
         double vol = h[0] * recip[0] + h[1] * recip[1] + h[2] * recip[2];
         double la = Norm(h, 0), lb = Norm(h, 3), lc = Norm(h, 6);
+        // A cell of finite entries whose volume or lengths overflow (1e308 Å vectors) is not flat but too large to
+        // compute with; it used to be called "degenerate (volume Infinity …)".
+        if (Array.TrueForAll(h, double.IsFinite) && !(double.IsFinite(vol) && double.IsFinite(la * lb * lc)))
+            throw new DpCompressException("DegenerateCell", ErrorKind.InvalidData,
+                $"{Describe(c)}: the cell is too large to compute with: its volume overflows double precision (lattice vectors {F(h[0])} {F(h[1])} {F(h[2])}, " +
+                $"{F(h[3])} {F(h[4])} {F(h[5])}, {F(h[6])} {F(h[7])} {F(h[8])} Å).", c.Source);
         if (!double.IsFinite(vol) || !(Math.Abs(vol) > 1e-9 * la * lb * lc) || Math.Abs(vol) < 1e-12)
             throw new DpCompressException("DegenerateCell", ErrorKind.InvalidData,
                 $"{Describe(c)}: the cell is degenerate (volume {F(vol)} Å³ for lattice vector lengths {F(la)}, {F(lb)}, {F(lc)} Å).", c.Source);
@@ -192,6 +199,7 @@ public static class NeighborSearch
         // Neighbours of one centre in the order found (sorted index p, dR); then chained per atom j
         // (head/next) and marked in a bit set (with a bit set of its non-zero words) read in ascending j.
         var found = new Found(256);
+        long gatherLimit = Math.Max(MaxGathered, (long)ntypes * k);
         var head = new int[n];
         var tail = new int[n];
         var bits = new ulong[(n + 63) >> 6];
@@ -202,12 +210,13 @@ public static class NeighborSearch
         for (int i = 0; i < n; i++)
         {
             if (Sse.IsSupported && i + PrefetchAtoms < n) PrefetchBlocks(neighbor, delta, (i + PrefetchAtoms) * ntypes, ntypes, k);
-            bool overlap = Gather(g, i, fw, kShift, h, r2max, found);
-            if (overlap)
+            bool overlap = Gather(g, i, fw, kShift, h, r2max, found, gatherLimit, out bool truncated);
+            if (overlap || truncated)
             {
                 var e = FirstOverlap(c, i, fw, kShift, nb, span, r2max);
                 if (e is not null) throw e;
             }
+            if (truncated) throw Crowded(c, modelAtomTypes, rmax, k, atomTypes, i, found, sid);
 
             int nc = found.Count;
             int[] fp = found.P, next = found.Next;
@@ -400,7 +409,8 @@ public static class NeighborSearch
 
     /// <summary>
     /// All (j, m) with |dR|² &lt; Rmax² around centre i into <paramref name="found"/>, in ascending virtual
-    /// bin order, so the images of one atom j come in ascending m; true if one of them overlaps.
+    /// bin order, so the images of one atom j come in ascending m; true if one of them overlaps. Stops with
+    /// <paramref name="truncated"/> once more than <paramref name="limit"/> are found (see <see cref="MaxGathered"/>).
     /// </summary>
     /// <remarks>
     /// dR and r² are the expressions of SPEC §2.3, (((x_j − x_i) + m0·a_x) + m1·b_x) + m2·c_x and
@@ -408,7 +418,7 @@ public static class NeighborSearch
     /// so both paths give the same bits.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool Gather(SearchGrid g, int i, double[] fw, int[] kShift, double[] h, double r2max, Found found)
+    private static bool Gather(SearchGrid g, int i, double[] fw, int[] kShift, double[] h, double r2max, Found found, long limit, out bool truncated)
     {
         int g0 = g.G0, g1 = g.G1, g2 = g.G2;
         int[] binStart = g.BinStart;
@@ -432,6 +442,7 @@ public static class NeighborSearch
         found.Count = 0;
         int nc = 0;
         bool overlap = false;
+        truncated = false;
         // Virtual bin v ↦ real bin v mod g, shift s = ⌊v/g⌋; image m = s − k_j + k_i (|k| ≤ 1e9 + 1 and
         // |s| ≤ 1e6: no overflow).
         int s0 = FloorDiv(lo0, g0), w0 = lo0 - s0 * g0;
@@ -503,12 +514,37 @@ public static class NeighborSearch
                         }
                     }
                     found.Count = nc;
+                    if (nc > limit)
+                    {
+                        truncated = true; // some type has more than K: stop before the buffers grow with the images of a tiny cell
+                        return overlap;
+                    }
                 }
                 if (++w1 == g1) { w1 = 0; s1++; }
             }
             if (++w0 == g0) { w0 = 0; s0++; }
         }
         return overlap;
+    }
+
+    /// <summary>
+    /// Most neighbours (of all types) one centre's gather keeps when T·K is smaller: beyond T·K some type is
+    /// over K and the centre is TooManyNeighbors anyway. Before this bound a 4 KB XYZ file of 100 atoms in a
+    /// 0.1 Å cube gathered 90 million images of the first centre: 32 s and 7.1 GB before the error (300 atoms
+    /// would have needed 21 GB). 2^20 keeps 32 MB and the exact count of every smaller case.
+    /// </summary>
+    private const long MaxGathered = 1 << 20;
+
+    /// <summary>TooManyNeighbors for centre i whose gather stopped at the limit, naming the type with most neighbours found so far.</summary>
+    private static DpCompressException Crowded(Configuration c, int[] modelAtomTypes, double rmax, int k, int[] atomTypes, int i, Found found, int[] sid)
+    {
+        var perType = new long[modelAtomTypes.Length];
+        for (int e = 0; e < found.Count; e++) perType[atomTypes[sid[found.P[e]]]]++;
+        int t = Array.IndexOf(perType, perType.Max());
+        return new DpCompressException("TooManyNeighbors", ErrorKind.InvalidData,
+            $"{Describe(c)}: atom {i} ({Elements.Symbol(c.AtomicNumbers[i])}) has more than {perType[t]} neighbours of model type {t} " +
+            $"({Elements.Symbol(modelAtomTypes[t])}) within Rmax = {F(rmax)} Å, more than the model's max_neigh_num = {k} " +
+            $"(the search stopped counting at {found.Count} neighbours of all types). The model cannot describe this configuration.", c.Source);
     }
 
     /// <summary>For a 4-bit lane mask: vpermps indices that move the selected doubles (float pairs) to the front.</summary>
@@ -534,6 +570,28 @@ public static class NeighborSearch
             table[mask] = Vector256.Create(idx);
         }
         return table;
+    }
+
+    /// <summary>Bytes one slot of the list takes: the neighbour index and dR.</summary>
+    private const int SlotBytes = sizeof(int) + 3 * sizeof(double);
+
+    /// <summary>
+    /// Refuses a list of N·T·K slots that no array can hold or that would take more than half the memory
+    /// available to the process (NeighborListTooLarge, LimitsExceeded), before anything is allocated. The slot
+    /// count used to be an int product: 24 atoms with K = 5e7 ended in a raw OverflowException, with K = 1e8 the
+    /// product wrapped to a smaller array and an IndexOutOfRangeException; 10 million atoms (a 33 MB PWdata
+    /// position.npy of uint8) asked for 56 GB.
+    /// </summary>
+    private static void CheckListSize(Configuration c, int n, int ntypes, int k)
+    {
+        long slots = (long)n * ntypes * k;
+        double bytes = (double)slots * SlotBytes;
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        bool tooLong = 3 * slots > Array.MaxLength;
+        if (tooLong || (available > 0 && bytes > available / 2))
+            throw new DpCompressException("NeighborListTooLarge", ErrorKind.LimitsExceeded,
+                $"{Describe(c)}: the neighbour list of {n} atoms × {ntypes} model types × {k} slots (max_neigh_num) would take {bytes / (1 << 30):F1} GiB, " +
+                (tooLong ? "more than one array can hold." : $"more than half of the {available / (double)(1 << 30):F1} GiB available."), c.Source);
     }
 
     /// <summary>Model type index of every atom; throws UnknownElement for an element the model lacks.</summary>

@@ -15,7 +15,7 @@ internal static class ConfigurationErrors
         new("ConfigurationCorrupt", ErrorKind.InvalidData,
             string.IsNullOrEmpty(where) ? $"'{path}': {what}" : $"'{path}', {where}: {what}", path, inner);
 
-    /// <summary>Most atoms one frame of a text file may declare (10 million: 240 MB of positions).</summary>
+    /// <summary>Most atoms one frame may declare, in any format (10 million: 240 MB of positions).</summary>
     public const int MaxAtoms = 10_000_000;
 
     /// <summary>Fewest bytes one atom line takes ("H 0 0 0" and its newline).</summary>

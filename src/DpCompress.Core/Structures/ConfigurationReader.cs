@@ -34,7 +34,8 @@ public static class ConfigurationReader
         string? first = null;
         try
         {
-            using var r = new StreamReader(path);
+            using var file = new StreamReader(path);
+            var r = new BoundedLineReader(file, path);
             for (int k = 0; k < 1000 && first is null; k++)
             {
                 string? l = r.ReadLine();
@@ -85,11 +86,25 @@ public static class ConfigurationReader
     /// <summary>Reads <paramref name="path"/> in the given format, without detection.</summary>
     public static IReadOnlyList<Configuration> Read(string path, ConfigurationFormat format) => Read(path, format, null);
 
-    /// <summary>Reads <paramref name="path"/> in the given format, without detection; warnings as in <see cref="Read(string, ICollection{string})"/>.</summary>
+    /// <summary>
+    /// Reads <paramref name="path"/> in the given format, without detection; warnings as in <see cref="Read(string, ICollection{string})"/>.
+    /// PwData reads a folder, or the folder of a .npy file as detection does; the text formats read a file. A path of the
+    /// other kind is ConfigurationFormatUnknown (it used to be ConfigurationNotFound, "does not exist", for a file that exists).
+    /// </summary>
     public static IReadOnlyList<Configuration> Read(string path, ConfigurationFormat format, ICollection<string>? warnings)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!Enum.IsDefined(format)) throw new ArgumentOutOfRangeException(nameof(format));
+        bool folder = Directory.Exists(path);
+        if (!folder && !File.Exists(path)) throw ConfigurationErrors.NotFound(path);
+        if (format == ConfigurationFormat.PwData && !folder)
+        {
+            if (!Path.GetExtension(path).Equals(".npy", StringComparison.OrdinalIgnoreCase))
+                throw ConfigurationErrors.FormatUnknown(path, "it was to be read as PwData, which is a folder (or a .npy file in one), but it is another file.");
+            path = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        }
+        if (format != ConfigurationFormat.PwData && folder)
+            throw ConfigurationErrors.FormatUnknown(path, $"it was to be read as {format}, which is a file, but it is a folder.");
         try
         {
             return format switch

@@ -15,9 +15,19 @@ namespace DpCompress.Core.Structures;
 /// Accepted with a warning (one per file, through the <c>warnings</c> collector): atom lines with
 /// more columns than Properties declares (the extra columns are ignored — often undeclared
 /// forces), and element symbols not in their canonical case ("ag" and "AG" are read as Ag).
+/// Refused as ConfigurationCorrupt, because which reading is meant cannot be known: a key given
+/// twice with different values (two Lattice= used to mean the last one), a column the reader uses
+/// declared twice (pos and positions, force and forces …), species and Z columns that name different
+/// elements, a non-finite energy, and Properties declaring more than <see cref="MaxColumns"/> columns.
 /// </summary>
 public static class ExtXyzReader
 {
+    /// <summary>
+    /// Most columns Properties may declare in all. Column counts are summed in 32 bits; two counts of
+    /// 2^31 − 1 ended in an unexpected OverflowException (ConfigurationUnexpectedError).
+    /// </summary>
+    public const int MaxColumns = 1_000_000;
+
     /// <summary>Reads every frame of an extended XYZ file.</summary>
     public static IReadOnlyList<Configuration> Read(string path) => ConfigurationErrors.ReadTextFile(path, Read);
 
@@ -36,9 +46,10 @@ public static class ExtXyzReader
     {
         var frames = new List<Configuration>();
         var notice = new XyzNotices();
+        var lines = new BoundedLineReader(reader, path); // reader itself only for the file length (CheckAtomCount)
         int lineNo = 0;
         string? line;
-        while ((line = reader.ReadLine()) is not null)
+        while ((line = lines.ReadLine()) is not null)
         {
             lineNo++;
             if (line.Trim().Length == 0) continue;
@@ -47,7 +58,7 @@ public static class ExtXyzReader
             if (!TextParsing.TryParseInt(line.Trim(), out int n) || n <= 0)
                 throw ConfigurationErrors.Corrupt(path, $"line {lineNo}", $"expected the atom count of frame {frames.Count}, found '{Short(line)}'.");
             ConfigurationErrors.CheckAtomCount(n, reader, path, where);
-            string comment = reader.ReadLine() ?? throw ConfigurationErrors.Corrupt(path, where, "the file ends before the comment line.");
+            string comment = lines.ReadLine() ?? throw ConfigurationErrors.Corrupt(path, where, "the file ends before the comment line.");
             lineNo++;
             Dictionary<string, string> kv;
             try
@@ -71,14 +82,16 @@ public static class ExtXyzReader
             double? energy = null;
             if (kv.TryGetValue("energy", out string? es))
             {
-                if (!TextParsing.TryParseDouble(es.Trim(), out double e)) throw ConfigurationErrors.Corrupt(path, $"line {lineNo}", $"energy='{es}' is not a number.");
+                if (!TextParsing.TryParseDouble(es.Trim(), out double e) || !double.IsFinite(e))
+                    throw ConfigurationErrors.Corrupt(path, $"line {lineNo}", $"energy='{Short(es)}' is not a finite number.");
                 energy = e;
             }
             double[]? virial = Numbers(kv, "virial", 9, path, lineNo);
 
             var columns = ParseProperties(kv.TryGetValue("Properties", out string? props) ? props : "species:S:1:pos:R:3", path, lineNo);
-            Column? species = Find(columns, "species"), zcol = Find(columns, "Z"), pos = Find(columns, "pos", "positions");
-            Column? forceCol = Find(columns, "forces", "force"), eiCol = Find(columns, "energies", "atomic_energy", "atomic_energies", "ei", "local_energy");
+            Column? species = Find(columns, path, lineNo, "species"), zcol = Find(columns, path, lineNo, "Z"), pos = Find(columns, path, lineNo, "pos", "positions");
+            Column? forceCol = Find(columns, path, lineNo, "forces", "force");
+            Column? eiCol = Find(columns, path, lineNo, "energies", "atomic_energy", "atomic_energies", "ei", "local_energy");
             if (pos is null || pos.Count != 3) throw ConfigurationErrors.Corrupt(path, $"line {lineNo}", "Properties has no pos:R:3 column.");
             if (species is null && zcol is null) throw ConfigurationErrors.Corrupt(path, $"line {lineNo}", "Properties has no species:S:1 (or Z:I:1) column.");
             if (forceCol is not null && forceCol.Count != 3) forceCol = null;
@@ -91,7 +104,7 @@ public static class ExtXyzReader
             double[]? ei = eiCol is null ? null : new double[n];
             for (int i = 0; i < n; i++)
             {
-                string al = reader.ReadLine() ?? throw ConfigurationErrors.Corrupt(path, where, $"the file ends after {i} of {n} atoms.");
+                string al = lines.ReadLine() ?? throw ConfigurationErrors.Corrupt(path, where, $"the file ends after {i} of {n} atoms.");
                 lineNo++;
                 var tok = TextParsing.Split(al);
                 if (tok.Length < width) throw ConfigurationErrors.Corrupt(path, $"line {lineNo}", $"atom {i} has {tok.Length} columns, Properties needs {width}.");
@@ -101,6 +114,8 @@ public static class ExtXyzReader
                     z[i] = Elements.AtomicNumber(tok[species.Offset]);
                     if (z[i] < 1) throw ConfigurationErrors.Corrupt(path, $"line {lineNo}", $"'{tok[species.Offset]}' is not an element symbol.");
                     if (!string.Equals(tok[species.Offset], Elements.Symbol(z[i]), StringComparison.Ordinal)) notice.SymbolCase(tok[species.Offset], z[i]);
+                    if (zcol is not null && !(TextParsing.TryParseInt(tok[zcol.Offset], out int zi) && zi == z[i]))
+                        throw ConfigurationErrors.Corrupt(path, $"line {lineNo}", $"the species column says {tok[species.Offset]} (Z = {z[i]}) but the Z column says '{tok[zcol.Offset]}'.");
                 }
                 else if (!TextParsing.TryParseInt(tok[zcol!.Offset], out z[i]) || z[i] < 1 || z[i] > 118)
                 {
@@ -163,21 +178,29 @@ public static class ExtXyzReader
 
     private sealed record Column(string Name, char Type, int Count, int Offset);
 
-    private static Column? Find(List<Column> cols, params string[] names) =>
-        cols.FirstOrDefault(c => names.Any(n => string.Equals(c.Name, n, StringComparison.OrdinalIgnoreCase)));
+    /// <summary>The column named by one of <paramref name="names"/> (aliases, any case); two such columns are ConfigurationCorrupt.</summary>
+    private static Column? Find(List<Column> cols, string path, int lineNo, params string[] names)
+    {
+        var matches = cols.Where(c => names.Any(n => string.Equals(c.Name, n, StringComparison.OrdinalIgnoreCase))).Take(2).ToList();
+        if (matches.Count > 1)
+            throw ConfigurationErrors.Corrupt(path, $"line {lineNo}", $"Properties declares the column '{names[0]}' twice ('{matches[0].Name}' and '{matches[1].Name}').");
+        return matches.Count == 0 ? null : matches[0];
+    }
 
     private static List<Column> ParseProperties(string props, string path, int lineNo)
     {
         var parts = props.Split(':');
         if (parts.Length % 3 != 0) throw ConfigurationErrors.Corrupt(path, $"line {lineNo}", $"Properties=\"{props}\" is not a list of name:type:count triples.");
         var cols = new List<Column>();
-        int offset = 0;
+        long offset = 0;
         for (int p = 0; p < parts.Length; p += 3)
         {
             string type = parts[p + 1].Trim().ToUpperInvariant();
             if (type.Length != 1 || "SRIL".IndexOf(type[0]) < 0 || !TextParsing.TryParseInt(parts[p + 2], out int count) || count < 1)
                 throw ConfigurationErrors.Corrupt(path, $"line {lineNo}", $"Properties entry '{parts[p]}:{parts[p + 1]}:{parts[p + 2]}' is invalid.");
-            cols.Add(new Column(parts[p].Trim(), type[0], count, offset));
+            if (offset + count > MaxColumns)
+                throw ConfigurationErrors.Corrupt(path, $"line {lineNo}", $"Properties declares more than {MaxColumns} columns (entry '{Short(parts[p])}:{parts[p + 1]}:{parts[p + 2]}').");
+            cols.Add(new Column(parts[p].Trim(), type[0], count, (int)offset));
             offset += count;
         }
         return cols;
@@ -249,10 +272,14 @@ public static class ExtXyzReader
                 value = line[vs..p];
             }
             if (key.Length == 0) throw new FormatException("a value without a key");
+            if (d.TryGetValue(key, out string? earlier) && earlier != value)
+                throw new FormatException($"'{Short(key)}' is given twice with different values ('{Short(earlier)}' and '{Short(value)}')");
             d[key] = value;
         }
         return d;
     }
 
-    private static string Short(string s) => s.Length > 60 ? s[..60] + "…" : s;
+    /// <summary>At most 60 characters of untrusted text for a message, control characters (a binary file's bytes) as '?'.</summary>
+    private static string Short(string s) =>
+        string.Concat((s.Length > 60 ? s[..60] : s).Select(ch => char.IsControl(ch) ? '?' : ch)) + (s.Length > 60 ? "…" : "");
 }

@@ -87,6 +87,20 @@ public static class NpyReader
 {
     private static readonly byte[] Magic = { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y' };
 
+    /// <summary>
+    /// Most dimensions a shape may have: numpy's own limit (NPY_MAXDIMS, 32 before numpy 2, 64 since).
+    /// Reordering a Fortran-order array costs elements × dimensions, so a 400 KB file declaring 100,001
+    /// dimensions took 14 s (and a few MB, hours) before this limit.
+    /// </summary>
+    internal const int MaxRank = 64;
+
+    /// <summary>
+    /// Deepest nesting of dicts, tuples and lists the header parser follows. A real header nests two
+    /// levels ({'shape': (…)}); the parser recurses once per level, so 30,000 '(' in a 64 KB header
+    /// overflowed the stack and killed the process (a StackOverflow cannot be caught).
+    /// </summary>
+    internal const int MaxHeaderNesting = 16;
+
     /// <summary>Reads a whole .npy file.</summary>
     public static NpyArray Read(string path)
     {
@@ -170,6 +184,7 @@ public static class NpyReader
         if (dict.TryGetValue("fortran_order", out fo) && fo is not bool) throw Corrupt(path, "'fortran_order' is not True or False");
         if (!dict.TryGetValue("shape", out object? shapeObj) || shapeObj is not List<object?> shapeList)
             throw Corrupt(path, "the header has no 'shape' tuple");
+        if (shapeList.Count > MaxRank) throw Corrupt(path, $"the shape has {shapeList.Count} dimensions, more than numpy's {MaxRank}");
         var shape = new int[shapeList.Count];
         long count = 1;
         for (int i = 0; i < shape.Length; i++)
@@ -274,6 +289,7 @@ public static class NpyReader
     {
         private readonly string _s;
         private int _p;
+        private int _depth;
 
         public HeaderParser(string s) => _s = s;
 
@@ -281,6 +297,7 @@ public static class NpyReader
         {
             SkipWs();
             Expect('{');
+            Enter();
             var d = new Dictionary<string, object?>(StringComparer.Ordinal);
             while (true)
             {
@@ -296,7 +313,14 @@ public static class NpyReader
                 Expect('}');
                 break;
             }
+            _depth--;
             return d;
+        }
+
+        /// <summary>One level deeper into a container; more than <see cref="MaxHeaderNesting"/> is a FormatException.</summary>
+        private void Enter()
+        {
+            if (++_depth > MaxHeaderNesting) throw new FormatException($"containers nested deeper than {MaxHeaderNesting} at {_p}");
         }
 
         private object? ParseValue()
@@ -319,6 +343,7 @@ public static class NpyReader
             {
                 char close = c == '(' ? ')' : ']';
                 _p++;
+                Enter();
                 var list = new List<object?>();
                 while (true)
                 {
@@ -331,6 +356,7 @@ public static class NpyReader
                     Expect(close);
                     break;
                 }
+                _depth--;
                 return list;
             }
             if (c == '{') return ParseDict();

@@ -36,12 +36,22 @@ public static class PwDataReader
     /// <summary>True when <paramref name="folder"/> itself holds PWdata .npy files.</summary>
     public static bool IsDataFolder(string folder) => File.Exists(Path.Combine(folder, PositionFile));
 
-    /// <summary>All PWdata folders at or below <paramref name="root"/>, depth-first, ordinal name order.</summary>
+    /// <summary>
+    /// All PWdata folders at or below <paramref name="root"/>, depth-first, ordinal name order, each folder once.
+    /// </summary>
+    /// <remarks>
+    /// Folder links are followed (data kept elsewhere is often linked in), but a folder reached a second time
+    /// (its path with every link on the way replaced by its target) is skipped. Before, a folder holding two
+    /// links to itself was walked 2^33 times down to the depth limit (Import-DpConfiguration did not return in
+    /// 30 s), and a PWdata folder beside a link to its parent was read 32 times over.
+    /// </remarks>
     public static IReadOnlyList<string> FindDataFolders(string root)
     {
         var result = new List<string>();
-        void Walk(string dir, int depth)
+        var visited = new HashSet<string>(StringComparer.Ordinal);
+        void Walk(string dir, string real, int depth)
         {
+            if (!visited.Add(real)) return;
             if (IsDataFolder(dir)) { result.Add(dir); return; }
             if (depth > 32) return;
             string[] subs;
@@ -54,10 +64,36 @@ public static class PwDataReader
                 return;
             }
             Array.Sort(subs, StringComparer.Ordinal);
-            foreach (string s in subs) Walk(s, depth + 1);
+            foreach (string s in subs) Walk(s, RealPath(real, Path.GetFileName(s)), depth + 1);
         }
-        Walk(Path.GetFullPath(root), 0);
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
+        string? parent = Path.GetDirectoryName(full);
+        Walk(full, parent is null ? full : RealPath(parent, Path.GetFileName(full)), 0);
         return result;
+    }
+
+    /// <summary>
+    /// The path of folder <paramref name="name"/> in the folder whose link-free path is <paramref name="realParent"/>,
+    /// with links replaced by their targets (relative ones taken from the link's real folder, as the system does).
+    /// </summary>
+    private static string RealPath(string realParent, string name)
+    {
+        string real = Path.Combine(realParent, name);
+        for (int hop = 0; hop < 40; hop++)
+        {
+            string? target;
+            try
+            {
+                target = new DirectoryInfo(real).LinkTarget;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                break;
+            }
+            if (target is null) break;
+            real = Path.TrimEndingDirectorySeparator(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(real) ?? real, target)));
+        }
+        return real;
     }
 
     /// <summary>Reads one PWdata folder (the folder holding position.npy).</summary>
@@ -67,15 +103,20 @@ public static class PwDataReader
         if (!Directory.Exists(folder)) throw ConfigurationErrors.NotFound(folder);
         string name = SystemName(folder);
 
+        // The atom count first, limited as the text readers limit theirs, before the positions are decoded
+        // (a 77 MB folder of 20 million atoms in uint8 took 4.3 s and 1.45 GB to import, and was read despite the limit).
+        NpyArray types = Require(folder, "image_type.npy");
+        int natoms = types.Rank switch { 1 => types.Shape[0], 2 => types.Shape[1], _ => 0 };
+        if (natoms > ConfigurationErrors.MaxAtoms)
+            throw new DpCompressException("ConfigurationTooManyAtoms", ErrorKind.LimitsExceeded,
+                $"'{folder}', image_type.npy: the images hold {natoms} atoms, more than the limit of {ConfigurationErrors.MaxAtoms}.", folder);
         NpyArray pos = Require(folder, PositionFile);
         NpyArray lat = Require(folder, "lattice.npy");
-        NpyArray types = Require(folder, "image_type.npy");
 
         int nimg = Rows(pos);
         if (nimg == 0) return Array.Empty<Configuration>();
         int[] z = types.ToInt32();
         int typeRows = types.Rank == 2 ? types.Shape[0] : 1;
-        int natoms = types.Rank switch { 1 => types.Shape[0], 2 => types.Shape[1], _ => 0 };
         bool typesPerImage = typeRows == nimg && typeRows > 1;
         if (!(typeRows == 1 || typesPerImage) || natoms == 0)
             throw Shape(folder, types, $"[1, N] or [{nimg}, N]");
@@ -94,6 +135,8 @@ public static class PwDataReader
         if (forces is not null) CheckShape(folder, forces, nimg, 3 * natoms);
         if (virials is not null) CheckShape(folder, virials, nimg, 9);
         if (ei is not null) CheckShape(folder, ei, nimg, natoms);
+        foreach (var labels in new[] { energies, forces, virials, ei })
+            if (labels is not null) CheckFinite(folder, labels);
 
         var list = new List<Configuration>(nimg);
         for (int img = 0; img < nimg; img++)
@@ -185,6 +228,22 @@ public static class PwDataReader
         catch (DpCompressException ex) when (ex.ErrorId is "NpyCorrupt" or "NpyUnsupportedDtype" or "NpyUnsupportedVersion")
         {
             throw ConfigurationErrors.Corrupt(p, "", ex.Message, ex);
+        }
+    }
+
+    /// <summary>
+    /// Labels must be finite numbers, as the XYZ and MOVEMENT readers require: a NaN energy or force
+    /// was read and made every error statistic of Test-CompressedModel -Detailed against the DFT labels NaN.
+    /// </summary>
+    private static void CheckFinite(string folder, NpyArray a)
+    {
+        double[] d = a.Data;
+        long perImage = Math.Max(1, a.Length / Math.Max(1, Rows(a)));
+        for (int q = 0; q < d.Length; q++)
+        {
+            if (double.IsFinite(d[q])) continue;
+            throw ConfigurationErrors.Corrupt(folder, Path.GetFileName(a.Path),
+                $"element {q} (image {q / perImage}) is {d[q].ToString(System.Globalization.CultureInfo.InvariantCulture)}, not a finite number.");
         }
     }
 

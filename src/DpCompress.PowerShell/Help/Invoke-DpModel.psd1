@@ -6,6 +6,8 @@ Invoke-DpModel evaluates the model on each configuration as PWMLFF does: total e
 Two engines give the same numbers: Fast (default; float64 kernels with analytic gradients, parallel over -ThrottleLimit threads) and Reference (TorchSharp autograd, mirrors PWMLFF). The predictions come back in input order.
 
 A prediction counts the s values beyond the table (OutOfTableCount) and beyond the training range (BeyondTrainingCount), so you can see when a compressed model had to extrapolate.
+
+An atom with more neighbours of one type within the cutoff than a PWMLFF model's max_neigh_num is TooManyNeighbors (PWMLFF would drop neighbours silently). A DeePMD-kit model keeps the nearest sel of each type, picked from a list of every neighbour; when that list would need more than 65,536 slots for one atom and type, or more than 1 GiB once it grows beyond 4 times its first size (atoms far closer together than in any material), the configuration is TooManyNeighbors (LimitsExceeded) too. A neighbour list of N atoms × model types × max_neigh_num slots that would take more than half the memory available (28 bytes a slot), or more than one array can hold, is NeighborListTooLarge (LimitsExceeded), before it is allocated.
 '@
     Parameters  = @{
         Model         = 'The model to evaluate (from Import-DpModel or Invoke-DpCompression). A DpModel piped in binds here by its type; several piped models are each evaluated on all configurations.'
