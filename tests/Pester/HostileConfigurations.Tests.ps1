@@ -395,6 +395,7 @@ Describe 'Invoke-DpModel: many atoms in a tiny cell (PWMLFF model)' {
         $err = $null
         Import-DpConfiguration -LiteralPath (New-Xyz 'crowd.xyz' $sb.ToString()) | Invoke-DpModel -Model $model -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -BeLike 'TooManyNeighbors,*'
+        $err[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
         $err[0].Exception.Message | Should -Match 'atom 0 \(Au\) has more than 10\d{5} neighbours of model type 1 \(Au\).*max_neigh_num = 100 \(the search stopped counting at 10\d{5} neighbours of all types\)'
     }
 }

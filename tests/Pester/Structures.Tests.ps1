@@ -751,6 +751,7 @@ Describe 'NeighborSearch' {
         It 'more neighbours than max_neigh_num is TooManyNeighbors (atom, type, count, limit)' {
             $e = Get-DpError { [DpCompress.Core.Neighbors.NeighborSearch]::Build($c, $AgAu, 6.0, 20) }
             $e.ErrorId | Should -Be 'TooManyNeighbors'
+            $e.Kind | Should -Be 'LimitsExceeded'   # the model's limit, as the Fast engine's check and the DeePMD-kit search bound say
             $e.Message | Should -Match 'atom \d+ \(Ag\) has \d+ neighbours of model type \d .*max_neigh_num = 20'
         }
         It 'two atoms at the same place are OverlappingAtoms' {

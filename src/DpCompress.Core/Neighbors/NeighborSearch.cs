@@ -287,7 +287,7 @@ public static class NeighborSearch
             {
                 int cnt = counts[rowBase + t];
                 if (cnt > k)
-                    throw new DpCompressException("TooManyNeighbors", ErrorKind.InvalidData,
+                    throw new DpCompressException("TooManyNeighbors", ErrorKind.LimitsExceeded,
                         $"{Describe(c)}: atom {i} ({Elements.Symbol(c.AtomicNumbers[i])}) has {cnt} neighbours of model type {t} " +
                         $"({Elements.Symbol(modelAtomTypes[t])}) within Rmax = {F(rmax)} Å, more than the model's max_neigh_num = {k}. " +
                         "The model cannot describe this configuration (PWMLFF would silently drop neighbours).", c.Source);
@@ -541,7 +541,7 @@ public static class NeighborSearch
         var perType = new long[modelAtomTypes.Length];
         for (int e = 0; e < found.Count; e++) perType[atomTypes[sid[found.P[e]]]]++;
         int t = Array.IndexOf(perType, perType.Max());
-        return new DpCompressException("TooManyNeighbors", ErrorKind.InvalidData,
+        return new DpCompressException("TooManyNeighbors", ErrorKind.LimitsExceeded,
             $"{Describe(c)}: atom {i} ({Elements.Symbol(c.AtomicNumbers[i])}) has more than {perType[t]} neighbours of model type {t} " +
             $"({Elements.Symbol(modelAtomTypes[t])}) within Rmax = {F(rmax)} Å, more than the model's max_neigh_num = {k} " +
             $"(the search stopped counting at {found.Count} neighbours of all types). The model cannot describe this configuration.", c.Source);
