@@ -458,6 +458,20 @@ Describe 'MOVEMENT and extended XYZ' {
             @('1', 'Lattice="4 0 0 0 4 0 0 0 4" pbc="T T F"', 'Ag 0 0 0') | Set-Content $f
             (Get-DpError { [DpCompress.Core.Structures.ConfigurationReader]::Read($f) }).ErrorId | Should -Be 'ConfigurationNotPeriodic'
         }
+        It 'pbc with two flags or none is ConfigurationCorrupt; one flag or three read' {
+            foreach ($flags in 'T T', '', 'T T T T') {
+                $f = Join-Path $TestDrive 'pbc2.xyz'
+                @('1', "Lattice=`"4 0 0 0 4 0 0 0 4`" pbc=`"$flags`"", 'Ag 0 0 0') | Set-Content $f
+                $e = Get-DpError { [DpCompress.Core.Structures.ConfigurationReader]::Read($f) }
+                $e.ErrorId | Should -Be 'ConfigurationCorrupt'
+                $e.Message | Should -BeLike '*pbc*flags*'
+            }
+            foreach ($flags in 'T', 'T T T') {
+                $f = Join-Path $TestDrive 'pbc1.xyz'
+                @('1', "Lattice=`"4 0 0 0 4 0 0 0 4`" pbc=`"$flags`"", 'Ag 0 0 0') | Set-Content $f
+                @([DpCompress.Core.Structures.ConfigurationReader]::Read($f)).Count | Should -Be 1
+            }
+        }
         It 'an unknown species or a short atom line is ConfigurationCorrupt with its line' {
             $f = Join-Path $TestDrive 'badspecies.xyz'
             @('2', 'Lattice="4 0 0 0 4 0 0 0 4"', 'Ag 0 0 0', 'Qq 1 1 1') | Set-Content $f

@@ -75,6 +75,9 @@ public static class ExtXyzReader
             if (kv.TryGetValue("pbc", out string? pbc))
             {
                 var flags = TextParsing.Split(pbc);
+                // ASE writes three flags and reads one as all three; "T T" or "" says nothing certain about the third direction.
+                if (flags.Length != 1 && flags.Length != 3)
+                    throw ConfigurationErrors.Corrupt(path, where, $"pbc=\"{pbc}\" has {flags.Length} flags; give one or three (pbc=\"T T T\").");
                 if (flags.Any(f => !IsTrue(f)))
                     throw new DpCompressException("ConfigurationNotPeriodic", ErrorKind.InvalidData,
                         $"'{path}', {where}: pbc=\"{pbc}\"; DpCompress treats every cell as periodic in all three directions. Set pbc=\"T T T\" (add vacuum for a slab or molecule).", path);

@@ -19,7 +19,7 @@ What is read but might not be what you meant is reported as a warning (one per f
 - a PWdata folder whose atom_type.npy lists other elements than image_type.npy holds: refused with PwDataTypeMismatch, since which atoms the labels belong to cannot be known;
 - a number that is not finite (NaN, Infinity) in a position, lattice, energy, force, virial or atomic energy of any format: refused with ConfigurationCorrupt naming the line, or the .npy file and image;
 - a MOVEMENT atom block with more atom lines than its frame header declares, or a block given twice in one frame: refused with ConfigurationCorrupt;
-- an extended XYZ key given twice with different values (two Lattice=), a column declared twice (pos and positions, force and forces), or species and Z columns naming different elements: refused with ConfigurationCorrupt;
+- an extended XYZ key given twice with different values (two Lattice=), a column declared twice (pos and positions, force and forces), species and Z columns naming different elements, or a pbc of other than one or three flags: refused with ConfigurationCorrupt; a pbc with F in it is ConfigurationNotPeriodic;
 - a .npy header nested deeper than 16 levels or a shape of more than 64 dimensions: refused with ConfigurationCorrupt (NpyCorrupt inside).
 
 The other cmdlets that read paths (Invoke-DpModel, Test-CompressedModel, Measure-DpInference, New-SijGrid) give the same warnings and errors.
