@@ -82,6 +82,7 @@ Describe 'Import-DpConfiguration: .npy headers (PWdata)' {
         $err[0].FullyQualifiedErrorId | Should -BeLike 'ConfigurationCorrupt,*'
         $err[0].Exception.InnerException.ErrorId | Should -Be 'NpyCorrupt'
         $err[0].Exception.Message | Should -BeLike '*position.npy*nested deeper than*'
+        ([regex]::Matches($err[0].Exception.Message, 'position\.npy')).Count | Should -Be 1   # the path once, not twice
     }
 
     It 'a Fortran-order shape of 100,001 dimensions is NpyCorrupt before its elements are reordered' {

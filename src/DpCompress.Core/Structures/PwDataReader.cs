@@ -227,7 +227,9 @@ public static class PwDataReader
         }
         catch (DpCompressException ex) when (ex.ErrorId is "NpyCorrupt" or "NpyUnsupportedDtype" or "NpyUnsupportedVersion")
         {
-            throw ConfigurationErrors.Corrupt(p, "", ex.Message, ex);
+            // The npy message starts with the path that Corrupt puts first too: "'x/position.npy': not a valid .npy file: …".
+            string lead = $"'{p}' is ";
+            throw ConfigurationErrors.Corrupt(p, "", ex.Message.StartsWith(lead, StringComparison.Ordinal) ? ex.Message[lead.Length..] : ex.Message, ex);
         }
     }
 
