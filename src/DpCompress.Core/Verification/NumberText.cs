@@ -14,18 +14,8 @@ public static class NumberText
     /// <paramref name="decimals"/>.
     /// </summary>
     /// <returns>[value's text, other's text].</returns>
-    public static string[] Distinct(double value, double other, int decimals = 2)
-    {
-        int d = Math.Clamp(decimals, 0, 16);
-        string a = value.ToString("E" + d), b = other.ToString("E" + d);
-        while (a == b && value != other && double.IsFinite(value) && double.IsFinite(other) && d < 16)
-        {
-            d++;
-            a = value.ToString("E" + d);
-            b = other.ToString("E" + d);
-        }
-        return new[] { a, b };
-    }
+    public static string[] Distinct(double value, double other, int decimals = 2) =>
+        Widen(value, other, "E", Math.Clamp(decimals, 0, 16), 16);
 
     /// <summary><paramref name="value"/> in E2, or "n/a" when there is none (a missing value is not an empty space or 0).</summary>
     public static string E2(double? value) => value is double v ? v.ToString("E2") : "n/a";
@@ -36,15 +26,18 @@ public static class NumberText
     /// G6 wrote "0.460036" for both.
     /// </summary>
     /// <returns>[value's text, other's text].</returns>
-    public static string[] DistinctGeneral(double value, double other, int significant = 6)
+    public static string[] DistinctGeneral(double value, double other, int significant = 6) =>
+        Widen(value, other, "G", Math.Clamp(significant, 1, 17), 17);
+
+    /// <summary>Both numbers in <paramref name="format"/> with <paramref name="digits"/>, one more at a time up to <paramref name="max"/> while two different finite numbers read the same.</summary>
+    private static string[] Widen(double value, double other, string format, int digits, int max)
     {
-        int d = Math.Clamp(significant, 1, 17);
-        string a = value.ToString("G" + d), b = other.ToString("G" + d);
-        while (a == b && value != other && double.IsFinite(value) && double.IsFinite(other) && d < 17)
+        string a = value.ToString(format + digits), b = other.ToString(format + digits);
+        while (a == b && value != other && double.IsFinite(value) && double.IsFinite(other) && digits < max)
         {
-            d++;
-            a = value.ToString("G" + d);
-            b = other.ToString("G" + d);
+            digits++;
+            a = value.ToString(format + digits);
+            b = other.ToString(format + digits);
         }
         return new[] { a, b };
     }
