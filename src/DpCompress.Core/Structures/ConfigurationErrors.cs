@@ -15,6 +15,10 @@ internal static class ConfigurationErrors
         new("ConfigurationCorrupt", ErrorKind.InvalidData,
             string.IsNullOrEmpty(where) ? $"'{path}': {what}" : $"'{path}', {where}: {what}", path, inner);
 
+    /// <summary>A reader's own error about <paramref name="path"/> (its message already names the file) as ConfigurationCorrupt, kept inside.</summary>
+    public static DpCompressException Corrupt(string path, DpCompressException inner) =>
+        new("ConfigurationCorrupt", ErrorKind.InvalidData, inner.Message, path, inner);
+
     /// <summary>Most atoms one frame may declare, in any format (10 million: 240 MB of positions).</summary>
     public const int MaxAtoms = 10_000_000;
 
@@ -31,6 +35,12 @@ internal static class ConfigurationErrors
         if (reader is StreamReader { BaseStream.CanSeek: true } sr && n > sr.BaseStream.Length / MinBytesPerAtom)
             throw new DpCompressException("ConfigurationAtomCountBeyondFile", ErrorKind.LimitsExceeded,
                 $"'{path}', {where}: the frame declares {n} atoms, but the whole file ({sr.BaseStream.Length} bytes) has room for at most {sr.BaseStream.Length / MinBytesPerAtom} atom lines.", path);
+        CheckAtomLimit(n, path, where);
+    }
+
+    /// <summary>More than <see cref="MaxAtoms"/> atoms in one frame, in any format, is <c>ConfigurationTooManyAtoms</c> (LimitsExceeded).</summary>
+    public static void CheckAtomLimit(long n, string path, string where)
+    {
         if (n > MaxAtoms)
             throw new DpCompressException("ConfigurationTooManyAtoms", ErrorKind.LimitsExceeded,
                 $"'{path}', {where}: the frame declares {n} atoms, more than the limit of {MaxAtoms}.", path);

@@ -107,9 +107,7 @@ public static class PwDataReader
         // (a 77 MB folder of 20 million atoms in uint8 took 4.3 s and 1.45 GB to import, and was read despite the limit).
         NpyArray types = Require(folder, "image_type.npy");
         int natoms = types.Rank switch { 1 => types.Shape[0], 2 => types.Shape[1], _ => 0 };
-        if (natoms > ConfigurationErrors.MaxAtoms)
-            throw new DpCompressException("ConfigurationTooManyAtoms", ErrorKind.LimitsExceeded,
-                $"'{folder}', image_type.npy: the images hold {natoms} atoms, more than the limit of {ConfigurationErrors.MaxAtoms}.", folder);
+        ConfigurationErrors.CheckAtomLimit(natoms, folder, "image_type.npy");
         NpyArray pos = Require(folder, PositionFile);
         NpyArray lat = Require(folder, "lattice.npy");
 
@@ -227,9 +225,7 @@ public static class PwDataReader
         }
         catch (DpCompressException ex) when (ex.ErrorId is "NpyCorrupt" or "NpyUnsupportedDtype" or "NpyUnsupportedVersion")
         {
-            // The npy message starts with the path that Corrupt puts first too: "'x/position.npy': not a valid .npy file: …".
-            string lead = $"'{p}' is ";
-            throw ConfigurationErrors.Corrupt(p, "", ex.Message.StartsWith(lead, StringComparison.Ordinal) ? ex.Message[lead.Length..] : ex.Message, ex);
+            throw ConfigurationErrors.Corrupt(p, ex);   // "'x/position.npy' is not a valid .npy file: …" names the file once
         }
     }
 
