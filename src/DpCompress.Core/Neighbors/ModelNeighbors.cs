@@ -93,7 +93,7 @@ public static class ModelNeighbors
                 if (k >= MaxSearchSlots || (next > 4 * baseK && bytes > MaxSearchBytes))
                     throw new DpCompressException("TooManyNeighbors", ErrorKind.LimitsExceeded,
                         $"{(c.Source is null ? c.ToString() : $"{c} from '{c.Source}'")}: an atom has more than {k} neighbours of one type within " +
-                        $"rcut = {rcut.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)} Å ({Excerpt(e.Message, c)}). DeePMD-kit keeps the nearest sel = [{string.Join(", ", sel)}] " +
+                        $"rcut = {rcut.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)} Å ({e.Data[NeighborSearch.CrowdedKey] as string ?? c.ToString()}). DeePMD-kit keeps the nearest sel = [{string.Join(", ", sel)}] " +
                         $"of each type, but picks them from a list of every neighbour, which here would need more than {(k >= MaxSearchSlots ? $"{MaxSearchSlots} slots a block" : $"{bytes / (1 << 30):F1} GiB")} " +
                         "(atoms far closer together than in any material); the configuration is refused.", c.Source, e);
                 k = next;
@@ -161,13 +161,5 @@ public static class ModelNeighbors
         var list = new NeighborList(n, nt, maxNeighbors, all.AtomTypes, counts, neighbor, delta);
         if (scratch is not null) (scratch.Kept, scratch.KeptClean) = (list, true);
         return list;
-    }
-
-    /// <summary>The part of the search's TooManyNeighbors message that names the atom and its count ("atom 0 (Au) has 112930 neighbours of model type 1 (Au)").</summary>
-    private static string Excerpt(string message, Configuration c)
-    {
-        int from = message.IndexOf(": atom ", StringComparison.Ordinal);
-        int to = message.IndexOf(" within ", StringComparison.Ordinal);
-        return from >= 0 && to > from ? message[(from + 2)..to] : c.ToString();
     }
 }

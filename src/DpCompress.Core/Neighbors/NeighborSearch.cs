@@ -287,10 +287,9 @@ public static class NeighborSearch
             {
                 int cnt = counts[rowBase + t];
                 if (cnt > k)
-                    throw new DpCompressException("TooManyNeighbors", ErrorKind.LimitsExceeded,
-                        $"{Describe(c)}: atom {i} ({Elements.Symbol(c.AtomicNumbers[i])}) has {cnt} neighbours of model type {t} " +
-                        $"({Elements.Symbol(modelAtomTypes[t])}) within Rmax = {F(rmax)} Å, more than the model's max_neigh_num = {k}. " +
-                        "The model cannot describe this configuration (PWMLFF would silently drop neighbours).", c.Source);
+                    throw TooMany(c, $"atom {i} ({Elements.Symbol(c.AtomicNumbers[i])}) has {cnt} neighbours of model type {t} ({Elements.Symbol(modelAtomTypes[t])})",
+                        $" within Rmax = {F(rmax)} Å, more than the model's max_neigh_num = {k}. " +
+                        "The model cannot describe this configuration (PWMLFF would silently drop neighbours).");
             }
         }
     }
@@ -541,10 +540,20 @@ public static class NeighborSearch
         var perType = new long[modelAtomTypes.Length];
         for (int e = 0; e < found.Count; e++) perType[atomTypes[sid[found.P[e]]]]++;
         int t = Array.IndexOf(perType, perType.Max());
-        return new DpCompressException("TooManyNeighbors", ErrorKind.LimitsExceeded,
-            $"{Describe(c)}: atom {i} ({Elements.Symbol(c.AtomicNumbers[i])}) has more than {perType[t]} neighbours of model type {t} " +
-            $"({Elements.Symbol(modelAtomTypes[t])}) within Rmax = {F(rmax)} Å, more than the model's max_neigh_num = {k} " +
-            $"(the search stopped counting at {found.Count} neighbours of all types). The model cannot describe this configuration.", c.Source);
+        return TooMany(c, $"atom {i} ({Elements.Symbol(c.AtomicNumbers[i])}) has more than {perType[t]} neighbours of model type {t} ({Elements.Symbol(modelAtomTypes[t])})",
+            $" within Rmax = {F(rmax)} Å, more than the model's max_neigh_num = {k} " +
+            $"(the search stopped counting at {found.Count} neighbours of all types). The model cannot describe this configuration.");
+    }
+
+    /// <summary>Key of <see cref="Exception.Data"/> under which a TooManyNeighbors error names the crowded atom and its count.</summary>
+    internal const string CrowdedKey = "Crowded";
+
+    /// <summary>TooManyNeighbors (LimitsExceeded): "&lt;configuration&gt;: &lt;crowded&gt;&lt;rest&gt;", with <paramref name="crowded"/> also under <see cref="CrowdedKey"/> for callers that explain the limit their own way.</summary>
+    private static DpCompressException TooMany(Configuration c, string crowded, string rest)
+    {
+        var e = new DpCompressException("TooManyNeighbors", ErrorKind.LimitsExceeded, $"{Describe(c)}: {crowded}{rest}", c.Source);
+        e.Data[CrowdedKey] = crowded;
+        return e;
     }
 
     /// <summary>For a 4-bit lane mask: vpermps indices that move the selected doubles (float pairs) to the front.</summary>
