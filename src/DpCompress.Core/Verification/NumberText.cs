@@ -41,4 +41,20 @@ public static class NumberText
         }
         return new[] { a, b };
     }
+
+    /// <summary>
+    /// A speedup factor for the timing views: two decimals below 10 (1.04x faster and 0.96x, slower, both read "1.0x" with
+    /// one), one from 10, two significant digits below 0.01; empty when there is none.
+    /// </summary>
+    public static string Speedup(double? factor) => factor is not double s ? "" :
+        s >= 10 ? s.ToString("F1") + "x" : s >= 0.01 ? s.ToString("F2") + "x" : s.ToString("G2") + "x";
+
+    /// <summary>
+    /// A model's RMS error against the DFT labels, "0.004012 eV/Å" style (4 significant digits, so that small values do not
+    /// read 0.0000): "no DFT labels" without either, "no DFT energies" or "no DFT forces" for the one missing.
+    /// </summary>
+    public static string DftRms(double? energyPerAtom, double? force) =>
+        energyPerAtom is null && force is null ? "no DFT labels" :
+        (energyPerAtom is double e ? e.ToString("G4") + " eV/atom" : "no DFT energies") + ", " +
+        (force is double f ? f.ToString("G4") + " eV/Å" : "no DFT forces");
 }
